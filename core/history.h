@@ -1,0 +1,37 @@
+// What the algorithms know of an experiment's past: its trials, as coordinates
+// and objective values. Plain C++, no protobuf.
+
+#ifndef HPO_CORE_HISTORY_H_
+#define HPO_CORE_HISTORY_H_
+
+#include <cstdint>
+#include <vector>
+
+namespace hpo {
+
+enum class Goal { kMinimize, kMaximize };
+
+enum class TrialState { kWaiting, kRunning, kCompleted, kPruned, kFailed };
+
+struct TrialRecord {
+  int64_t number = 0;
+  TrialState state = TrialState::kRunning;
+  // One coordinate per search-space parameter (see search_space.h).
+  std::vector<double> params;
+  // One value per objective, in the experiment's order; empty unless completed.
+  std::vector<double> values;
+};
+
+struct History {
+  // One goal per objective; the first objective is the one single-objective
+  // algorithms optimize.
+  std::vector<Goal> goals;
+  // Every trial of the experiment, in number order, running ones included.
+  std::vector<TrialRecord> trials;
+
+  int64_t CountInState(TrialState state) const;
+};
+
+}  // namespace hpo
+
+#endif  // HPO_CORE_HISTORY_H_

@@ -1,0 +1,45 @@
+// Typed access to an algorithm's string settings, with errors that name the
+// setting, and a check that no setting was left unread (so a typo is an error,
+// not a no-op).
+
+#ifndef HPO_CORE_SETTINGS_H_
+#define HPO_CORE_SETTINGS_H_
+
+#include <cstdint>
+#include <map>
+#include <set>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+
+namespace hpo {
+
+class Settings {
+ public:
+  // `field` prefixes error messages, e.g. "algorithm.settings".
+  Settings(std::map<std::string, std::string> values, std::string field);
+
+  bool Has(absl::string_view key) const;
+  absl::StatusOr<int64_t> GetInt(absl::string_view key, int64_t fallback);
+  absl::StatusOr<double> GetDouble(absl::string_view key, double fallback);
+  absl::StatusOr<bool> GetBool(absl::string_view key, bool fallback);
+  absl::StatusOr<std::string> GetString(absl::string_view key,
+                                        std::string fallback);
+
+  // INVALID_ARGUMENT naming the first setting no Get* call asked for.
+  absl::Status CheckAllRead(absl::string_view owner) const;
+
+  // INVALID_ARGUMENT "<field>.<key>: <problem>".
+  absl::Status Invalid(absl::string_view key, absl::string_view problem) const;
+
+ private:
+  std::map<std::string, std::string> values_;
+  std::string field_;
+  std::set<std::string> read_;
+};
+
+}  // namespace hpo
+
+#endif  // HPO_CORE_SETTINGS_H_

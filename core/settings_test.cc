@@ -1,0 +1,130 @@
+#include "core/settings.h"
+
+#include <map>
+#include <string>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace hpo {
+namespace {
+
+using ::testing::HasSubstr;
+
+Settings Make(std::map<std::string, std::string> values) {
+  return Settings(std::move(values), "algorithm.settings");
+}
+
+TEST(SettingsTest, GetIntParses) {
+  Settings s = Make({{"a", "42"}, {"b", " -7 "}, {"c", "+3"}});
+  EXPECT_EQ(*s.GetInt("a", 0), 42);
+  EXPECT_EQ(*s.GetInt("b", 0), -7);
+  EXPECT_EQ(*s.GetInt("c", 0), 3);
+  EXPECT_EQ(*s.GetInt("missing", 9), 9);
+}
+
+TEST(SettingsTest, GetIntErrorsNameTheSetting) {
+  Settings s =
+      Make({{"n", "4.5"}, {"big", "99999999999999999999"}, {"word", "ten"}});
+  const absl::Status fraction = s.GetInt("n", 0).status();
+  EXPECT_EQ(fraction.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(fraction.message(),
+            "algorithm.settings.n: must be an integer, got \"4.5\"");
+  EXPECT_THAT(s.GetInt("big", 0).status().message(),
+              HasSubstr("algorithm.settings.big: must be an integer"));
+  EXPECT_THAT(s.GetInt("word", 0).status().message(),
+              HasSubstr("algorithm.settings.word: must be an integer"));
+}
+
+TEST(SettingsTest, GetDoubleParses) {
+  Settings s = Make({{"a", "0.5"}, {"b", "1e-3"}, {"c", " 7 "}});
+  EXPECT_EQ(*s.GetDouble("a", 0), 0.5);
+  EXPECT_EQ(*s.GetDouble("b", 0), 1e-3);
+  EXPECT_EQ(*s.GetDouble("c", 0), 7);
+  EXPECT_EQ(*s.GetDouble("missing", 2.5), 2.5);
+}
+
+TEST(SettingsTest, GetDoubleRefusesNonFiniteAndJunk) {
+  Settings s = Make({{"nan", "nan"}, {"inf", "inf"}, {"junk", "0.5x"}});
+  for (const char* key : {"nan", "inf", "junk"}) {
+    const absl::Status status = s.GetDouble(key, 0).status();
+    EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << key;
+    EXPECT_THAT(status.message(), HasSubstr(std::string("algorithm.settings.") +
+                                            key + ": must be a finite number"));
+  }
+}
+
+TEST(SettingsTest, GetBoolParses) {
+  Settings s = Make({{"a", "true"}, {"b", "False"}, {"c", "1"}, {"d", "0"}});
+  EXPECT_TRUE(*s.GetBool("a", false));
+  EXPECT_FALSE(*s.GetBool("b", true));
+  EXPECT_TRUE(*s.GetBool("c", false));
+  EXPECT_FALSE(*s.GetBool("d", true));
+  EXPECT_TRUE(*s.GetBool("missing", true));
+}
+
+TEST(SettingsTest, GetBoolError) {
+  Settings s = Make({{"flag", "maybe"}});
+  const absl::Status status = s.GetBool("flag", false).status();
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(status.message(),
+            "algorithm.settings.flag: must be true or false, got \"maybe\"");
+}
+
+TEST(SettingsTest, GetStringIsVerbatim) {
+  Settings s = Make({{"s", " as is "}});
+  EXPECT_EQ(*s.GetString("s", ""), " as is ");
+  EXPECT_EQ(*s.GetString("missing", "dflt"), "dflt");
+}
+
+TEST(SettingsTest, CheckAllReadPassesWhenEverythingWasRead) {
+  Settings s = Make({{"a", "1"}, {"b", "x"}});
+  ASSERT_TRUE(s.GetInt("a", 0).ok());
+  ASSERT_TRUE(s.GetString("b", "").ok());
+  EXPECT_TRUE(s.CheckAllRead("tpe").ok());
+  EXPECT_TRUE(Make({}).CheckAllRead("tpe").ok());
+}
+
+TEST(SettingsTest, CheckAllReadNamesTheUnreadSetting) {
+  Settings s = Make({{"n_startup", "10"}, {"gama", "0.2"}});
+  ASSERT_TRUE(s.GetInt("n_startup", 0).ok());
+  ASSERT_TRUE(s.GetDouble("gamma", 0.25).ok());  // Asked for, though not given.
+  const absl::Status status = s.CheckAllRead("tpe");
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(status.message(),
+            "algorithm.settings.gama: unknown setting for tpe (known: gamma, "
+            "n_startup)");
+}
+
+TEST(SettingsTest, CheckAllReadWithNothingKnown) {
+  Settings s = Make({{"typo", "1"}});
+  EXPECT_EQ(
+      s.CheckAllRead("random").message(),
+      "algorithm.settings.typo: unknown setting for random (known: none)");
+}
+
+TEST(SettingsTest, HasDoesNotCountAsRead) {
+  Settings s = Make({{"a", "1"}});
+  EXPECT_TRUE(s.Has("a"));
+  EXPECT_FALSE(s.Has("b"));
+  EXPECT_FALSE(s.CheckAllRead("x").ok());
+}
+
+TEST(SettingsTest, AMalformedValueStillCountsAsRead) {
+  // The error the caller reports is the malformed value, not "unknown setting".
+  Settings s = Make({{"a", "zz"}});
+  EXPECT_FALSE(s.GetInt("a", 0).ok());
+  EXPECT_TRUE(s.CheckAllRead("x").ok());
+}
+
+TEST(SettingsTest, Invalid) {
+  const Settings s = Make({});
+  const absl::Status status = s.Invalid("k", "is wrong");
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(status.message(), "algorithm.settings.k: is wrong");
+}
+
+}  // namespace
+}  // namespace hpo

@@ -1,0 +1,145 @@
+// hpo-server: the hpo service over gRPC, storing its record in an SQLite file.
+//
+//   hpo-server [--grpc_port=50051] [--db=PATH] [--log_level=info]
+
+#include <signal.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <memory>
+#include <string>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/str_cat.h"
+#include "grpcpp/ext/proto_server_reflection_plugin.h"
+#include "grpcpp/health_check_service_interface.h"
+#include "grpcpp/server.h"
+#include "grpcpp/server_builder.h"
+#include "server/grpc_service.h"
+#include "server/log.h"
+#include "server/service.h"
+#include "server/thread_pool.h"
+#include "storage/sqlite/sqlite_storage.h"
+
+ABSL_FLAG(std::string, host, "0.0.0.0", "Address the gRPC server listens on.");
+ABSL_FLAG(int, grpc_port, 50051,
+          "gRPC port; 0 picks a free one (see --port_file).");
+ABSL_FLAG(std::string, db, "",
+          "SQLite database file. Default: $HPO_DB, else "
+          "$XDG_DATA_HOME/hpo/hpo.db, else ~/.local/share/hpo/hpo.db.");
+ABSL_FLAG(std::string, log_level, "info", "debug, info, warning or error.");
+ABSL_FLAG(
+    int, threads, 16,
+    "Threads that run requests. Requests wait on disk commits here, so more "
+    "threads than cores lets concurrent reports share one commit.");
+ABSL_FLAG(std::string, port_file, "",
+          "If set, the bound gRPC port is written to this file once serving.");
+ABSL_FLAG(int, shutdown_grace_seconds, 5,
+          "On SIGTERM, how long in-flight requests get to finish.");
+
+namespace hpo {
+namespace {
+
+std::string DefaultDatabasePath() {
+  if (const char* env = std::getenv("HPO_DB"); env != nullptr && *env != '\0') {
+    return env;
+  }
+  if (const char* xdg = std::getenv("XDG_DATA_HOME");
+      xdg != nullptr && *xdg != '\0') {
+    return absl::StrCat(xdg, "/hpo/hpo.db");
+  }
+  const char* home = std::getenv("HOME");
+  return absl::StrCat(home != nullptr ? home : ".", "/.local/share/hpo/hpo.db");
+}
+
+int Run() {
+  LogLevel level;
+  if (!ParseLogLevel(absl::GetFlag(FLAGS_log_level), &level)) {
+    HPO_LOG(ERROR)
+        << "--log_level: expected debug, info, warning or error, got \""
+        << absl::GetFlag(FLAGS_log_level) << "\"";
+    return 2;
+  }
+  SetLogLevel(level);
+  const int threads = absl::GetFlag(FLAGS_threads);
+  if (threads < 1) {
+    HPO_LOG(ERROR) << "--threads: must be >= 1";
+    return 2;
+  }
+
+  // Signals are taken by sigwait below; block them before any thread starts so
+  // that none of gRPC's or the pool's threads receives them instead.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  std::string db = absl::GetFlag(FLAGS_db);
+  if (db.empty()) db = DefaultDatabasePath();
+  auto storage = SqliteStorage::Open(db);
+  if (!storage.ok()) {
+    HPO_LOG(ERROR) << "cannot open the database: " << storage.status();
+    return 1;
+  }
+  HPO_LOG(INFO) << "database: " << db;
+  auto service = Service::Create(storage->get());
+  if (!service.ok()) {
+    HPO_LOG(ERROR) << "cannot load the stored experiments: "
+                   << service.status();
+    return 1;
+  }
+
+  ThreadPool pool(threads);
+  GrpcService grpc_service(service->get(), &pool);
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  int port = 0;
+  const std::string address = absl::StrCat(absl::GetFlag(FLAGS_host), ":",
+                                           absl::GetFlag(FLAGS_grpc_port));
+  builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &port);
+  builder.RegisterService(&grpc_service);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (server == nullptr || port == 0) {
+    HPO_LOG(ERROR) << "cannot listen on " << address;
+    return 1;
+  }
+  server->GetHealthCheckService()->SetServingStatus(true);
+  HPO_LOG(INFO) << "gRPC listening on " << absl::GetFlag(FLAGS_host) << ":"
+                << port;
+  if (const std::string port_file = absl::GetFlag(FLAGS_port_file);
+      !port_file.empty()) {
+    // Written to a temporary name and renamed, so a reader never sees half a
+    // number.
+    const std::string tmp = port_file + ".tmp";
+    std::ofstream(tmp) << port << "\n";
+    std::rename(tmp.c_str(), port_file.c_str());
+  }
+
+  int signal_number = 0;
+  sigwait(&signals, &signal_number);
+  HPO_LOG(INFO) << "received "
+                << (signal_number == SIGTERM ? "SIGTERM" : "SIGINT")
+                << "; shutting down";
+  server->GetHealthCheckService()->SetServingStatus(false);
+  server->Shutdown(
+      std::chrono::system_clock::now() +
+      std::chrono::seconds(absl::GetFlag(FLAGS_shutdown_grace_seconds)));
+  // The pool drains its queue, then storage (destroyed last) flushes its
+  // writes.
+  return 0;
+}
+
+}  // namespace
+}  // namespace hpo
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "hpo-server: the hpo hyperparameter-optimization service over gRPC.\n"
+      "  hpo-server [--grpc_port=50051] [--db=PATH] [--log_level=info]");
+  absl::ParseCommandLine(argc, argv);
+  return hpo::Run();
+}
