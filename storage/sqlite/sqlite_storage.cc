@@ -5,7 +5,6 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstring>
 #include <filesystem>
 #include <initializer_list>
 #include <system_error>
@@ -167,6 +166,8 @@ absl::Status SyncDirectory(const std::filesystem::path& dir) {
   if (fd < 0 || fsync(fd) != 0) {
     int error = errno;
     if (fd >= 0) close(fd);
+    // Some filesystems cannot sync directories; SQLite carries on there too.
+    if (error == EINVAL) return absl::OkStatus();
     return absl::ErrnoToStatus(
         error, absl::StrCat("syncing directory \"", name, "\""));
   }

@@ -163,8 +163,11 @@ TEST(SqliteStorageTest, RefusesNonFilePaths) {
             absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(SqliteStorage::Open(":memory:").status().code(),
             absl::StatusCode::kInvalidArgument);
-  absl::Status directory = SqliteStorage::Open(TestDir()).status();
-  EXPECT_FALSE(directory.ok());
+  std::string dir = TestDir();
+  absl::Status directory = SqliteStorage::Open(dir).status();
+  EXPECT_EQ(directory.code(), absl::StatusCode::kFailedPrecondition)
+      << directory;
+  EXPECT_THAT(directory.message(), HasSubstr(dir));
 }
 
 TEST(SqliteStorageTest, CreateListUpdateDeleteExperiments) {
