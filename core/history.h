@@ -5,6 +5,7 @@
 #define HPO_CORE_HISTORY_H_
 
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 namespace hpo {
@@ -16,17 +17,23 @@ enum class TrialState { kWaiting, kRunning, kCompleted, kPruned, kFailed };
 struct TrialRecord {
   int64_t number = 0;
   TrialState state = TrialState::kRunning;
-  // One coordinate per search-space parameter (see search_space.h).
+  // One coordinate per search-space parameter (see search_space.h); kInactive
+  // for conditional parameters that were not active.
   std::vector<double> params;
   // One value per objective, in the experiment's order; empty unless completed.
   std::vector<double> values;
+  // The first objective's intermediate values as (step, value), steps
+  // ascending; what a pruned trial leaves as evidence.
+  std::vector<std::pair<int64_t, double>> intermediate;
 };
 
 struct History {
   // One goal per objective; the first objective is the one single-objective
   // algorithms optimize.
   std::vector<Goal> goals;
-  // Every trial of the experiment, in number order, running ones included.
+  // Every trial of the experiment, in number order: completed ones, running
+  // ones (params set, no values), failed and pruned ones, and trials added
+  // from outside (warm start), which look like completed ones.
   std::vector<TrialRecord> trials;
 
   int64_t CountInState(TrialState state) const;

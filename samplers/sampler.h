@@ -5,6 +5,19 @@
 // gRPC, storage or threads, and it keeps no state that a restart would lose:
 // the server may rebuild it from the experiment's spec at any time, and the
 // same seed and history must give the same suggestion.
+//
+// What a sampler must handle (see core/search_space.h and core/history.h):
+// - every parameter kind, prior, step and quantization: working in the unit
+//   cube through ParamSpec::FromUnit/ToUnit gets these right;
+// - conditional parameters: a suggestion has kInactive exactly for the
+//   parameters that are not active (SearchSpace::MaskInactive), and history
+//   trials have kInactive there too;
+// - running trials in the history (parallel workers): do not hand out what is
+//   already running;
+// - failed trials (no values) and pruned ones (intermediate values only);
+// - an empty history and a history of one trial.
+// A space the algorithm cannot handle is refused by its factory with
+// INVALID_ARGUMENT naming the parameter and the reason.
 
 #ifndef HPO_SAMPLERS_SAMPLER_H_
 #define HPO_SAMPLERS_SAMPLER_H_
@@ -22,14 +35,21 @@ namespace hpo {
 // Seeded by the server from the experiment's seed and the trial number.
 using Rng = std::mt19937_64;
 
+// A uniform double in [0, 1) from the top 53 bits of one draw. Samplers use
+// this rather than std::uniform_real_distribution (or any std distribution)
+// because the standard leaves those algorithms to the library, and a
+// suggestion must not change when the server is rebuilt against another one;
+// mt19937_64 itself is fully specified.
+inline double UnitDraw(Rng& rng) {
+  return static_cast<double>(rng() >> 11) * 0x1.0p-53;
+}
+
 class Sampler {
  public:
   virtual ~Sampler() = default;
 
-  // The coordinates of the next trial, one per parameter (see
-  // core/search_space.h). `history` holds every trial so far, running ones
-  // included. Returns OUT_OF_RANGE when the algorithm has nothing left to
-  // suggest (a finished grid).
+  // The coordinates of the next trial, one per parameter. Returns OUT_OF_RANGE
+  // when the algorithm has nothing left to suggest (a finished grid).
   virtual absl::StatusOr<std::vector<double>> Suggest(const SearchSpace& space,
                                                       const History& history,
                                                       Rng& rng) = 0;
