@@ -5,6 +5,7 @@
 #define HPO_CORE_HISTORY_H_
 
 #include <cstdint>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -25,6 +26,9 @@ struct TrialRecord {
   // The first objective's intermediate values as (step, value), steps
   // ascending; what a pruned trial leaves as evidence.
   std::vector<std::pair<int64_t, double>> intermediate;
+  // What the sampler attached when it suggested the trial (samplers/sampler.h);
+  // empty for trials it did not suggest.
+  std::string sampler_data;
 };
 
 struct History {

@@ -18,8 +18,8 @@ TEST(NormalTest, KnownValues) {
 }
 
 TEST(NormalTest, QuantileInvertsCdfAcrossTheRange) {
-  for (double p : {1e-300, 1e-12, 1e-5, 0.001, 0.02, 0.0243, 0.03, 0.2, 0.5, 0.77,
-                   0.97, 0.9757, 0.999, 1 - 1e-9}) {
+  for (double p : {1e-300, 1e-12, 1e-5, 0.001, 0.02, 0.0243, 0.03, 0.2, 0.5,
+                   0.77, 0.97, 0.9757, 0.999, 1 - 1e-9}) {
     const double z = NormalQuantile(p);
     EXPECT_NEAR(NormalCdf(z) / p, 1, 1e-12) << p;
   }

@@ -39,7 +39,9 @@ Interval DrawInterval(const ParamSpec& p) {
   return {lo, hi};
 }
 
-double Transform(const ParamSpec& p, double x) { return p.log ? std::log(x) : x; }
+double Transform(const ParamSpec& p, double x) {
+  return p.log ? std::log(x) : x;
+}
 double Untransform(const ParamSpec& p, double t) {
   return p.log ? std::exp(t) : t;
 }

@@ -24,6 +24,7 @@
 
 #include <cstdint>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -44,15 +45,25 @@ inline double UnitDraw(Rng& rng) {
   return static_cast<double>(rng() >> 11) * 0x1.0p-53;
 }
 
+struct Suggestion {
+  // One coordinate per parameter, kInactive for inactive ones.
+  std::vector<double> params;
+  // Whatever the algorithm must remember about this trial to rebuild its state
+  // from the history alone (CMA-ES's generation, say): stored with the trial,
+  // opaque to the server, and handed back as TrialRecord::sampler_data. Keep it
+  // short; empty for most algorithms.
+  std::string sampler_data;
+};
+
 class Sampler {
  public:
   virtual ~Sampler() = default;
 
-  // The coordinates of the next trial, one per parameter. Returns OUT_OF_RANGE
-  // when the algorithm has nothing left to suggest (a finished grid).
-  virtual absl::StatusOr<std::vector<double>> Suggest(const SearchSpace& space,
-                                                      const History& history,
-                                                      Rng& rng) = 0;
+  // The next trial. Returns OUT_OF_RANGE when the algorithm has nothing left
+  // to suggest (a finished grid).
+  virtual absl::StatusOr<Suggestion> Suggest(const SearchSpace& space,
+                                             const History& history,
+                                             Rng& rng) = 0;
 };
 
 }  // namespace hpo

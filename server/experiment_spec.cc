@@ -342,6 +342,7 @@ absl::StatusOr<TrialRecord> ToTrialRecord(const SearchSpace& space,
   auto params = ParamsFromProto(space, trial);
   if (!params.ok()) return params.status();
   record.params = *std::move(params);
+  record.sampler_data = trial.sampler_data();
   if (record.state == TrialState::kCompleted) {
     for (const v1::Objective& o : experiment.objectives()) {
       auto it = trial.metrics().find(o.name());

@@ -426,11 +426,11 @@ absl::Status Service::GetTrialConfig(const v1::GetTrialConfigRequest& request,
     // suggestion, across restarts too.
     std::seed_seq seed{spec.seed(), static_cast<uint32_t>(number)};
     Rng rng(seed);
-    auto coordinates = live->sampler->Suggest(live->space, live->history, rng);
-    if (absl::IsOutOfRange(coordinates.status())) {
+    auto suggestion = live->sampler->Suggest(live->space, live->history, rng);
+    if (absl::IsOutOfRange(suggestion.status())) {
       live->exhausted = true;
       live->exhausted_reason = absl::StrCat("the search space is exhausted: ",
-                                            coordinates.status().message());
+                                            suggestion.status().message());
       if (live->UpdateState()) {
         writes.push_back(
             storage_->Write(Mutation::UpdateExperiment(live->spec)));
@@ -439,26 +439,28 @@ absl::Status Service::GetTrialConfig(const v1::GetTrialConfigRequest& request,
       AwaitAll(writes).IgnoreError();
       return absl::FailedPreconditionError(absl::StrCat(
           "experiment \"", name, "\": the search space is exhausted (",
-          coordinates.status().message(), ")"));
+          suggestion.status().message(), ")"));
     }
-    if (!coordinates.ok()) {
+    if (!suggestion.ok()) {
       return absl::InternalError(absl::StrCat(
           "experiment \"", name, "\": algorithm ", spec.algorithm().name(),
-          " failed: ", coordinates.status().message()));
+          " failed: ", suggestion.status().message()));
     }
 
     v1::Trial trial;
     trial.set_experiment(name);
     trial.set_number(number);
     trial.set_state(v1::Trial::RUNNING);
-    ParamsToProto(live->space, *coordinates, &trial);
+    ParamsToProto(live->space, suggestion->params, &trial);
+    trial.set_sampler_data(suggestion->sampler_data);
     trial.set_worker_id(request.worker_id());
     *trial.mutable_start_time() = TimeUtil::GetCurrentTime();
 
     TrialRecord record;
     record.number = number;
     record.state = TrialState::kRunning;
-    record.params = *std::move(coordinates);
+    record.params = std::move(suggestion->params);
+    record.sampler_data = std::move(suggestion->sampler_data);
     live->history.trials.push_back(std::move(record));
     live->trials.push_back(trial);
     live->Count(v1::Trial::RUNNING, 1);

@@ -83,9 +83,9 @@ class GridSampler : public Sampler {
     total_ = stride;
   }
 
-  absl::StatusOr<std::vector<double>> Suggest(const SearchSpace& space,
-                                              const History& history,
-                                              Rng& rng) override {
+  absl::StatusOr<Suggestion> Suggest(const SearchSpace& space,
+                                     const History& history,
+                                     Rng& rng) override {
     if (space.size() != axes_.size()) {
       return absl::InvalidArgumentError(absl::StrCat(
           "grid search: the space has ", space.size(),
@@ -114,7 +114,7 @@ class GridSampler : public Sampler {
     for (size_t i = 0; i < axes_.size(); ++i) {
       coordinates[i] = axes_[i].Value((next / strides_[i]) % axes_[i].size);
     }
-    return coordinates;
+    return Suggestion{std::move(coordinates), ""};
   }
 
  private:

@@ -80,8 +80,8 @@ std::vector<std::vector<double>> RunToEnd(Sampler& sampler,
       EXPECT_EQ(x.status().code(), absl::StatusCode::kOutOfRange) << x.status();
       break;
     }
-    out.push_back(*x);
-    AddTrial(history, *x);
+    out.push_back(x->params);
+    AddTrial(history, x->params);
     if (out.size() > 1000) {
       ADD_FAILURE() << "grid does not end";
       break;
@@ -141,7 +141,7 @@ TEST(GridSamplerTest, IgnoresTheRng) {
   auto xb = (*sampler)->Suggest(TwoByThree(), history, b);
   ASSERT_TRUE(xa.ok());
   ASSERT_TRUE(xb.ok());
-  EXPECT_EQ(*xa, *xb);
+  EXPECT_EQ(xa->params, xb->params);
 }
 
 TEST(GridSamplerTest, SteppedRangesUseTheirLegalValues) {
@@ -168,7 +168,7 @@ TEST(GridSamplerTest, OffGridCoordinatesSnapToTheirPoint) {
   Rng rng(1);
   auto x = (*sampler)->Suggest(space, history, rng);
   ASSERT_TRUE(x.ok());
-  EXPECT_THAT(*x, ElementsAre(0.5));
+  EXPECT_THAT(x->params, ElementsAre(0.5));
 }
 
 TEST(GridSamplerTest, IgnoresTrialsOfAnotherShape) {
@@ -180,7 +180,7 @@ TEST(GridSamplerTest, IgnoresTrialsOfAnotherShape) {
   Rng rng(1);
   auto x = (*sampler)->Suggest(TwoByThree(), history, rng);
   ASSERT_TRUE(x.ok());
-  EXPECT_THAT(*x, ElementsAre(0, 0));
+  EXPECT_THAT(x->params, ElementsAre(0, 0));
 }
 
 TEST(GridSamplerTest, GridPointsSpaceContinuousRangesEvenly) {
@@ -215,7 +215,7 @@ TEST(GridSamplerTest, ContinuousGridIgnoresCoordinatesBetweenPoints) {
   Rng rng(1);
   auto x = (*sampler)->Suggest(space, history, rng);
   ASSERT_TRUE(x.ok());
-  EXPECT_THAT(*x, ElementsAre(0.5));
+  EXPECT_THAT(x->params, ElementsAre(0.5));
 }
 
 TEST(GridSamplerTest, EmptyRangeWithGridPointsIsOnePoint) {
@@ -302,8 +302,8 @@ TEST(GridSamplerTest, LongHistory) {
   for (int call = 0; call < 20; ++call) {
     auto x = (*sampler)->Suggest(space, history, rng);
     ASSERT_TRUE(x.ok());
-    EXPECT_THAT(*x, ElementsAre(50, call));
-    AddTrial(history, *x);
+    EXPECT_THAT(x->params, ElementsAre(50, call));
+    AddTrial(history, x->params);
   }
 }
 

@@ -7,9 +7,9 @@ namespace {
 
 class RandomSampler : public Sampler {
  public:
-  absl::StatusOr<std::vector<double>> Suggest(const SearchSpace& space,
-                                              const History& history,
-                                              Rng& rng) override {
+  absl::StatusOr<Suggestion> Suggest(const SearchSpace& space,
+                                     const History& history,
+                                     Rng& rng) override {
     std::vector<double> coordinates(space.size());
     // One draw per parameter, in order, inactive ones included, so that a
     // parameter's value does not depend on which branch its neighbours took.
@@ -17,7 +17,7 @@ class RandomSampler : public Sampler {
       coordinates[i] = space.param(i).FromUnit(UnitDraw(rng));
     }
     space.MaskInactive(coordinates);
-    return coordinates;
+    return Suggestion{std::move(coordinates), ""};
   }
 };
 
