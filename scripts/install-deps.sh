@@ -6,7 +6,7 @@ set -euo pipefail
 PACKAGES=(
   bazel-bootstrap bazel-rules-proto bazel-skylib bazel-platforms
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler grpc-proto
-  libabsl-dev libeigen3-dev libgtest-dev libgmock-dev libsqlite3-dev
+  libabsl-dev libeigen3-dev libgtest-dev libgmock-dev libsqlite3-dev libyaml-cpp-dev
   golang-github-grpc-ecosystem-grpc-gateway-dev
   g++ python3
 )
