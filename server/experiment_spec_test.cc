@@ -107,20 +107,22 @@ INSTANTIATE_TEST_SUITE_P(
                                         int_range { min: 2 max: 1 }
                                       })pb",
                 true, "experiment.parameters[0].int_range.min: must be <= max"},
-        BadCase{
-            "log with min 0", R"pb(parameters {
-                                     name: "x"
-                                     double_range { min: 0 max: 1 log: true }
-                                   })pb",
-            true,
-            "experiment.parameters[0].double_range.min: must be > 0 when log"},
-        BadCase{
-            "int log with min 0", R"pb(parameters {
-                                         name: "x"
-                                         int_range { min: 0 max: 8 log: true }
-                                       })pb",
-            true,
-            "experiment.parameters[0].int_range.min: must be >= 1 when log"},
+        BadCase{"log with min 0",
+                R"pb(parameters {
+                       name: "x"
+                       double_range { min: 0 max: 1 log: true }
+                     })pb",
+                true,
+                "experiment.parameters[0].double_range.min: must be > 0 on a "
+                "log scale"},
+        BadCase{"int log with min 0",
+                R"pb(parameters {
+                       name: "x"
+                       int_range { min: 0 max: 8 log: true }
+                     })pb",
+                true,
+                "experiment.parameters[0].int_range.min: must be >= 1 on a log "
+                "scale"},
         BadCase{"infinite max", R"pb(parameters {
                                        name: "x"
                                        double_range { min: 0 max: inf }

@@ -74,6 +74,41 @@ grpc::ServerUnaryReactor* GrpcService::ReportResult(
                   &::hpo::Service::ReportResult);
 }
 
+grpc::ServerUnaryReactor* GrpcService::StopExperiment(
+    grpc::CallbackServerContext* context,
+    const v1::StopExperimentRequest* request, v1::Experiment* response) {
+  return Dispatch("StopExperiment", context, request, response,
+                  &::hpo::Service::StopExperiment);
+}
+
+grpc::ServerUnaryReactor* GrpcService::ResumeExperiment(
+    grpc::CallbackServerContext* context,
+    const v1::ResumeExperimentRequest* request, v1::Experiment* response) {
+  return Dispatch("ResumeExperiment", context, request, response,
+                  &::hpo::Service::ResumeExperiment);
+}
+
+grpc::ServerUnaryReactor* GrpcService::Heartbeat(
+    grpc::CallbackServerContext* context, const v1::HeartbeatRequest* request,
+    v1::Trial* response) {
+  return Dispatch("Heartbeat", context, request, response,
+                  &::hpo::Service::Heartbeat);
+}
+
+grpc::ServerUnaryReactor* GrpcService::AddTrial(
+    grpc::CallbackServerContext* context, const v1::AddTrialRequest* request,
+    v1::Trial* response) {
+  return Dispatch("AddTrial", context, request, response,
+                  &::hpo::Service::AddTrial);
+}
+
+grpc::ServerUnaryReactor* GrpcService::EnqueueTrial(
+    grpc::CallbackServerContext* context,
+    const v1::EnqueueTrialRequest* request, v1::Trial* response) {
+  return Dispatch("EnqueueTrial", context, request, response,
+                  &::hpo::Service::EnqueueTrial);
+}
+
 grpc::ServerUnaryReactor* GrpcService::GetBest(
     grpc::CallbackServerContext* context, const v1::GetBestRequest* request,
     v1::GetBestResponse* response) {

@@ -43,6 +43,23 @@ class GrpcService final : public v1::HpoService::CallbackService {
   grpc::ServerUnaryReactor* ReportResult(grpc::CallbackServerContext* context,
                                          const v1::ReportResultRequest* request,
                                          v1::Trial* response) override;
+  grpc::ServerUnaryReactor* StopExperiment(
+      grpc::CallbackServerContext* context,
+      const v1::StopExperimentRequest* request,
+      v1::Experiment* response) override;
+  grpc::ServerUnaryReactor* ResumeExperiment(
+      grpc::CallbackServerContext* context,
+      const v1::ResumeExperimentRequest* request,
+      v1::Experiment* response) override;
+  grpc::ServerUnaryReactor* Heartbeat(grpc::CallbackServerContext* context,
+                                      const v1::HeartbeatRequest* request,
+                                      v1::Trial* response) override;
+  grpc::ServerUnaryReactor* AddTrial(grpc::CallbackServerContext* context,
+                                     const v1::AddTrialRequest* request,
+                                     v1::Trial* response) override;
+  grpc::ServerUnaryReactor* EnqueueTrial(grpc::CallbackServerContext* context,
+                                         const v1::EnqueueTrialRequest* request,
+                                         v1::Trial* response) override;
   grpc::ServerUnaryReactor* GetBest(grpc::CallbackServerContext* context,
                                     const v1::GetBestRequest* request,
                                     v1::GetBestResponse* response) override;

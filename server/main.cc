@@ -8,11 +8,13 @@
 #include <fstream>
 #include <memory>
 #include <string>
+#include <thread>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/server.h"
@@ -119,8 +121,18 @@ int Run() {
     std::rename(tmp.c_str(), port_file.c_str());
   }
 
+  // Leases and max_duration run out with no request to notice them.
+  absl::Notification stopping;
+  std::thread ticker([&] {
+    while (!stopping.WaitForNotificationWithTimeout(absl::Milliseconds(500))) {
+      (*service)->Tick();
+    }
+  });
+
   int signal_number = 0;
   sigwait(&signals, &signal_number);
+  stopping.Notify();
+  ticker.join();
   HPO_LOG(INFO) << "received "
                 << (signal_number == SIGTERM ? "SIGTERM" : "SIGINT")
                 << "; shutting down";

@@ -2,11 +2,16 @@
 
 #include <algorithm>
 #include <random>
+#include <set>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/random/random.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "core/history.h"
 #include "core/search_space.h"
 #include "google/protobuf/util/message_differencer.h"
@@ -16,8 +21,45 @@
 #include "server/log.h"
 
 namespace hpo {
+namespace {
 
 using google::protobuf::util::TimeUtil;
+
+constexpr int kDefaultPageSize = 100;
+constexpr int kMaxPageSize = 1000;
+constexpr size_t kMaxWorkerIdLength = 256;
+constexpr absl::Duration kDefaultLease = absl::Minutes(10);
+
+absl::Time FromProto(const google::protobuf::Timestamp& t) {
+  return absl::FromUnixSeconds(t.seconds()) + absl::Nanoseconds(t.nanos());
+}
+
+google::protobuf::Timestamp ToProto(absl::Time t) {
+  return TimeUtil::NanosecondsToTimestamp(absl::ToUnixNanos(t));
+}
+
+absl::Duration FromProto(const google::protobuf::Duration& d) {
+  return absl::Seconds(d.seconds()) + absl::Nanoseconds(d.nanos());
+}
+
+std::string Num(double v) { return absl::StrFormat("%g", v); }
+
+TrialState ToTrialState(v1::Trial::State state) {
+  switch (state) {
+    case v1::Trial::WAITING:
+      return TrialState::kWaiting;
+    case v1::Trial::RUNNING:
+      return TrialState::kRunning;
+    case v1::Trial::COMPLETED:
+      return TrialState::kCompleted;
+    case v1::Trial::PRUNED:
+      return TrialState::kPruned;
+    default:
+      return TrialState::kFailed;
+  }
+}
+
+}  // namespace
 
 // One experiment as the server works on it. The search space is fixed at
 // creation; everything else is guarded by `mu`.
@@ -32,10 +74,16 @@ class LiveExperiment {
   // In number order; history.trials is parallel to it.
   std::vector<v1::Trial> trials ABSL_GUARDED_BY(mu);
   History history ABSL_GUARDED_BY(mu);
-  int running ABSL_GUARDED_BY(mu) = 0;
+  int running_count ABSL_GUARDED_BY(mu) = 0;
   int completed ABSL_GUARDED_BY(mu) = 0;
   int failed ABSL_GUARDED_BY(mu) = 0;
   int pruned ABSL_GUARDED_BY(mu) = 0;
+  // Trials that count towards max_trials: all but those added by AddTrial.
+  int allocated ABSL_GUARDED_BY(mu) = 0;
+  // Numbers of the RUNNING and WAITING trials, and who runs what.
+  std::set<int> running ABSL_GUARDED_BY(mu);
+  std::set<int> waiting ABSL_GUARDED_BY(mu);
+  absl::flat_hash_map<std::string, int> running_by_worker ABSL_GUARDED_BY(mu);
   // Set when the sampler reported it has nothing left to suggest.
   bool exhausted ABSL_GUARDED_BY(mu) = false;
   std::string exhausted_reason ABSL_GUARDED_BY(mu);
@@ -53,15 +101,47 @@ class LiveExperiment {
     if (it == trials.end() || it->number() != number) return nullptr;
     return &*it;
   }
-  size_t IndexOf(const v1::Trial* trial) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
-    return static_cast<size_t>(trial - trials.data());
+  TrialRecord& RecordOf(const v1::Trial* trial)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    return history.trials[static_cast<size_t>(trial - trials.data())];
+  }
+  int NextNumber() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    return trials.empty() ? 0 : trials.back().number() + 1;
   }
 
-  void Count(v1::Trial::State state, int delta)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
-    switch (state) {
+  absl::Duration Lease() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    return spec.has_trial_lease() ? FromProto(spec.trial_lease())
+                                  : kDefaultLease;
+  }
+
+  bool Active() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    return spec.state() == v1::Experiment::CREATED ||
+           spec.state() == v1::Experiment::RUNNING;
+  }
+
+  // Adds a trial to the indexes; the trial must already be in `trials`.
+  void Track(const v1::Trial& t, int delta) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    switch (t.state()) {
       case v1::Trial::RUNNING:
-        running += delta;
+        running_count += delta;
+        if (delta > 0) {
+          running.insert(t.number());
+          if (!t.worker_id().empty())
+            running_by_worker[t.worker_id()] = t.number();
+        } else {
+          running.erase(t.number());
+          auto it = running_by_worker.find(t.worker_id());
+          if (it != running_by_worker.end() && it->second == t.number()) {
+            running_by_worker.erase(it);
+          }
+        }
+        break;
+      case v1::Trial::WAITING:
+        if (delta > 0) {
+          waiting.insert(t.number());
+        } else {
+          waiting.erase(t.number());
+        }
         break;
       case v1::Trial::COMPLETED:
         completed += delta;
@@ -77,50 +157,134 @@ class LiveExperiment {
     }
   }
 
+  // Moves a trial to `state`, keeping counts, indexes and history in step.
+  void SetState(v1::Trial* t, v1::Trial::State state)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    Track(*t, -1);
+    t->set_state(state);
+    Track(*t, +1);
+    RecordOf(t).state = ToTrialState(state);
+  }
+
   // The experiment as the API shows it, with up-to-date counts.
   v1::Experiment View() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
     v1::Experiment view = spec;
     v1::Experiment::Status* status = view.mutable_status();
     status->set_trials(static_cast<int32_t>(trials.size()));
-    status->set_running(running);
+    status->set_running(running_count);
     status->set_completed(completed);
     status->set_failed(failed);
     status->set_pruned(pruned);
+    status->set_waiting(static_cast<int32_t>(waiting.size()));
     return view;
   }
 
-  // Moves a RUNNING experiment to COMPLETED or FAILED when its limits say so.
-  // True if the state changed (and so must be stored).
-  bool UpdateState() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
-    if (spec.state() != v1::Experiment::RUNNING) return false;
+  void SetExperimentState(v1::Experiment::State state, std::string message,
+                          absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    spec.set_state(state);
+    spec.mutable_status()->set_message(std::move(message));
+    *spec.mutable_update_time() = ToProto(now);
+  }
+
+  // Ends an active experiment when its limits say so. True if the state
+  // changed (and so must be stored).
+  bool UpdateState(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    if (!Active()) return false;
     const int max_failed = spec.max_failed_trials();
     const int max_trials = spec.max_trials();
-    if (max_failed > 0 && failed > max_failed) {
-      spec.set_state(v1::Experiment::FAILED);
-      spec.mutable_status()->set_message(
-          absl::StrCat(failed, " trials failed, more than max_failed_trials (",
-                       max_failed, ")"));
-    } else if (running == 0 && max_trials > 0 &&
-               static_cast<int>(trials.size()) >= max_trials) {
-      spec.set_state(v1::Experiment::COMPLETED);
-      spec.mutable_status()->set_message(absl::StrCat(
-          "all max_trials (", max_trials, ") trials have finished"));
-    } else if (running == 0 && exhausted) {
-      spec.set_state(v1::Experiment::COMPLETED);
-      spec.mutable_status()->set_message(exhausted_reason);
+    const bool idle = running_count == 0 && waiting.empty();
+    if (spec.has_max_duration() &&
+        now >= FromProto(spec.create_time()) + FromProto(spec.max_duration())) {
+      SetExperimentState(
+          v1::Experiment::TIMED_OUT,
+          absl::StrCat("max_duration (",
+                       absl::FormatDuration(FromProto(spec.max_duration())),
+                       ") has passed"),
+          now);
+    } else if (max_failed > 0 && failed > max_failed) {
+      SetExperimentState(v1::Experiment::FAILED,
+                         absl::StrCat(failed,
+                                      " trials failed, more than "
+                                      "max_failed_trials (",
+                                      max_failed, ")"),
+                         now);
+    } else if (idle && max_trials > 0 && allocated >= max_trials) {
+      SetExperimentState(v1::Experiment::COMPLETED,
+                         absl::StrCat("all max_trials (", max_trials,
+                                      ") trials have finished"),
+                         now);
+    } else if (idle && exhausted) {
+      SetExperimentState(v1::Experiment::COMPLETED, exhausted_reason, now);
     } else {
       return false;
     }
-    *spec.mutable_update_time() = TimeUtil::GetCurrentTime();
     return true;
+  }
+
+  // Completes an active experiment whose first objective's target `trial`
+  // reached. True if the state changed.
+  bool CheckTarget(const v1::Trial& trial, absl::Time now)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    const v1::Objective& o = spec.objectives(0);
+    if (!Active() || !o.has_target() || trial.state() != v1::Trial::COMPLETED) {
+      return false;
+    }
+    const double value = trial.metrics().at(o.name());
+    const bool reached = o.goal() == v1::Objective::MAXIMIZE
+                             ? value >= o.target()
+                             : value <= o.target();
+    if (!reached) return false;
+    SetExperimentState(
+        v1::Experiment::COMPLETED,
+        absl::StrCat("objective \"", o.name(), "\" reached its target ",
+                     Num(o.target()), " (trial ", trial.number(), ": ",
+                     Num(value), ")"),
+        now);
+    return true;
+  }
+
+  // Sends trials whose lease has ended back to WAITING, queuing their writes.
+  void ExpireLeases(absl::Time now, Storage* storage,
+                    std::vector<WriteResult>* writes)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    std::vector<int> expired;
+    for (int number : running) {
+      const v1::Trial* t = FindTrial(number);
+      if (t->has_lease_expire_time() &&
+          FromProto(t->lease_expire_time()) <= now) {
+        expired.push_back(number);
+      }
+    }
+    for (int number : expired) {
+      v1::Trial* t = FindTrial(number);
+      HPO_LOG(INFO) << "experiment \"" << spec.name() << "\": trial " << number
+                    << " of worker \"" << t->worker_id()
+                    << "\" lost its lease; it will be handed out again";
+      SetState(t, v1::Trial::WAITING);
+      t->clear_lease_expire_time();
+      writes->push_back(storage->Write(Mutation::PutTrial(*t)));
+    }
+  }
+
+  // Everything time changes, with the writes it needs.
+  void Advance(absl::Time now, Storage* storage,
+               std::vector<WriteResult>* writes)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    ExpireLeases(now, storage, writes);
+    if (UpdateState(now)) {
+      writes->push_back(storage->Write(Mutation::UpdateExperiment(spec)));
+      LogState();
+    }
+  }
+
+  void LogState() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    HPO_LOG(INFO) << "experiment \"" << spec.name() << "\" is "
+                  << v1::Experiment::State_Name(spec.state()) << ": "
+                  << spec.status().message();
   }
 };
 
 namespace {
-
-constexpr int kDefaultPageSize = 100;
-constexpr int kMaxPageSize = 1000;
-constexpr size_t kMaxWorkerIdLength = 256;
 
 // Waits for every write; the first failure, or OK.
 absl::Status AwaitAll(std::vector<WriteResult>& writes) {
@@ -148,6 +312,13 @@ absl::Status TrialNotFound(absl::string_view name, int number) {
       absl::StrCat("trial: experiment \"", name, "\" has no trial ", number));
 }
 
+absl::Status NotActive(const v1::Experiment& spec) {
+  return absl::FailedPreconditionError(
+      absl::StrCat("experiment \"", spec.name(), "\" is ",
+                   v1::Experiment::State_Name(spec.state()), " (",
+                   spec.status().message(), "); it hands out no more trials"));
+}
+
 // Better for `goal`, with NaN never better.
 bool Better(double a, double b, Goal goal) {
   return goal == Goal::kMaximize ? a > b : a < b;
@@ -161,6 +332,24 @@ bool Dominates(const TrialRecord& a, const TrialRecord& b,
     if (Better(a.values[i], b.values[i], goals[i])) strictly = true;
   }
   return strictly;
+}
+
+// A worker's claim on a trial: its worker_id must match the lease holder's.
+absl::Status CheckLease(const v1::Trial& trial, const std::string& worker_id,
+                        absl::string_view experiment) {
+  if (trial.state() == v1::Trial::WAITING) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "trial ", trial.number(), " of experiment \"", experiment,
+        "\" lost its lease and waits to be handed out again; its result is "
+        "no longer accepted"));
+  }
+  if (!worker_id.empty() && worker_id != trial.worker_id()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("trial ", trial.number(), " of experiment \"", experiment,
+                     "\" is leased to worker \"", trial.worker_id(),
+                     "\", not \"", worker_id, "\""));
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -203,9 +392,10 @@ absl::StatusOr<std::shared_ptr<LiveExperiment>> Service::Load(
   for (v1::Trial& trial : *trials) {
     auto record = ToTrialRecord(live->space, stored, trial);
     if (!record.ok()) return record.status();
-    live->Count(trial.state(), 1);
+    if (trial.origin() != v1::Trial::ADDED) ++live->allocated;
     live->history.trials.push_back(*std::move(record));
     live->trials.push_back(std::move(trial));
+    live->Track(live->trials.back(), +1);
   }
   return live;
 }
@@ -248,8 +438,9 @@ absl::Status Service::CreateExperiment(
   }
   v1::Experiment e = request.experiment();
   if (absl::Status s = ValidateExperiment(e); !s.ok()) return s;
-  if (e.algorithm().name().empty())
+  if (e.algorithm().name().empty()) {
     e.mutable_algorithm()->set_name(kDefaultAlgorithm);
+  }
   if (!e.has_seed()) e.set_seed(absl::Uniform<uint32_t>(absl::BitGen()));
 
   auto live = std::make_shared<LiveExperiment>();
@@ -264,9 +455,11 @@ absl::Status Service::CreateExperiment(
   }
 
   // Output-only fields are the server's to set.
-  e.set_state(v1::Experiment::RUNNING);
+  const absl::Time now = absl::Now();
+  e.set_state(v1::Experiment::CREATED);
   e.clear_status();
-  *e.mutable_create_time() = TimeUtil::GetCurrentTime();
+  e.mutable_status()->set_message("waiting for its first worker");
+  *e.mutable_create_time() = ToProto(now);
   *e.mutable_update_time() = e.create_time();
 
   WriteResult write;
@@ -301,14 +494,21 @@ absl::Status Service::CreateExperiment(
 
 absl::Status Service::GetExperiment(const v1::GetExperimentRequest& request,
                                     v1::Experiment* response) {
-  if (absl::Status s = ValidateExperimentName(request.name(), "name"); !s.ok())
+  if (absl::Status s = ValidateExperimentName(request.name(), "name");
+      !s.ok()) {
     return s;
-  auto live = Find(request.name(), "name");
-  if (!live.ok()) return live.status();
-  absl::MutexLock lock(&(*live)->mu);
-  if ((*live)->deleted) return NotFound("name", request.name());
-  *response = (*live)->View();
-  return absl::OkStatus();
+  }
+  auto found = Find(request.name(), "name");
+  if (!found.ok()) return found.status();
+  LiveExperiment& live = **found;
+  std::vector<WriteResult> writes;
+  {
+    absl::MutexLock lock(&live.mu);
+    if (live.deleted) return NotFound("name", request.name());
+    live.Advance(absl::Now(), storage_, &writes);
+    *response = live.View();
+  }
+  return AwaitAll(writes);
 }
 
 absl::Status Service::ListExperiments(const v1::ListExperimentsRequest& request,
@@ -349,8 +549,10 @@ absl::Status Service::ListExperiments(const v1::ListExperimentsRequest& request,
 
 absl::Status Service::DeleteExperiment(
     const v1::DeleteExperimentRequest& request, google::protobuf::Empty*) {
-  if (absl::Status s = ValidateExperimentName(request.name(), "name"); !s.ok())
+  if (absl::Status s = ValidateExperimentName(request.name(), "name");
+      !s.ok()) {
     return s;
+  }
   WriteResult write;
   {
     absl::MutexLock lock(&mu_);
@@ -365,9 +567,77 @@ absl::Status Service::DeleteExperiment(
     experiments_.erase(it);
   }
   absl::Status stored = write.get();
-  if (stored.ok())
+  if (stored.ok()) {
     HPO_LOG(INFO) << "deleted experiment \"" << request.name() << "\"";
+  }
   return stored;
+}
+
+absl::Status Service::StopExperiment(const v1::StopExperimentRequest& request,
+                                     v1::Experiment* response) {
+  if (absl::Status s = ValidateExperimentName(request.name(), "name");
+      !s.ok()) {
+    return s;
+  }
+  auto found = Find(request.name(), "name");
+  if (!found.ok()) return found.status();
+  LiveExperiment& live = **found;
+  std::vector<WriteResult> writes;
+  {
+    absl::MutexLock lock(&live.mu);
+    if (live.deleted) return NotFound("name", request.name());
+    const absl::Time now = absl::Now();
+    live.Advance(now, storage_, &writes);
+    if (live.Active()) {
+      live.SetExperimentState(
+          v1::Experiment::STOPPED,
+          request.reason().empty() ? "stopped by a user" : request.reason(),
+          now);
+      writes.push_back(storage_->Write(Mutation::UpdateExperiment(live.spec)));
+      live.LogState();
+    } else if (live.spec.state() != v1::Experiment::STOPPED) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "experiment \"", request.name(), "\" is ",
+          v1::Experiment::State_Name(live.spec.state()),
+          "; only a CREATED or RUNNING experiment can be stopped"));
+    }
+    *response = live.View();
+  }
+  return AwaitAll(writes);
+}
+
+absl::Status Service::ResumeExperiment(
+    const v1::ResumeExperimentRequest& request, v1::Experiment* response) {
+  if (absl::Status s = ValidateExperimentName(request.name(), "name");
+      !s.ok()) {
+    return s;
+  }
+  auto found = Find(request.name(), "name");
+  if (!found.ok()) return found.status();
+  LiveExperiment& live = **found;
+  std::vector<WriteResult> writes;
+  {
+    absl::MutexLock lock(&live.mu);
+    if (live.deleted) return NotFound("name", request.name());
+    const absl::Time now = absl::Now();
+    if (live.spec.state() == v1::Experiment::STOPPED) {
+      live.SetExperimentState(live.allocated == 0 ? v1::Experiment::CREATED
+                                                  : v1::Experiment::RUNNING,
+                              "resumed", now);
+      writes.push_back(storage_->Write(Mutation::UpdateExperiment(live.spec)));
+      live.LogState();
+    } else if (!live.Active()) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("experiment \"", request.name(), "\" is ",
+                       v1::Experiment::State_Name(live.spec.state()),
+                       "; only a STOPPED experiment can be resumed"));
+    }
+    // It may be over already: all trials done while it was stopped, or
+    // max_duration passed.
+    live.Advance(now, storage_, &writes);
+    *response = live.View();
+  }
+  return AwaitAll(writes);
 }
 
 absl::Status Service::GetTrialConfig(const v1::GetTrialConfigRequest& request,
@@ -387,8 +657,8 @@ absl::Status Service::GetTrialConfig(const v1::GetTrialConfigRequest& request,
   const std::string& name = request.experiment();
 
   std::vector<WriteResult> writes;
-  {
-    absl::ReleasableMutexLock lock(&live->mu);
+  absl::Status result = [&]() ABSL_NO_THREAD_SAFETY_ANALYSIS -> absl::Status {
+    absl::MutexLock lock(&live->mu);
     if (live->deleted) return NotFound("experiment", name);
     if (request.has_trial()) {
       const v1::Trial* trial = live->FindTrial(request.trial());
@@ -396,20 +666,24 @@ absl::Status Service::GetTrialConfig(const v1::GetTrialConfigRequest& request,
       *response = *trial;
       return absl::OkStatus();
     }
+    const absl::Time now = absl::Now();
+    live->Advance(now, storage_, &writes);
     const v1::Experiment& spec = live->spec;
-    if (spec.state() != v1::Experiment::RUNNING) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "experiment \"", name, "\" is ",
-          v1::Experiment::State_Name(spec.state()), " (",
-          spec.status().message(), "); it allocates no more trials"));
+
+    // A worker asking again while its trial runs is retrying: same trial.
+    if (!request.worker_id().empty()) {
+      auto it = live->running_by_worker.find(request.worker_id());
+      if (it != live->running_by_worker.end()) {
+        v1::Trial* trial = live->FindTrial(it->second);
+        *trial->mutable_lease_expire_time() = ToProto(now + live->Lease());
+        writes.push_back(storage_->Write(Mutation::PutTrial(*trial)));
+        *response = *trial;
+        return absl::OkStatus();
+      }
     }
-    const int allocated = static_cast<int>(live->trials.size());
-    if (spec.max_trials() > 0 && allocated >= spec.max_trials()) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "experiment \"", name, "\" has allocated all max_trials (",
-          spec.max_trials(), ") trials; ", live->running, " still running"));
-    }
-    if (spec.parallel_trials() > 0 && live->running >= spec.parallel_trials()) {
+    if (!live->Active()) return NotActive(spec);
+    if (spec.parallel_trials() > 0 &&
+        live->running_count >= spec.parallel_trials()) {
       return absl::ResourceExhaustedError(absl::StrCat(
           "experiment \"", name, "\" already runs parallel_trials (",
           spec.parallel_trials(), ") trials; report one of them first"));
@@ -420,62 +694,108 @@ absl::Status Service::GetTrialConfig(const v1::GetTrialConfigRequest& request,
           "\": its algorithm cannot run: ", live->sampler_status.message()));
     }
 
-    const int number =
-        live->trials.empty() ? 0 : live->trials.back().number() + 1;
+    // Queued and expired trials go first, lowest number first.
+    v1::Trial* trial = nullptr;
+    if (!live->waiting.empty()) trial = live->FindTrial(*live->waiting.begin());
+    if (trial == nullptr && spec.max_trials() > 0 &&
+        live->allocated >= spec.max_trials()) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("experiment \"", name,
+                       "\" has allocated all max_trials (", spec.max_trials(),
+                       ") trials; ", live->running_count, " still running"));
+    }
+    const int number = trial != nullptr ? trial->number() : live->NextNumber();
     // Seeded by experiment and trial number: the same history gives the same
     // suggestion, across restarts too.
     std::seed_seq seed{spec.seed(), static_cast<uint32_t>(number)};
     Rng rng(seed);
-    auto suggestion = live->sampler->Suggest(live->space, live->history, rng);
-    if (absl::IsOutOfRange(suggestion.status())) {
-      live->exhausted = true;
-      live->exhausted_reason = absl::StrCat("the search space is exhausted: ",
-                                            suggestion.status().message());
-      if (live->UpdateState()) {
-        writes.push_back(
-            storage_->Write(Mutation::UpdateExperiment(live->spec)));
+
+    // A queued trial may name only some parameters; the algorithm fills in
+    // the rest. An expired one has them all and needs no algorithm.
+    const bool complete =
+        trial != nullptr &&
+        ParamsFromUser(live->space, trial->parameters(), true, nullptr, "")
+            .ok();
+    Suggestion suggestion;
+    if (!complete) {
+      auto suggested = live->sampler->Suggest(live->space, live->history, rng);
+      if (absl::IsOutOfRange(suggested.status())) {
+        live->exhausted = true;
+        live->exhausted_reason = absl::StrCat("the search space is exhausted: ",
+                                              suggested.status().message());
+        live->Advance(now, storage_, &writes);
+        return absl::FailedPreconditionError(absl::StrCat(
+            "experiment \"", name, "\": the search space is exhausted (",
+            suggested.status().message(), ")"));
       }
-      lock.Release();
-      AwaitAll(writes).IgnoreError();
-      return absl::FailedPreconditionError(absl::StrCat(
-          "experiment \"", name, "\": the search space is exhausted (",
-          suggestion.status().message(), ")"));
-    }
-    if (!suggestion.ok()) {
-      return absl::InternalError(absl::StrCat(
-          "experiment \"", name, "\": algorithm ", spec.algorithm().name(),
-          " failed: ", suggestion.status().message()));
+      if (!suggested.ok()) {
+        return absl::InternalError(absl::StrCat(
+            "experiment \"", name, "\": algorithm ", spec.algorithm().name(),
+            " failed: ", suggested.status().message()));
+      }
+      suggestion = *std::move(suggested);
     }
 
-    v1::Trial trial;
-    trial.set_experiment(name);
-    trial.set_number(number);
-    trial.set_state(v1::Trial::RUNNING);
-    ParamsToProto(live->space, suggestion->params, &trial);
-    trial.set_sampler_data(suggestion->sampler_data);
-    trial.set_worker_id(request.worker_id());
-    *trial.mutable_start_time() = TimeUtil::GetCurrentTime();
+    if (trial == nullptr) {
+      v1::Trial fresh;
+      fresh.set_experiment(name);
+      fresh.set_number(number);
+      fresh.set_state(v1::Trial::WAITING);
+      fresh.set_origin(v1::Trial::SUGGESTED);
+      ParamsToProto(live->space, suggestion.params, &fresh);
+      fresh.set_sampler_data(suggestion.sampler_data);
+      TrialRecord record;
+      record.number = number;
+      record.state = TrialState::kWaiting;
+      record.params = std::move(suggestion.params);
+      record.sampler_data = std::move(suggestion.sampler_data);
+      live->history.trials.push_back(std::move(record));
+      live->trials.push_back(std::move(fresh));
+      live->Track(live->trials.back(), +1);
+      ++live->allocated;
+      trial = &live->trials.back();
+    } else if (!complete) {
+      // Merge: the queued values win; the algorithm's fill the gaps, and a
+      // parameter that only the queued values made active is drawn from its
+      // prior.
+      std::vector<bool> given;
+      std::vector<double> params =
+          *ParamsFromUser(live->space, trial->parameters(), false, &given, "");
+      for (size_t i = 0; i < params.size(); ++i) {
+        if (!given[i]) params[i] = suggestion.params[i];
+        if (IsInactive(params[i]) && live->space.IsActive(i, params)) {
+          params[i] = live->space.param(i).FromUnit(UnitDraw(rng));
+        }
+      }
+      live->space.MaskInactive(params);
+      trial->clear_parameters();
+      ParamsToProto(live->space, params, trial);
+      live->RecordOf(trial).params = std::move(params);
+    }
 
-    TrialRecord record;
-    record.number = number;
-    record.state = TrialState::kRunning;
-    record.params = std::move(suggestion->params);
-    record.sampler_data = std::move(suggestion->sampler_data);
-    live->history.trials.push_back(std::move(record));
-    live->trials.push_back(trial);
-    live->Count(v1::Trial::RUNNING, 1);
-    writes.push_back(storage_->Write(Mutation::PutTrial(trial)));
-    *response = std::move(trial);
-  }
+    trial->set_worker_id(request.worker_id());
+    live->SetState(trial, v1::Trial::RUNNING);
+    *trial->mutable_start_time() = ToProto(now);
+    *trial->mutable_lease_expire_time() = ToProto(now + live->Lease());
+    writes.push_back(storage_->Write(Mutation::PutTrial(*trial)));
+    if (live->spec.state() == v1::Experiment::CREATED) {
+      live->SetExperimentState(v1::Experiment::RUNNING, "running trials", now);
+      writes.push_back(storage_->Write(Mutation::UpdateExperiment(live->spec)));
+    }
+    *response = *trial;
+    return absl::OkStatus();
+  }();
   absl::Status stored = AwaitAll(writes);
   if (!stored.ok()) {
     MarkStale(live);
     return stored;
   }
-  HPO_LOG(DEBUG) << "experiment \"" << name << "\": trial "
-                 << response->number() << " to worker \"" << request.worker_id()
-                 << "\"";
-  return absl::OkStatus();
+  if (result.ok()) {
+    HPO_LOG(DEBUG) << "experiment \"" << name << "\": trial "
+                   << response->number() << " to worker \""
+                   << request.worker_id() << "\"";
+  }
+  return result;
 }
 
 absl::Status Service::ReportResult(const v1::ReportResultRequest& request,
@@ -495,7 +815,7 @@ absl::Status Service::ReportResult(const v1::ReportResultRequest& request,
   const std::string& name = request.experiment();
 
   std::vector<WriteResult> writes;
-  {
+  absl::Status result = [&]() ABSL_NO_THREAD_SAFETY_ANALYSIS -> absl::Status {
     absl::MutexLock lock(&live->mu);
     if (live->deleted) return NotFound("experiment", name);
     v1::Trial* trial = live->FindTrial(request.trial());
@@ -504,15 +824,17 @@ absl::Status Service::ReportResult(const v1::ReportResultRequest& request,
 
     const v1::Trial::State new_state =
         request.failed() ? v1::Trial::FAILED : v1::Trial::COMPLETED;
-    if (trial->state() != v1::Trial::RUNNING) {
+    if (trial->state() != v1::Trial::RUNNING &&
+        trial->state() != v1::Trial::WAITING) {
       // A retry of the report that finished the trial is harmless; anything
       // else would rewrite a result someone may already have acted on.
-      google::protobuf::util::MessageDifferencer same;
       v1::Trial reported;
       *reported.mutable_metrics() = request.metrics();
       v1::Trial stored_result;
       *stored_result.mutable_metrics() = trial->metrics();
-      if (trial->state() == new_state && same.Equals(reported, stored_result) &&
+      if (trial->state() == new_state &&
+          google::protobuf::util::MessageDifferencer::Equals(reported,
+                                                             stored_result) &&
           trial->failure_reason() == request.failure_reason()) {
         *response = *trial;
         return absl::OkStatus();
@@ -522,34 +844,191 @@ absl::Status Service::ReportResult(const v1::ReportResultRequest& request,
                        "\" is already ", v1::Trial::State_Name(trial->state()),
                        "; a different result cannot be reported for it"));
     }
+    if (absl::Status s = CheckLease(*trial, request.worker_id(), name);
+        !s.ok()) {
+      return s;
+    }
 
-    live->Count(trial->state(), -1);
-    trial->set_state(new_state);
+    const absl::Time now = absl::Now();
+    live->SetState(trial, new_state);
     *trial->mutable_metrics() = request.metrics();
     trial->set_failure_reason(request.failure_reason());
-    *trial->mutable_end_time() = TimeUtil::GetCurrentTime();
-    live->Count(new_state, 1);
+    *trial->mutable_end_time() = ToProto(now);
+    trial->clear_lease_expire_time();
     auto record = ToTrialRecord(live->space, live->spec, *trial);
-    if (record.ok())
-      live->history.trials[live->IndexOf(trial)] = *std::move(record);
+    if (record.ok()) live->RecordOf(trial) = *std::move(record);
 
     writes.push_back(storage_->Write(Mutation::PutTrial(*trial)));
-    if (live->UpdateState()) {
+    if (live->CheckTarget(*trial, now)) {
       writes.push_back(storage_->Write(Mutation::UpdateExperiment(live->spec)));
-      HPO_LOG(INFO) << "experiment \"" << name << "\" is "
-                    << v1::Experiment::State_Name(live->spec.state()) << ": "
-                    << live->spec.status().message();
+      live->LogState();
     }
+    live->Advance(now, storage_, &writes);
     *response = *trial;
-  }
+    return absl::OkStatus();
+  }();
   absl::Status stored = AwaitAll(writes);
   if (!stored.ok()) {
     MarkStale(live);
     return stored;
   }
-  HPO_LOG(DEBUG) << "experiment \"" << name << "\": trial " << request.trial()
-                 << " " << v1::Trial::State_Name(response->state());
-  return absl::OkStatus();
+  if (result.ok()) {
+    HPO_LOG(DEBUG) << "experiment \"" << name << "\": trial " << request.trial()
+                   << " " << v1::Trial::State_Name(response->state());
+  }
+  return result;
+}
+
+absl::Status Service::Heartbeat(const v1::HeartbeatRequest& request,
+                                v1::Trial* response) {
+  if (absl::Status s =
+          ValidateExperimentName(request.experiment(), "experiment");
+      !s.ok()) {
+    return s;
+  }
+  auto found = Find(request.experiment(), "experiment");
+  if (!found.ok()) return found.status();
+  std::shared_ptr<LiveExperiment> live = *std::move(found);
+  const std::string& name = request.experiment();
+  std::vector<WriteResult> writes;
+  absl::Status result = [&]() ABSL_NO_THREAD_SAFETY_ANALYSIS -> absl::Status {
+    absl::MutexLock lock(&live->mu);
+    if (live->deleted) return NotFound("experiment", name);
+    v1::Trial* trial = live->FindTrial(request.trial());
+    if (trial == nullptr) return TrialNotFound(name, request.trial());
+    const absl::Time now = absl::Now();
+    live->Advance(now, storage_, &writes);
+    if (trial->state() != v1::Trial::RUNNING &&
+        trial->state() != v1::Trial::WAITING) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "trial ", request.trial(), " of experiment \"", name, "\" is ",
+          v1::Trial::State_Name(trial->state()), ", not RUNNING"));
+    }
+    if (absl::Status s = CheckLease(*trial, request.worker_id(), name);
+        !s.ok()) {
+      return s;
+    }
+    *trial->mutable_lease_expire_time() = ToProto(now + live->Lease());
+    writes.push_back(storage_->Write(Mutation::PutTrial(*trial)));
+    *response = *trial;
+    return absl::OkStatus();
+  }();
+  absl::Status stored = AwaitAll(writes);
+  if (!stored.ok()) {
+    MarkStale(live);
+    return stored;
+  }
+  return result;
+}
+
+absl::Status Service::AddTrial(const v1::AddTrialRequest& request,
+                               v1::Trial* response) {
+  if (absl::Status s =
+          ValidateExperimentName(request.experiment(), "experiment");
+      !s.ok()) {
+    return s;
+  }
+  auto found = Find(request.experiment(), "experiment");
+  if (!found.ok()) return found.status();
+  std::shared_ptr<LiveExperiment> live = *std::move(found);
+  const std::string& name = request.experiment();
+  std::vector<WriteResult> writes;
+  absl::Status result = [&]() ABSL_NO_THREAD_SAFETY_ANALYSIS -> absl::Status {
+    absl::MutexLock lock(&live->mu);
+    if (live->deleted) return NotFound("experiment", name);
+    auto params = ParamsFromUser(live->space, request.parameters(), true,
+                                 nullptr, "parameters");
+    if (!params.ok()) return params.status();
+    if (absl::Status s =
+            ValidateMetrics(live->spec, request.metrics(), request.failed());
+        !s.ok()) {
+      return s;
+    }
+    const absl::Time now = absl::Now();
+    v1::Trial trial;
+    trial.set_experiment(name);
+    trial.set_number(live->NextNumber());
+    trial.set_state(request.failed() ? v1::Trial::FAILED
+                                     : v1::Trial::COMPLETED);
+    trial.set_origin(v1::Trial::ADDED);
+    ParamsToProto(live->space, *params, &trial);
+    *trial.mutable_metrics() = request.metrics();
+    *trial.mutable_start_time() = ToProto(now);
+    *trial.mutable_end_time() = ToProto(now);
+    auto record = ToTrialRecord(live->space, live->spec, trial);
+    if (!record.ok()) return record.status();
+    live->history.trials.push_back(*std::move(record));
+    live->trials.push_back(trial);
+    live->Track(trial, +1);
+    writes.push_back(storage_->Write(Mutation::PutTrial(trial)));
+    if (live->CheckTarget(trial, now)) {
+      writes.push_back(storage_->Write(Mutation::UpdateExperiment(live->spec)));
+      live->LogState();
+    }
+    *response = std::move(trial);
+    return absl::OkStatus();
+  }();
+  absl::Status stored = AwaitAll(writes);
+  if (!stored.ok()) {
+    MarkStale(live);
+    return stored;
+  }
+  return result;
+}
+
+absl::Status Service::EnqueueTrial(const v1::EnqueueTrialRequest& request,
+                                   v1::Trial* response) {
+  if (absl::Status s =
+          ValidateExperimentName(request.experiment(), "experiment");
+      !s.ok()) {
+    return s;
+  }
+  auto found = Find(request.experiment(), "experiment");
+  if (!found.ok()) return found.status();
+  std::shared_ptr<LiveExperiment> live = *std::move(found);
+  const std::string& name = request.experiment();
+  std::vector<WriteResult> writes;
+  absl::Status result = [&]() ABSL_NO_THREAD_SAFETY_ANALYSIS -> absl::Status {
+    absl::MutexLock lock(&live->mu);
+    if (live->deleted) return NotFound("experiment", name);
+    live->Advance(absl::Now(), storage_, &writes);
+    if (!live->Active() && live->spec.state() != v1::Experiment::STOPPED) {
+      return NotActive(live->spec);
+    }
+    if (live->spec.max_trials() > 0 &&
+        live->allocated >= live->spec.max_trials()) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "experiment \"", name, "\" has allocated all max_trials (",
+          live->spec.max_trials(), ") trials; none can be queued"));
+    }
+    std::vector<bool> given;
+    auto params = ParamsFromUser(live->space, request.parameters(), false,
+                                 &given, "parameters");
+    if (!params.ok()) return params.status();
+    v1::Trial trial;
+    trial.set_experiment(name);
+    trial.set_number(live->NextNumber());
+    trial.set_state(v1::Trial::WAITING);
+    trial.set_origin(v1::Trial::ENQUEUED);
+    ParamsToProto(live->space, *params, &trial);
+    TrialRecord record;
+    record.number = trial.number();
+    record.state = TrialState::kWaiting;
+    record.params = *std::move(params);
+    live->history.trials.push_back(std::move(record));
+    live->trials.push_back(trial);
+    live->Track(trial, +1);
+    ++live->allocated;
+    writes.push_back(storage_->Write(Mutation::PutTrial(trial)));
+    *response = std::move(trial);
+    return absl::OkStatus();
+  }();
+  absl::Status stored = AwaitAll(writes);
+  if (!stored.ok()) {
+    MarkStale(live);
+    return stored;
+  }
+  return result;
 }
 
 absl::Status Service::GetBest(const v1::GetBestRequest& request,
@@ -566,8 +1045,9 @@ absl::Status Service::GetBest(const v1::GetBestRequest& request,
   const History& history = (*live)->history;
   std::vector<size_t> completed;
   for (size_t i = 0; i < history.trials.size(); ++i) {
-    if (history.trials[i].state == TrialState::kCompleted)
+    if (history.trials[i].state == TrialState::kCompleted) {
       completed.push_back(i);
+    }
   }
   if (history.goals.size() == 1) {
     // Strictly better only, so ties go to the earliest trial.
@@ -633,6 +1113,24 @@ absl::Status Service::ListTrials(const v1::ListTrialsRequest& request,
     *response->add_trials() = *it;
   }
   return absl::OkStatus();
+}
+
+void Service::Tick() {
+  std::vector<std::shared_ptr<LiveExperiment>> all;
+  {
+    absl::MutexLock lock(&mu_);
+    for (const auto& [name, live] : experiments_) all.push_back(live);
+  }
+  const absl::Time now = absl::Now();
+  for (const auto& live : all) {
+    std::vector<WriteResult> writes;
+    {
+      absl::MutexLock lock(&live->mu);
+      if (live->deleted || live->stale) continue;
+      live->Advance(now, storage_, &writes);
+    }
+    if (!AwaitAll(writes).ok()) MarkStale(live);
+  }
 }
 
 }  // namespace hpo

@@ -43,10 +43,25 @@ class Service {
                               v1::Trial* response);
   absl::Status ReportResult(const v1::ReportResultRequest& request,
                             v1::Trial* response);
+  absl::Status StopExperiment(const v1::StopExperimentRequest& request,
+                              v1::Experiment* response);
+  absl::Status ResumeExperiment(const v1::ResumeExperimentRequest& request,
+                                v1::Experiment* response);
+  absl::Status Heartbeat(const v1::HeartbeatRequest& request,
+                         v1::Trial* response);
+  absl::Status AddTrial(const v1::AddTrialRequest& request,
+                        v1::Trial* response);
+  absl::Status EnqueueTrial(const v1::EnqueueTrialRequest& request,
+                            v1::Trial* response);
   absl::Status GetBest(const v1::GetBestRequest& request,
                        v1::GetBestResponse* response);
   absl::Status ListTrials(const v1::ListTrialsRequest& request,
                           v1::ListTrialsResponse* response);
+
+  // Applies what time alone changes: expired leases send their trials back to
+  // WAITING, and experiments past max_duration become TIMED_OUT. The server
+  // calls it about once a second; requests also apply it to their experiment.
+  void Tick();
 
  private:
   explicit Service(Storage* storage);

@@ -107,7 +107,7 @@ TEST_F(ServerTest, CreateFillsInDefaultsAndGetReturnsIt) {
   ASSERT_TRUE(Create(Iris("iris"), &created).ok());
   EXPECT_EQ(created.algorithm().name(), "random");
   EXPECT_TRUE(created.has_seed());
-  EXPECT_EQ(created.state(), v1::Experiment::RUNNING);
+  EXPECT_EQ(created.state(), v1::Experiment::CREATED);
   EXPECT_GT(created.create_time().seconds(), 0);
 
   const v1::Experiment got = Get("iris");
@@ -276,19 +276,19 @@ TEST_F(ServerTest, LimitsSayWhichLimit) {
   e.set_parallel_trials(2);
   ASSERT_TRUE(Create(e).ok());
   v1::Trial t0, t1, t2, t3;
-  ASSERT_TRUE(Suggest("limits", &t0).ok());
-  ASSERT_TRUE(Suggest("limits", &t1).ok());
-  grpc::Status busy = Suggest("limits", &t2);
+  ASSERT_TRUE(Suggest("limits", &t0, "a").ok());
+  ASSERT_TRUE(Suggest("limits", &t1, "b").ok());
+  grpc::Status busy = Suggest("limits", &t2, "c");
   EXPECT_EQ(busy.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
   EXPECT_EQ(busy.error_message(),
             "experiment \"limits\" already runs parallel_trials (2) trials; "
             "report one "
             "of them first");
   ASSERT_TRUE(Report("limits", 0, {{"accuracy", 0.5}}).ok());
-  ASSERT_TRUE(Suggest("limits", &t2).ok());
+  ASSERT_TRUE(Suggest("limits", &t2, "c").ok());
   EXPECT_EQ(t2.number(), 2);
   ASSERT_TRUE(Report("limits", 1, {{"accuracy", 0.5}}).ok());
-  grpc::Status full = Suggest("limits", &t3);
+  grpc::Status full = Suggest("limits", &t3, "d");
   EXPECT_EQ(full.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
   EXPECT_EQ(
       full.error_message(),
