@@ -4,6 +4,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "samplers/anneal/anneal_sampler.h"
+#include "samplers/evolution/evolution_sampler.h"
 #include "samplers/grid/grid_sampler.h"
 #include "samplers/random/random_sampler.h"
 
@@ -12,6 +14,8 @@ namespace {
 
 const std::map<std::string, SamplerFactory>& Registry() {
   static const auto* registry = new std::map<std::string, SamplerFactory>{
+      {"anneal", &CreateAnnealSampler},
+      {"evolution", &CreateEvolutionSampler},
       {"grid", &CreateGridSampler},
       {"random", &CreateRandomSampler},
   };

@@ -995,16 +995,16 @@ absl::Status Service::EnqueueTrial(const v1::EnqueueTrialRequest& request,
     if (!live->Active() && live->spec.state() != v1::Experiment::STOPPED) {
       return NotActive(live->spec);
     }
+    std::vector<bool> given;
+    auto params = ParamsFromUser(live->space, request.parameters(), false,
+                                 &given, "parameters");
+    if (!params.ok()) return params.status();
     if (live->spec.max_trials() > 0 &&
         live->allocated >= live->spec.max_trials()) {
       return absl::FailedPreconditionError(absl::StrCat(
           "experiment \"", name, "\" has allocated all max_trials (",
           live->spec.max_trials(), ") trials; none can be queued"));
     }
-    std::vector<bool> given;
-    auto params = ParamsFromUser(live->space, request.parameters(), false,
-                                 &given, "parameters");
-    if (!params.ok()) return params.status();
     v1::Trial trial;
     trial.set_experiment(name);
     trial.set_number(live->NextNumber());

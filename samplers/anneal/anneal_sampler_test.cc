@@ -1,0 +1,477 @@
+#include "samplers/anneal/anneal_sampler.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <functional>
+#include <limits>
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/history.h"
+#include "core/search_space.h"
+#include "core/settings.h"
+#include "gtest/gtest.h"
+#include "samplers/random/random_sampler.h"
+#include "samplers/sampler.h"
+
+namespace hpo {
+namespace {
+
+constexpr double kInf = std::numeric_limits<double>::infinity();
+
+ParamSpec DoubleParam(std::string name, double low, double high,
+                      bool log = false, double step = 0) {
+  ParamSpec p;
+  p.name = std::move(name);
+  p.kind = ParamKind::kDouble;
+  p.low = low;
+  p.high = high;
+  p.log = log;
+  p.step = step;
+  return p;
+}
+
+ParamSpec IntParam(std::string name, double low, double high, bool log = false,
+                   double step = 1) {
+  ParamSpec p = DoubleParam(std::move(name), low, high, log, step);
+  p.kind = ParamKind::kInt;
+  return p;
+}
+
+ParamSpec QuantizedParam(std::string name, double low, double high, double q) {
+  ParamSpec p = DoubleParam(std::move(name), low, high);
+  p.q = q;
+  return p;
+}
+
+ParamSpec NormalParam(std::string name, double low, double high, double mu,
+                      double sigma, bool log = false) {
+  ParamSpec p = DoubleParam(std::move(name), low, high, log);
+  p.prior = Prior::kNormal;
+  p.mu = mu;
+  p.sigma = sigma;
+  return p;
+}
+
+ParamSpec CategoricalParam(std::string name, std::vector<std::string> labels) {
+  ParamSpec p;
+  p.name = std::move(name);
+  p.kind = ParamKind::kCategorical;
+  p.categories = std::move(labels);
+  return p;
+}
+
+ParamSpec DiscreteParam(std::string name, std::vector<double> values) {
+  ParamSpec p;
+  p.name = std::move(name);
+  p.kind = ParamKind::kDiscrete;
+  p.values = std::move(values);
+  return p;
+}
+
+ParamSpec Under(ParamSpec p, int parent, std::vector<double> parent_values) {
+  p.parent = parent;
+  p.parent_values = std::move(parent_values);
+  return p;
+}
+
+std::unique_ptr<Sampler> MakeSampler(
+    const SearchSpace& space,
+    const std::map<std::string, std::string>& values = {}) {
+  Settings settings(values, "algorithm.settings");
+  auto sampler = CreateAnnealSampler(space, settings);
+  EXPECT_TRUE(sampler.ok()) << sampler.status();
+  EXPECT_TRUE(settings.CheckAllRead("anneal").ok());
+  return *std::move(sampler);
+}
+
+std::unique_ptr<Sampler> MakeRandom(const SearchSpace& space) {
+  Settings settings({}, "algorithm.settings");
+  return *CreateRandomSampler(space, settings);
+}
+
+TrialRecord Trial(int64_t number, TrialState state, std::vector<double> params,
+                  std::vector<double> values = {}) {
+  TrialRecord t;
+  t.number = number;
+  t.state = state;
+  t.params = std::move(params);
+  t.values = std::move(values);
+  return t;
+}
+
+// Every coordinate legal, and inactive exactly where the space says.
+void ExpectInSpace(const SearchSpace& space, const std::vector<double>& x) {
+  ASSERT_EQ(x.size(), space.size());
+  std::vector<double> masked = x;
+  space.MaskInactive(masked);
+  for (size_t i = 0; i < space.size(); ++i) {
+    const ParamSpec& p = space.param(i);
+    EXPECT_EQ(IsInactive(x[i]), IsInactive(masked[i])) << p.name;
+    if (!IsInactive(x[i])) {
+      EXPECT_TRUE(p.Contains(x[i])) << p.name << " " << x[i];
+    }
+  }
+}
+
+using Objective = std::function<double(const std::vector<double>&)>;
+
+// The best value `sampler` finds in `budget` trials, each suggested with the
+// Rng the server would seed for it, so runs are reproducible.
+double BestOf(Sampler& sampler, const SearchSpace& space, const Objective& f,
+              int budget, uint64_t seed) {
+  History history;
+  history.goals = {Goal::kMinimize};
+  double best = kInf;
+  for (int t = 0; t < budget; ++t) {
+    Rng rng(seed * 1000003 + t);
+    auto s = sampler.Suggest(space, history, rng);
+    EXPECT_TRUE(s.ok()) << s.status();
+    const double y = f(s->params);
+    best = std::min(best, y);
+    history.trials.push_back(
+        Trial(t, TrialState::kCompleted, std::move(s->params), {y}));
+  }
+  return best;
+}
+
+double Median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+// Median over fixed seeds of the best value found by anneal and by random
+// search with the same budget.
+std::pair<double, double> AnnealVsRandom(const SearchSpace& space,
+                                         const Objective& f, int budget) {
+  std::vector<double> anneal, random;
+  for (uint64_t seed = 1; seed <= 11; ++seed) {
+    anneal.push_back(BestOf(*MakeSampler(space), space, f, budget, seed));
+    random.push_back(BestOf(*MakeRandom(space), space, f, budget, seed));
+  }
+  return {Median(anneal), Median(random)};
+}
+
+SearchSpace EveryKind() {
+  return SearchSpace({
+      DoubleParam("d", -2, 3),                                 // 0
+      DoubleParam("dstep", 0.1, 2, false, 0.25),               // 1
+      DoubleParam("dlog", 1e-5, 1e-1, true),                   // 2
+      IntParam("i", -5, 5),                                    // 3
+      IntParam("ilog", 1, 1000, true),                         // 4
+      IntParam("istep", 0, 100, false, 7),                     // 5
+      QuantizedParam("q", 0, 10, 0.5),                         // 6
+      NormalParam("n", -kInf, kInf, 1, 2),                     // 7
+      NormalParam("lnorm", 1e-4, 1, std::log(1e-2), 1, true),  // 8
+      CategoricalParam("c", {"a", "b", "c"}),                  // 9
+      DiscreteParam("disc", {0.5, 1, 4, 16}),                  // 10
+      Under(DoubleParam("ca", 0, 1), 9, {0}),                  // 11
+      Under(IntParam("cb", 1, 8), 9, {1, 2}),                  // 12
+      Under(CategoricalParam("nest", {"x", "y"}), 9, {1}),     // 13
+      Under(DoubleParam("deep", 1e-3, 1, true), 13, {0}),      // 14
+  });
+}
+
+// Prefers branch b, nest x, and values near the middle of each unit range.
+double EveryKindObjective(const SearchSpace& space,
+                          const std::vector<double>& x) {
+  double y = 0;
+  for (size_t i = 0; i < space.size(); ++i) {
+    if (IsInactive(x[i])) continue;
+    const double u = space.param(i).ToUnit(x[i]);
+    y += (u - 0.5) * (u - 0.5);
+  }
+  y += x[9] == 1 ? 0 : 1;
+  if (!IsInactive(x[13])) y += x[13] == 0 ? 0 : 0.5;
+  return y;
+}
+
+TEST(AnnealSamplerTest, EverySuggestionInSpaceForEveryKind) {
+  const SearchSpace space = EveryKind();
+  std::unique_ptr<Sampler> sampler = MakeSampler(space);
+  History history;
+  history.goals = {Goal::kMinimize};
+  for (int t = 0; t < 150; ++t) {
+    Rng rng(t);
+    auto s = sampler->Suggest(space, history, rng);
+    ASSERT_TRUE(s.ok()) << s.status();
+    ExpectInSpace(space, s->params);
+    const double y = EveryKindObjective(space, s->params);
+    history.trials.push_back(
+        Trial(t, TrialState::kCompleted, std::move(s->params), {y}));
+  }
+}
+
+TEST(AnnealSamplerTest, EmptyHistoryAndOneTrial) {
+  const SearchSpace space = EveryKind();
+  std::unique_ptr<Sampler> sampler = MakeSampler(space);
+  History history;
+  Rng rng(7);
+  auto first = sampler->Suggest(space, history, rng);
+  ASSERT_TRUE(first.ok()) << first.status();
+  ExpectInSpace(space, first->params);
+
+  history.goals = {Goal::kMaximize};
+  history.trials.push_back(
+      Trial(0, TrialState::kCompleted, first->params, {1.0}));
+  auto second = sampler->Suggest(space, history, rng);
+  ASSERT_TRUE(second.ok()) << second.status();
+  ExpectInSpace(space, second->params);
+  EXPECT_NE(first->params, second->params);
+}
+
+TEST(AnnealSamplerTest, SameSeedAndHistoryGiveSameSuggestion) {
+  const SearchSpace space = EveryKind();
+  History history;
+  history.goals = {Goal::kMinimize};
+  Rng draw(3);
+  for (int t = 0; t < 20; ++t) {
+    auto s = MakeRandom(space)->Suggest(space, history, draw);
+    history.trials.push_back(Trial(t, TrialState::kCompleted, s->params,
+                                   {EveryKindObjective(space, s->params)}));
+  }
+  std::unique_ptr<Sampler> a = MakeSampler(space);
+  std::unique_ptr<Sampler> b = MakeSampler(space);
+  Rng rng_a(42), rng_b(42), rng_c(43);
+  auto xa = a->Suggest(space, history, rng_a);
+  auto xb = b->Suggest(space, history, rng_b);
+  auto xc = a->Suggest(space, history, rng_c);
+  ASSERT_TRUE(xa.ok() && xb.ok() && xc.ok());
+  // NaN != NaN, so compare through the masks.
+  ASSERT_EQ(xa->params.size(), xb->params.size());
+  for (size_t i = 0; i < space.size(); ++i) {
+    if (IsInactive(xa->params[i])) {
+      EXPECT_TRUE(IsInactive(xb->params[i]));
+    } else {
+      EXPECT_EQ(xa->params[i], xb->params[i]);
+    }
+  }
+  EXPECT_NE(xa->params[0], xc->params[0]);
+}
+
+TEST(AnnealSamplerTest, SeedSettingChangesDrawsAndRandomStateIsAnAlias) {
+  const SearchSpace space({DoubleParam("x", 0, 1)});
+  History history;
+  auto draw = [&](const std::map<std::string, std::string>& settings) {
+    Rng rng(5);
+    return MakeSampler(space, settings)->Suggest(space, history, rng)->params;
+  };
+  EXPECT_EQ(draw({{"seed", "1"}}), draw({{"random_state", "1"}}));
+  EXPECT_NE(draw({{"seed", "1"}}), draw({{"seed", "2"}}));
+}
+
+TEST(AnnealSamplerTest, DrawsNearTheBestTrialAsObservationsGrow) {
+  const SearchSpace space({DoubleParam("x", 0, 10), IntParam("n", 0, 1000),
+                           CategoricalParam("c", {"a", "b", "c", "d"})});
+  History history;
+  history.goals = {Goal::kMinimize};
+  history.trials.push_back(
+      Trial(0, TrialState::kCompleted, {2, 700, 3}, {0.0}));
+  // Trials that tried the parameters but failed: they count for nothing.
+  for (int t = 1; t < 10; ++t) {
+    history.trials.push_back(Trial(t, TrialState::kFailed, {9, 10, 0}));
+  }
+  // shrink_coef 1000: after one observation the window is 1/1001 wide.
+  std::unique_ptr<Sampler> sampler =
+      MakeSampler(space, {{"shrink_coef", "1000"}});
+  for (uint64_t seed = 0; seed < 50; ++seed) {
+    Rng rng(seed);
+    auto s = sampler->Suggest(space, history, rng);
+    ASSERT_TRUE(s.ok());
+    EXPECT_NEAR(s->params[0], 2, 0.01);
+    EXPECT_NEAR(s->params[1], 700, 1);
+    EXPECT_EQ(s->params[2], 3);
+  }
+}
+
+TEST(AnnealSamplerTest, PrefersBetterTrialsAndFollowsTheGoal) {
+  const SearchSpace space({DoubleParam("x", 0, 1)});
+  for (Goal goal : {Goal::kMinimize, Goal::kMaximize}) {
+    History history;
+    history.goals = {goal};
+    // x = 0.05 scores 0, x = 0.95 scores 1.
+    history.trials.push_back(Trial(0, TrialState::kCompleted, {0.05}, {0.0}));
+    history.trials.push_back(Trial(1, TrialState::kCompleted, {0.95}, {1.0}));
+    std::unique_ptr<Sampler> sampler =
+        MakeSampler(space, {{"shrink_coef", "100"}, {"avg_best_idx", "1.25"}});
+    int low = 0;
+    for (uint64_t seed = 0; seed < 200; ++seed) {
+      Rng rng(seed);
+      low += sampler->Suggest(space, history, rng)->params[0] < 0.5;
+    }
+    // Rank 0 has probability 1 / avg_best_idx = 0.8.
+    if (goal == Goal::kMinimize) {
+      EXPECT_GT(low, 140);
+    } else {
+      EXPECT_LT(low, 60);
+    }
+  }
+}
+
+TEST(AnnealSamplerTest, RunnerUpSuppliesParametersTheBestTrialLacks) {
+  // c chooses the branch; a lives under A, b under B.
+  const SearchSpace space({CategoricalParam("c", {"A", "B"}),
+                           Under(DoubleParam("a", 0, 1), 0, {0}),
+                           Under(DoubleParam("b", 0, 1), 0, {1})});
+  History history;
+  history.goals = {Goal::kMinimize};
+  // Thirty good A trials, so the trial explored around is all but always an
+  // A, and a few bad B trials that all had b = 0.7.
+  for (int t = 0; t < 30; ++t) {
+    history.trials.push_back(
+        Trial(t, TrialState::kCompleted, {0, 0.3, kInactive}, {double(t)}));
+  }
+  for (int t = 30; t < 35; ++t) {
+    history.trials.push_back(
+        Trial(t, TrialState::kCompleted, {1, kInactive, 0.7}, {100.0 + t}));
+  }
+  // c's window is 1 / (1 + 35 * 0.5): about one draw in 19 goes to the prior,
+  // so to B about one in 37. b's is 1 / 3.5 wide around 0.7.
+  std::unique_ptr<Sampler> sampler =
+      MakeSampler(space, {{"shrink_coef", "0.5"}});
+  int branch_b = 0;
+  for (uint64_t seed = 0; seed < 2000; ++seed) {
+    Rng rng(seed);
+    auto s = sampler->Suggest(space, history, rng);
+    ASSERT_TRUE(s.ok());
+    ExpectInSpace(space, s->params);
+    if (s->params[0] == 1) {
+      ++branch_b;
+      EXPECT_NEAR(s->params[2], 0.7, 0.15);
+    } else {
+      EXPECT_NEAR(s->params[1], 0.3, 1 / (1 + 30 * 0.5) / 2 + 1e-9);
+    }
+  }
+  EXPECT_GT(branch_b, 20);
+}
+
+TEST(AnnealSamplerTest, RunningTrialsAreNotRepeated) {
+  const SearchSpace space({IntParam("n", 0, 9)});
+  History history;
+  history.goals = {Goal::kMinimize};
+  history.trials.push_back(Trial(0, TrialState::kCompleted, {5}, {0.0}));
+  history.trials.push_back(Trial(1, TrialState::kCompleted, {2}, {1.0}));
+  history.trials.push_back(Trial(2, TrialState::kRunning, {5}));
+  history.trials.push_back(Trial(3, TrialState::kWaiting, {2}));
+  // A window so narrow that annealing alone would give 5 or 2 every time.
+  std::unique_ptr<Sampler> sampler =
+      MakeSampler(space, {{"shrink_coef", "1000"}});
+  for (uint64_t seed = 0; seed < 100; ++seed) {
+    Rng rng(seed);
+    auto s = sampler->Suggest(space, history, rng);
+    ASSERT_TRUE(s.ok());
+    EXPECT_NE(s->params[0], 5);
+    EXPECT_NE(s->params[0], 2);
+  }
+}
+
+TEST(AnnealSamplerTest, OnlyRunningFailedAndPrunedTrialsGivePriorDraws) {
+  const SearchSpace space = EveryKind();
+  History history;
+  history.goals = {Goal::kMinimize};
+  Rng draw(1);
+  auto random = MakeRandom(space);
+  TrialRecord failed = Trial(0, TrialState::kFailed,
+                             random->Suggest(space, history, draw)->params);
+  TrialRecord pruned = Trial(1, TrialState::kPruned,
+                             random->Suggest(space, history, draw)->params);
+  pruned.intermediate = {{1, 0.5}, {2, 0.4}};
+  TrialRecord running = Trial(2, TrialState::kRunning,
+                              random->Suggest(space, history, draw)->params);
+  history.trials = {failed, pruned, running};
+  std::unique_ptr<Sampler> sampler = MakeSampler(space);
+  for (uint64_t seed = 0; seed < 20; ++seed) {
+    Rng rng(seed);
+    auto s = sampler->Suggest(space, history, rng);
+    ASSERT_TRUE(s.ok());
+    ExpectInSpace(space, s->params);
+  }
+}
+
+TEST(AnnealSamplerTest, StartupTrialsAreRandom) {
+  const SearchSpace space({DoubleParam("x", 0, 1)});
+  History history;
+  history.goals = {Goal::kMinimize};
+  history.trials.push_back(Trial(0, TrialState::kCompleted, {0.5}, {0.0}));
+  std::unique_ptr<Sampler> sampler =
+      MakeSampler(space, {{"n_startup_trials", "2"}, {"shrink_coef", "1000"}});
+  int far = 0;
+  for (uint64_t seed = 0; seed < 100; ++seed) {
+    Rng rng(seed);
+    far +=
+        std::abs(sampler->Suggest(space, history, rng)->params[0] - 0.5) > 0.01;
+  }
+  EXPECT_GT(far, 80);
+}
+
+TEST(AnnealSamplerTest, RejectsBadSettings) {
+  const SearchSpace space({DoubleParam("x", 0, 1)});
+  for (const auto& [key, value] :
+       std::vector<std::pair<std::string, std::string>>{
+           {"avg_best_idx", "0.5"},
+           {"shrink_coef", "-1"},
+           {"n_startup_trials", "-3"},
+           {"optimize_mode", "sideways"},
+           {"seed", "abc"}}) {
+    Settings settings({{key, value}}, "algorithm.settings");
+    auto sampler = CreateAnnealSampler(space, settings);
+    ASSERT_FALSE(sampler.ok()) << key;
+    EXPECT_EQ(sampler.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_NE(sampler.status().message().find(key), std::string::npos)
+        << sampler.status();
+  }
+  Settings both({{"seed", "1"}, {"random_state", "2"}}, "algorithm.settings");
+  EXPECT_FALSE(CreateAnnealSampler(space, both).ok());
+
+  Settings good({{"avg_best_idx", "3"},
+                 {"shrink_coef", "0.2"},
+                 {"n_startup_trials", "5"},
+                 {"optimize_mode", "minimize"},
+                 {"random_state", "9"}},
+                "algorithm.settings");
+  EXPECT_TRUE(CreateAnnealSampler(space, good).ok());
+  EXPECT_TRUE(good.CheckAllRead("anneal").ok());
+}
+
+TEST(AnnealSamplerTest, BeatsRandomOnSphere) {
+  const SearchSpace space({DoubleParam("x0", -5, 5), DoubleParam("x1", -5, 5),
+                           DoubleParam("x2", -5, 5), DoubleParam("x3", -5, 5)});
+  const auto [anneal, random] = AnnealVsRandom(
+      space,
+      [](const std::vector<double>& x) {
+        double y = 0;
+        for (double v : x) y += (v - 1) * (v - 1);
+        return y;
+      },
+      100);
+  EXPECT_LT(anneal, random);
+}
+
+TEST(AnnealSamplerTest, BeatsRandomOnRosenbrock) {
+  const SearchSpace space({DoubleParam("x", -2, 2), DoubleParam("y", -1, 3)});
+  const auto [anneal, random] = AnnealVsRandom(
+      space,
+      [](const std::vector<double>& x) {
+        return 100 * std::pow(x[1] - x[0] * x[0], 2) + std::pow(1 - x[0], 2);
+      },
+      100);
+  EXPECT_LT(anneal, random);
+}
+
+TEST(AnnealSamplerTest, BeatsRandomOnMixedConditionalSpace) {
+  const SearchSpace space = EveryKind();
+  const auto [anneal, random] = AnnealVsRandom(
+      space,
+      [&space](const std::vector<double>& x) {
+        return EveryKindObjective(space, x);
+      },
+      100);
+  EXPECT_LT(anneal, random);
+}
+
+}  // namespace
+}  // namespace hpo

@@ -1,0 +1,481 @@
+#include "samplers/evolution/evolution_sampler.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <functional>
+#include <limits>
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/history.h"
+#include "core/search_space.h"
+#include "core/settings.h"
+#include "gtest/gtest.h"
+#include "samplers/random/random_sampler.h"
+#include "samplers/sampler.h"
+
+namespace hpo {
+namespace {
+
+constexpr double kInf = std::numeric_limits<double>::infinity();
+
+ParamSpec DoubleParam(std::string name, double low, double high,
+                      bool log = false, double step = 0) {
+  ParamSpec p;
+  p.name = std::move(name);
+  p.kind = ParamKind::kDouble;
+  p.low = low;
+  p.high = high;
+  p.log = log;
+  p.step = step;
+  return p;
+}
+
+ParamSpec IntParam(std::string name, double low, double high, bool log = false,
+                   double step = 1) {
+  ParamSpec p = DoubleParam(std::move(name), low, high, log, step);
+  p.kind = ParamKind::kInt;
+  return p;
+}
+
+ParamSpec QuantizedParam(std::string name, double low, double high, double q) {
+  ParamSpec p = DoubleParam(std::move(name), low, high);
+  p.q = q;
+  return p;
+}
+
+ParamSpec NormalParam(std::string name, double low, double high, double mu,
+                      double sigma, bool log = false) {
+  ParamSpec p = DoubleParam(std::move(name), low, high, log);
+  p.prior = Prior::kNormal;
+  p.mu = mu;
+  p.sigma = sigma;
+  return p;
+}
+
+ParamSpec CategoricalParam(std::string name, std::vector<std::string> labels) {
+  ParamSpec p;
+  p.name = std::move(name);
+  p.kind = ParamKind::kCategorical;
+  p.categories = std::move(labels);
+  return p;
+}
+
+ParamSpec DiscreteParam(std::string name, std::vector<double> values) {
+  ParamSpec p;
+  p.name = std::move(name);
+  p.kind = ParamKind::kDiscrete;
+  p.values = std::move(values);
+  return p;
+}
+
+ParamSpec Under(ParamSpec p, int parent, std::vector<double> parent_values) {
+  p.parent = parent;
+  p.parent_values = std::move(parent_values);
+  return p;
+}
+
+std::unique_ptr<Sampler> MakeSampler(
+    const SearchSpace& space,
+    const std::map<std::string, std::string>& values = {}) {
+  Settings settings(values, "algorithm.settings");
+  auto sampler = CreateEvolutionSampler(space, settings);
+  EXPECT_TRUE(sampler.ok()) << sampler.status();
+  EXPECT_TRUE(settings.CheckAllRead("evolution").ok());
+  return *std::move(sampler);
+}
+
+std::unique_ptr<Sampler> MakeRandom(const SearchSpace& space) {
+  Settings settings({}, "algorithm.settings");
+  return *CreateRandomSampler(space, settings);
+}
+
+TrialRecord Trial(int64_t number, TrialState state, std::vector<double> params,
+                  std::vector<double> values = {}) {
+  TrialRecord t;
+  t.number = number;
+  t.state = state;
+  t.params = std::move(params);
+  t.values = std::move(values);
+  return t;
+}
+
+// Every coordinate legal, and inactive exactly where the space says.
+void ExpectInSpace(const SearchSpace& space, const std::vector<double>& x) {
+  ASSERT_EQ(x.size(), space.size());
+  std::vector<double> masked = x;
+  space.MaskInactive(masked);
+  for (size_t i = 0; i < space.size(); ++i) {
+    const ParamSpec& p = space.param(i);
+    EXPECT_EQ(IsInactive(x[i]), IsInactive(masked[i])) << p.name;
+    if (!IsInactive(x[i])) {
+      EXPECT_TRUE(p.Contains(x[i])) << p.name << " " << x[i];
+    }
+  }
+}
+
+// How many coordinates differ between two configurations (inactive counts as
+// a value of its own).
+int Differences(const std::vector<double>& a, const std::vector<double>& b) {
+  int n = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (IsInactive(a[i]) != IsInactive(b[i]) ||
+        (!IsInactive(a[i]) && a[i] != b[i])) {
+      ++n;
+    }
+  }
+  return n;
+}
+
+SearchSpace FourDoubles() {
+  return SearchSpace({DoubleParam("a", 0, 1), DoubleParam("b", 0, 1),
+                      DoubleParam("c", 0, 1), DoubleParam("d", 0, 1)});
+}
+
+using Objective = std::function<double(const std::vector<double>&)>;
+
+// The best value `sampler` finds in `budget` trials, each suggested with the
+// Rng the server would seed for it, so runs are reproducible.
+double BestOf(Sampler& sampler, const SearchSpace& space, const Objective& f,
+              int budget, uint64_t seed) {
+  History history;
+  history.goals = {Goal::kMinimize};
+  double best = kInf;
+  for (int t = 0; t < budget; ++t) {
+    Rng rng(seed * 1000003 + t);
+    auto s = sampler.Suggest(space, history, rng);
+    EXPECT_TRUE(s.ok()) << s.status();
+    const double y = f(s->params);
+    best = std::min(best, y);
+    history.trials.push_back(
+        Trial(t, TrialState::kCompleted, std::move(s->params), {y}));
+  }
+  return best;
+}
+
+double Median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+// Median over fixed seeds of the best value found by evolution and by random
+// search with the same budget.
+std::pair<double, double> EvolutionVsRandom(const SearchSpace& space,
+                                            const Objective& f, int budget) {
+  std::vector<double> evolution, random;
+  for (uint64_t seed = 1; seed <= 11; ++seed) {
+    evolution.push_back(BestOf(*MakeSampler(space), space, f, budget, seed));
+    random.push_back(BestOf(*MakeRandom(space), space, f, budget, seed));
+  }
+  return {Median(evolution), Median(random)};
+}
+
+SearchSpace EveryKind() {
+  return SearchSpace({
+      DoubleParam("d", -2, 3),                                 // 0
+      DoubleParam("dstep", 0.1, 2, false, 0.25),               // 1
+      DoubleParam("dlog", 1e-5, 1e-1, true),                   // 2
+      IntParam("i", -5, 5),                                    // 3
+      IntParam("ilog", 1, 1000, true),                         // 4
+      IntParam("istep", 0, 100, false, 7),                     // 5
+      QuantizedParam("q", 0, 10, 0.5),                         // 6
+      NormalParam("n", -kInf, kInf, 1, 2),                     // 7
+      NormalParam("lnorm", 1e-4, 1, std::log(1e-2), 1, true),  // 8
+      CategoricalParam("c", {"a", "b", "c"}),                  // 9
+      DiscreteParam("disc", {0.5, 1, 4, 16}),                  // 10
+      Under(DoubleParam("ca", 0, 1), 9, {0}),                  // 11
+      Under(IntParam("cb", 1, 8), 9, {1, 2}),                  // 12
+      Under(CategoricalParam("nest", {"x", "y"}), 9, {1}),     // 13
+      Under(DoubleParam("deep", 1e-3, 1, true), 13, {0}),      // 14
+  });
+}
+
+// Prefers branch b, nest x, and values near the middle of each unit range.
+double EveryKindObjective(const SearchSpace& space,
+                          const std::vector<double>& x) {
+  double y = 0;
+  for (size_t i = 0; i < space.size(); ++i) {
+    if (IsInactive(x[i])) continue;
+    const double u = space.param(i).ToUnit(x[i]);
+    y += (u - 0.5) * (u - 0.5);
+  }
+  y += x[9] == 1 ? 0 : 1;
+  if (!IsInactive(x[13])) y += x[13] == 0 ? 0 : 0.5;
+  return y;
+}
+
+TEST(EvolutionSamplerTest, EverySuggestionInSpaceForEveryKind) {
+  const SearchSpace space = EveryKind();
+  std::unique_ptr<Sampler> sampler =
+      MakeSampler(space, {{"population_size", "10"}});
+  History history;
+  history.goals = {Goal::kMinimize};
+  for (int t = 0; t < 200; ++t) {
+    Rng rng(t);
+    auto s = sampler->Suggest(space, history, rng);
+    ASSERT_TRUE(s.ok()) << s.status();
+    ExpectInSpace(space, s->params);
+    const double y = EveryKindObjective(space, s->params);
+    history.trials.push_back(
+        Trial(t, TrialState::kCompleted, std::move(s->params), {y}));
+  }
+}
+
+TEST(EvolutionSamplerTest, EmptyHistoryAndOneTrial) {
+  const SearchSpace space = EveryKind();
+  for (const char* population : {"32", "1"}) {
+    std::unique_ptr<Sampler> sampler =
+        MakeSampler(space, {{"population_size", population}});
+    History history;
+    Rng rng(7);
+    auto first = sampler->Suggest(space, history, rng);
+    ASSERT_TRUE(first.ok()) << first.status();
+    ExpectInSpace(space, first->params);
+
+    history.goals = {Goal::kMaximize};
+    history.trials.push_back(
+        Trial(0, TrialState::kCompleted, first->params, {1.0}));
+    auto second = sampler->Suggest(space, history, rng);
+    ASSERT_TRUE(second.ok()) << second.status();
+    ExpectInSpace(space, second->params);
+    EXPECT_GE(Differences(first->params, second->params), 1);
+  }
+}
+
+TEST(EvolutionSamplerTest, FirstPopulationIsRandomThenChildrenOfTheBest) {
+  const SearchSpace space = FourDoubles();
+  // sample_size == population_size: the tournament always picks the best.
+  std::unique_ptr<Sampler> sampler =
+      MakeSampler(space, {{"population_size", "4"}, {"sample_size", "4"}});
+  History history;
+  history.goals = {Goal::kMinimize};
+  history.trials.push_back(
+      Trial(0, TrialState::kCompleted, {0.1, 0.1, 0.1, 0.1}, {5.0}));
+  history.trials.push_back(
+      Trial(1, TrialState::kCompleted, {0.2, 0.2, 0.2, 0.2}, {3.0}));
+  history.trials.push_back(
+      Trial(2, TrialState::kRunning, {0.3, 0.3, 0.3, 0.3}));
+  // Three members: still the random phase.
+  for (uint64_t seed = 0; seed < 20; ++seed) {
+    Rng rng(seed);
+    auto s = sampler->Suggest(space, history, rng);
+    for (const TrialRecord& t : history.trials) {
+      EXPECT_EQ(Differences(s->params, t.params), 4);
+    }
+  }
+  history.trials.push_back(
+      Trial(3, TrialState::kCompleted, {0.4, 0.4, 0.4, 0.4}, {4.0}));
+  // Four: children of the best, trial 1, each one parameter away.
+  for (uint64_t seed = 0; seed < 20; ++seed) {
+    Rng rng(seed);
+    auto s = sampler->Suggest(space, history, rng);
+    EXPECT_EQ(Differences(s->params, history.trials[1].params), 1);
+  }
+}
+
+TEST(EvolutionSamplerTest, OldMembersAgeOutWhateverTheirScore) {
+  const SearchSpace space = FourDoubles();
+  std::unique_ptr<Sampler> sampler =
+      MakeSampler(space, {{"population_size", "2"}, {"sample_size", "2"}});
+  History history;
+  history.goals = {Goal::kMaximize};
+  // The best trial is the oldest; with a population of two it is gone.
+  history.trials.push_back(
+      Trial(0, TrialState::kCompleted, {0.1, 0.1, 0.1, 0.1}, {100.0}));
+  history.trials.push_back(
+      Trial(1, TrialState::kCompleted, {0.2, 0.2, 0.2, 0.2}, {2.0}));
+  history.trials.push_back(
+      Trial(2, TrialState::kCompleted, {0.3, 0.3, 0.3, 0.3}, {1.0}));
+  // Failed and pruned trials never join the population.
+  history.trials.push_back(Trial(3, TrialState::kFailed, {0.4, 0.4, 0.4, 0.4}));
+  TrialRecord pruned = Trial(4, TrialState::kPruned, {0.5, 0.5, 0.5, 0.5});
+  pruned.intermediate = {{1, 1000.0}};
+  history.trials.push_back(pruned);
+  for (uint64_t seed = 0; seed < 50; ++seed) {
+    Rng rng(seed);
+    auto s = sampler->Suggest(space, history, rng);
+    // Maximizing: trial 1 beats trial 2.
+    EXPECT_EQ(Differences(s->params, history.trials[1].params), 1);
+  }
+}
+
+TEST(EvolutionSamplerTest, MutationStaysNearOrRedraws) {
+  const SearchSpace space({DoubleParam("x", 0, 1)});
+  std::unique_ptr<Sampler> sampler = MakeSampler(
+      space, {{"population_size", "1"}, {"mutation_scale", "0.01"}});
+  History history;
+  history.goals = {Goal::kMinimize};
+  history.trials.push_back(Trial(0, TrialState::kCompleted, {0.5}, {0.0}));
+  int near = 0;
+  for (uint64_t seed = 0; seed < 400; ++seed) {
+    Rng rng(seed);
+    near +=
+        std::abs(sampler->Suggest(space, history, rng)->params[0] - 0.5) < 0.05;
+  }
+  // Half steps (all within 5 deviations), half redraws (a tenth of which land
+  // near): about 220.
+  EXPECT_GT(near, 180);
+  EXPECT_LT(near, 260);
+}
+
+TEST(EvolutionSamplerTest, MutationOfABranchDrawsTheNewBranch) {
+  const SearchSpace space({CategoricalParam("c", {"A", "B"}),
+                           Under(DoubleParam("a", 0, 1), 0, {0}),
+                           Under(IntParam("b", 1, 100), 0, {1}),
+                           Under(CategoricalParam("bb", {"x", "y"}), 0, {1})});
+  std::unique_ptr<Sampler> sampler =
+      MakeSampler(space, {{"population_size", "1"}});
+  History history;
+  history.goals = {Goal::kMinimize};
+  history.trials.push_back(
+      Trial(0, TrialState::kCompleted, {0, 0.3, kInactive, kInactive}, {0.0}));
+  int switched = 0;
+  for (uint64_t seed = 0; seed < 100; ++seed) {
+    Rng rng(seed);
+    auto s = sampler->Suggest(space, history, rng);
+    ASSERT_TRUE(s.ok());
+    ExpectInSpace(space, s->params);
+    if (s->params[0] == 1) {
+      ++switched;
+    } else {
+      EXPECT_NE(s->params[1], 0.3);
+    }
+  }
+  // c or a, with even odds.
+  EXPECT_GT(switched, 30);
+  EXPECT_LT(switched, 70);
+}
+
+TEST(EvolutionSamplerTest, RunningTrialsAreNotRepeated) {
+  const SearchSpace space({CategoricalParam("p", {"a", "b"}),
+                           CategoricalParam("q", {"a", "b", "c"})});
+  std::unique_ptr<Sampler> sampler =
+      MakeSampler(space, {{"population_size", "1"}});
+  History history;
+  history.goals = {Goal::kMinimize};
+  history.trials.push_back(Trial(0, TrialState::kCompleted, {0, 0}, {0.0}));
+  // Two of the parent's three children are running.
+  history.trials.push_back(Trial(1, TrialState::kRunning, {1, 0}));
+  history.trials.push_back(Trial(2, TrialState::kWaiting, {0, 1}));
+  for (uint64_t seed = 0; seed < 100; ++seed) {
+    Rng rng(seed);
+    auto s = sampler->Suggest(space, history, rng);
+    ASSERT_TRUE(s.ok());
+    EXPECT_NE(s->params, history.trials[1].params);
+    EXPECT_NE(s->params, history.trials[2].params);
+  }
+}
+
+TEST(EvolutionSamplerTest, SameSeedAndHistoryGiveSameSuggestion) {
+  const SearchSpace space = EveryKind();
+  History history;
+  history.goals = {Goal::kMinimize};
+  Rng draw(3);
+  for (int t = 0; t < 20; ++t) {
+    auto s = MakeRandom(space)->Suggest(space, history, draw);
+    history.trials.push_back(Trial(t, TrialState::kCompleted, s->params,
+                                   {EveryKindObjective(space, s->params)}));
+  }
+  const std::map<std::string, std::string> settings = {
+      {"population_size", "8"}};
+  std::unique_ptr<Sampler> a = MakeSampler(space, settings);
+  std::unique_ptr<Sampler> b = MakeSampler(space, settings);
+  for (uint64_t seed = 0; seed < 10; ++seed) {
+    Rng rng_a(seed), rng_b(seed);
+    auto xa = a->Suggest(space, history, rng_a);
+    auto xb = b->Suggest(space, history, rng_b);
+    ASSERT_TRUE(xa.ok() && xb.ok());
+    EXPECT_EQ(Differences(xa->params, xb->params), 0);
+  }
+}
+
+TEST(EvolutionSamplerTest, SeedSettingChangesDrawsAndRandomStateIsAnAlias) {
+  const SearchSpace space({DoubleParam("x", 0, 1)});
+  History history;
+  auto draw = [&](const std::map<std::string, std::string>& settings) {
+    Rng rng(5);
+    return MakeSampler(space, settings)->Suggest(space, history, rng)->params;
+  };
+  EXPECT_EQ(draw({{"seed", "1"}}), draw({{"random_state", "1"}}));
+  EXPECT_NE(draw({{"seed", "1"}}), draw({{"seed", "2"}}));
+}
+
+TEST(EvolutionSamplerTest, RejectsBadSettings) {
+  const SearchSpace space({DoubleParam("x", 0, 1)});
+  for (const auto& [key, value] :
+       std::vector<std::pair<std::string, std::string>>{
+           {"population_size", "0"},
+           {"sample_size", "0"},
+           {"sample_size", "33"},
+           {"tournament_size", "40"},
+           {"mutation_scale", "-0.1"},
+           {"mutation_scale", "2"},
+           {"optimize_mode", "sideways"},
+           {"random_state", "x"}}) {
+    Settings settings({{key, value}}, "algorithm.settings");
+    auto sampler = CreateEvolutionSampler(space, settings);
+    ASSERT_FALSE(sampler.ok()) << key << "=" << value;
+    EXPECT_EQ(sampler.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_NE(sampler.status().message().find(key), std::string::npos)
+        << sampler.status();
+  }
+  Settings both({{"sample_size", "2"}, {"tournament_size", "2"}},
+                "algorithm.settings");
+  EXPECT_FALSE(CreateEvolutionSampler(space, both).ok());
+
+  Settings good({{"population_size", "100"},
+                 {"tournament_size", "25"},
+                 {"mutation_scale", "0"},
+                 {"optimize_mode", "Minimize"},
+                 {"seed", "9"}},
+                "algorithm.settings");
+  EXPECT_TRUE(CreateEvolutionSampler(space, good).ok());
+  EXPECT_TRUE(good.CheckAllRead("evolution").ok());
+}
+
+TEST(EvolutionSamplerTest, BeatsRandomOnSphere) {
+  const SearchSpace space({DoubleParam("x0", -5, 5), DoubleParam("x1", -5, 5),
+                           DoubleParam("x2", -5, 5), DoubleParam("x3", -5, 5)});
+  const auto [evolution, random] = EvolutionVsRandom(
+      space,
+      [](const std::vector<double>& x) {
+        double y = 0;
+        for (double v : x) y += (v - 1) * (v - 1);
+        return y;
+      },
+      150);
+  EXPECT_LT(evolution, random);
+}
+
+TEST(EvolutionSamplerTest, BeatsRandomOnRastrigin) {
+  const SearchSpace space({DoubleParam("x0", -5.12, 5.12),
+                           DoubleParam("x1", -5.12, 5.12),
+                           DoubleParam("x2", -5.12, 5.12)});
+  const auto [evolution, random] = EvolutionVsRandom(
+      space,
+      [](const std::vector<double>& x) {
+        double y = 10 * x.size();
+        for (double v : x) y += v * v - 10 * std::cos(2 * M_PI * v);
+        return y;
+      },
+      150);
+  EXPECT_LT(evolution, random);
+}
+
+TEST(EvolutionSamplerTest, BeatsRandomOnMixedConditionalSpace) {
+  const SearchSpace space = EveryKind();
+  const auto [evolution, random] = EvolutionVsRandom(
+      space,
+      [&space](const std::vector<double>& x) {
+        return EveryKindObjective(space, x);
+      },
+      150);
+  EXPECT_LT(evolution, random);
+}
+
+}  // namespace
+}  // namespace hpo
