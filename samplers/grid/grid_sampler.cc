@@ -6,6 +6,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -91,30 +92,38 @@ class GridSampler : public Sampler {
           "grid search: the space has ", space.size(),
           " parameters but the grid was built for ", axes_.size()));
     }
-    // The grid indices already taken, sorted: the answer is the first gap.
-    // Recomputed on every call (no state to lose), which is O(n log n) in the
-    // history's size.
-    std::vector<int64_t> used;
+    // The grid indices already taken; the answer is the first free one.
+    // Recomputed on every call (no state to lose): O(n) in the history.
+    absl::flat_hash_set<int64_t> used;
     used.reserve(history.trials.size());
     for (const TrialRecord& trial : history.trials) {
       const int64_t index = GridIndex(trial.params);
-      if (index >= 0) used.push_back(index);
+      if (index >= 0) used.insert(index);
     }
-    std::sort(used.begin(), used.end());
-    int64_t next = 0;
-    for (int64_t index : used) {
-      if (index > next) break;
-      if (index == next) ++next;
-    }
-    if (next >= total_) {
-      return absl::OutOfRangeError(absl::StrCat(
-          "every grid point has been tried (", total_, " points)"));
-    }
+    const bool conditional = space.HasConditions();
     std::vector<double> coordinates(axes_.size());
-    for (size_t i = 0; i < axes_.size(); ++i) {
-      coordinates[i] = axes_[i].Value((next / strides_[i]) % axes_[i].size);
+    for (int64_t next = 0; next < total_; ++next) {
+      if (used.contains(next)) continue;
+      for (size_t i = 0; i < axes_.size(); ++i) {
+        coordinates[i] = axes_[i].Value((next / strides_[i]) % axes_[i].size);
+      }
+      if (conditional) {
+        // Points that differ only in inactive parameters are one
+        // configuration; its canonical index has those digits at 0.
+        std::vector<double> masked = coordinates;
+        space.MaskInactive(masked);
+        bool canonical = true;
+        for (size_t i = 0; i < axes_.size() && canonical; ++i) {
+          canonical = !IsInactive(masked[i]) ||
+                      (next / strides_[i]) % axes_[i].size == 0;
+        }
+        if (!canonical) continue;
+        coordinates = std::move(masked);
+      }
+      return Suggestion{std::move(coordinates), ""};
     }
-    return Suggestion{std::move(coordinates), ""};
+    return absl::OutOfRangeError(absl::StrCat(
+        "every grid point has been tried (", used.size(), " points)"));
   }
 
  private:
@@ -124,7 +133,9 @@ class GridSampler : public Sampler {
     if (coordinates.size() != axes_.size()) return -1;
     int64_t index = 0;
     for (size_t i = 0; i < axes_.size(); ++i) {
-      const int64_t k = axes_[i].IndexOf(coordinates[i]);
+      // An inactive parameter sits at digit 0: the canonical point.
+      const int64_t k =
+          IsInactive(coordinates[i]) ? 0 : axes_[i].IndexOf(coordinates[i]);
       if (k < 0) return -1;
       index += k * strides_[i];
     }

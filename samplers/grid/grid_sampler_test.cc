@@ -309,3 +309,29 @@ TEST(GridSamplerTest, LongHistory) {
 
 }  // namespace
 }  // namespace hpo
+
+namespace hpo {
+namespace {
+
+// A conditional space is one configuration per distinct active assignment:
+// opt=a has x in {0, 1}; opt=b has no x.
+TEST(GridSamplerConditionalTest, CollapsesInactiveParameters) {
+  ParamSpec opt = CategoricalParam("opt", {"a", "b"});
+  ParamSpec x = IntParam("x", 0, 1);
+  x.parent = 0;
+  x.parent_values = {0};
+  const SearchSpace space({opt, x});
+  auto sampler = Make(space);
+  ASSERT_TRUE(sampler.ok()) << sampler.status();
+  History history;
+  const std::vector<std::vector<double>> points =
+      RunToEnd(**sampler, space, history);
+  ASSERT_EQ(points.size(), 3u);
+  EXPECT_EQ(points[0], (std::vector<double>{0, 0}));
+  EXPECT_EQ(points[1], (std::vector<double>{0, 1}));
+  EXPECT_EQ(points[2][0], 1);
+  EXPECT_TRUE(IsInactive(points[2][1]));
+}
+
+}  // namespace
+}  // namespace hpo
