@@ -636,6 +636,12 @@ absl::StatusOr<TrialRecord> ToTrialRecord(const SearchSpace& space,
   if (!params.ok()) return params.status();
   record.params = *std::move(params);
   record.sampler_data = trial.sampler_data();
+  const std::string& first = experiment.objectives(0).name();
+  for (const v1::IntermediateValue& v : trial.intermediate_values()) {
+    auto it = v.metrics().find(first);
+    if (it != v.metrics().end())
+      record.intermediate.emplace_back(v.step(), it->second);
+  }
   if (record.state == TrialState::kCompleted) {
     for (const v1::Objective& o : experiment.objectives()) {
       auto it = trial.metrics().find(o.name());
@@ -673,8 +679,11 @@ absl::Status ValidateMetrics(
 
 absl::Status ValidateReport(const v1::Experiment& experiment,
                             const v1::ReportResultRequest& request) {
-  if (absl::Status s =
-          ValidateMetrics(experiment, request.metrics(), request.failed());
+  if (request.failed() && request.pruned()) {
+    return Invalid("pruned", "a trial cannot be both failed and pruned");
+  }
+  if (absl::Status s = ValidateMetrics(experiment, request.metrics(),
+                                       request.failed() || request.pruned());
       !s.ok()) {
     return s;
   }

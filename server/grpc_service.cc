@@ -74,6 +74,14 @@ grpc::ServerUnaryReactor* GrpcService::ReportResult(
                   &::hpo::Service::ReportResult);
 }
 
+grpc::ServerUnaryReactor* GrpcService::ReportIntermediate(
+    grpc::CallbackServerContext* context,
+    const v1::ReportIntermediateRequest* request,
+    v1::ReportIntermediateResponse* response) {
+  return Dispatch("ReportIntermediate", context, request, response,
+                  &::hpo::Service::ReportIntermediate);
+}
+
 grpc::ServerUnaryReactor* GrpcService::StopExperiment(
     grpc::CallbackServerContext* context,
     const v1::StopExperimentRequest* request, v1::Experiment* response) {

@@ -43,6 +43,10 @@ class GrpcService final : public v1::HpoService::CallbackService {
   grpc::ServerUnaryReactor* ReportResult(grpc::CallbackServerContext* context,
                                          const v1::ReportResultRequest* request,
                                          v1::Trial* response) override;
+  grpc::ServerUnaryReactor* ReportIntermediate(
+      grpc::CallbackServerContext* context,
+      const v1::ReportIntermediateRequest* request,
+      v1::ReportIntermediateResponse* response) override;
   grpc::ServerUnaryReactor* StopExperiment(
       grpc::CallbackServerContext* context,
       const v1::StopExperimentRequest* request,

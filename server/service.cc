@@ -16,6 +16,7 @@
 #include "core/search_space.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "google/protobuf/util/time_util.h"
+#include "pruners/registry.h"
 #include "samplers/registry.h"
 #include "server/experiment_spec.h"
 #include "server/log.h"
@@ -71,6 +72,8 @@ class LiveExperiment {
   // Null when the stored algorithm cannot be built (e.g. a removed algorithm).
   std::unique_ptr<Sampler> sampler ABSL_GUARDED_BY(mu);
   absl::Status sampler_status ABSL_GUARDED_BY(mu);
+  // Null when the experiment has no early stopping.
+  std::unique_ptr<Pruner> pruner ABSL_GUARDED_BY(mu);
   // In number order; history.trials is parallel to it.
   std::vector<v1::Trial> trials ABSL_GUARDED_BY(mu);
   History history ABSL_GUARDED_BY(mu);
@@ -386,6 +389,18 @@ absl::StatusOr<std::shared_ptr<LiveExperiment>> Service::Load(
     HPO_LOG(ERROR) << "experiment \"" << stored.name()
                    << "\": cannot build its algorithm: " << sampler.status();
   }
+  if (!stored.early_stopping().name().empty()) {
+    auto pruner = CreatePruner(stored.early_stopping().name(),
+                               {stored.early_stopping().settings().begin(),
+                                stored.early_stopping().settings().end()});
+    if (pruner.ok()) {
+      live->pruner = *std::move(pruner);
+    } else {
+      HPO_LOG(ERROR) << "experiment \"" << stored.name()
+                     << "\": cannot build its early stopping: "
+                     << pruner.status();
+    }
+  }
   auto trials = storage_->ListTrials(stored.name());
   if (!trials.ok()) return trials.status();
   live->history.goals = Goals(stored);
@@ -454,6 +469,22 @@ absl::Status Service::CreateExperiment(
         absl::StrCat("experiment.", sampler.status().message()));
   }
 
+  std::unique_ptr<Pruner> pruner;
+  if (!e.early_stopping().name().empty()) {
+    auto created = CreatePruner(e.early_stopping().name(),
+                                {e.early_stopping().settings().begin(),
+                                 e.early_stopping().settings().end()});
+    if (!created.ok()) {
+      return absl::Status(
+          created.status().code(),
+          absl::StrCat("experiment.", created.status().message()));
+    }
+    pruner = *std::move(created);
+  } else if (!e.early_stopping().settings().empty()) {
+    return absl::InvalidArgumentError(
+        "experiment.early_stopping.name: is required with settings");
+  }
+
   // Output-only fields are the server's to set.
   const absl::Time now = absl::Now();
   e.set_state(v1::Experiment::CREATED);
@@ -467,6 +498,7 @@ absl::Status Service::CreateExperiment(
     absl::MutexLock live_lock(&live->mu);
     live->spec = e;
     live->sampler = *std::move(sampler);
+    live->pruner = std::move(pruner);
     live->history.goals = Goals(e);
     *response = live->View();
   }
@@ -571,6 +603,114 @@ absl::Status Service::DeleteExperiment(
     HPO_LOG(INFO) << "deleted experiment \"" << request.name() << "\"";
   }
   return stored;
+}
+
+absl::Status Service::ReportIntermediate(
+    const v1::ReportIntermediateRequest& request,
+    v1::ReportIntermediateResponse* response) {
+  if (absl::Status s =
+          ValidateExperimentName(request.experiment(), "experiment");
+      !s.ok()) {
+    return s;
+  }
+  if (request.trial() < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("trial: must be >= 0, got ", request.trial()));
+  }
+  if (request.step() < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("step: must be >= 0, got ", request.step()));
+  }
+  auto found = Find(request.experiment(), "experiment");
+  if (!found.ok()) return found.status();
+  std::shared_ptr<LiveExperiment> live = *std::move(found);
+  const std::string& name = request.experiment();
+  std::vector<WriteResult> writes;
+  absl::Status result = [&]() ABSL_NO_THREAD_SAFETY_ANALYSIS -> absl::Status {
+    absl::MutexLock lock(&live->mu);
+    if (live->deleted) return NotFound("experiment", name);
+    v1::Trial* trial = live->FindTrial(request.trial());
+    if (trial == nullptr) return TrialNotFound(name, request.trial());
+    // Intermediate values judge the first objective, so it must be there;
+    // other metrics ride along.
+    if (absl::Status s = ValidateMetrics(live->spec, request.metrics(),
+                                         /*failed=*/true);
+        !s.ok()) {
+      return s;
+    }
+    const std::string& objective = live->spec.objectives(0).name();
+    if (request.metrics().count(objective) == 0) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "metrics: missing the first objective's metric \"", objective, "\""));
+    }
+    if (trial->state() != v1::Trial::RUNNING &&
+        trial->state() != v1::Trial::WAITING) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("trial ", request.trial(), " of experiment \"", name,
+                       "\" is ", v1::Trial::State_Name(trial->state()),
+                       "; intermediate values are taken only while it runs"));
+    }
+    if (absl::Status s = CheckLease(*trial, request.worker_id(), name);
+        !s.ok()) {
+      return s;
+    }
+    const auto& values = trial->intermediate_values();
+    const absl::Time now = absl::Now();
+    bool retry = false;
+    if (!values.empty()) {
+      const v1::IntermediateValue& last = values[values.size() - 1];
+      if (request.step() < last.step()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("step: ", request.step(),
+                         " is before the last reported step ", last.step()));
+      }
+      if (request.step() == last.step()) {
+        v1::IntermediateValue again;
+        *again.mutable_metrics() = request.metrics();
+        v1::IntermediateValue before;
+        *before.mutable_metrics() = last.metrics();
+        if (!google::protobuf::util::MessageDifferencer::Equals(again,
+                                                                before)) {
+          return absl::FailedPreconditionError(
+              absl::StrCat("step: ", request.step(),
+                           " was already reported with different values"));
+        }
+        retry = true;  // the same report again: answer it the same way
+      }
+    }
+    if (!retry) {
+      v1::IntermediateValue* value = trial->add_intermediate_values();
+      value->set_step(request.step());
+      *value->mutable_metrics() = request.metrics();
+      *value->mutable_time() = ToProto(now);
+      live->RecordOf(trial).intermediate.emplace_back(
+          request.step(), request.metrics().at(objective));
+    }
+    // A report is a sign of life: it renews the lease like a heartbeat.
+    *trial->mutable_lease_expire_time() = ToProto(now + live->Lease());
+    if (live->pruner != nullptr) {
+      const size_t index = static_cast<size_t>(trial - live->trials.data());
+      const PruneDecision decision =
+          live->pruner->ShouldStop(live->history, index, request.step());
+      response->set_should_stop(decision.stop);
+      response->set_reason(decision.reason);
+      response->set_bracket(
+          std::max(-1, live->pruner->Bracket(trial->number())));
+      if (decision.stop) trial->set_prune_reason(decision.reason);
+    }
+    writes.push_back(storage_->Write(Mutation::PutTrial(*trial)));
+    return absl::OkStatus();
+  }();
+  absl::Status stored = AwaitAll(writes);
+  if (!stored.ok()) {
+    MarkStale(live);
+    return stored;
+  }
+  if (result.ok() && response->should_stop()) {
+    HPO_LOG(INFO) << "experiment \"" << name << "\": trial " << request.trial()
+                  << " should stop: " << response->reason();
+  }
+  return result;
 }
 
 absl::Status Service::StopExperiment(const v1::StopExperimentRequest& request,
@@ -718,7 +858,20 @@ absl::Status Service::GetTrialConfig(const v1::GetTrialConfigRequest& request,
             .ok();
     Suggestion suggestion;
     if (!complete) {
-      auto suggested = live->sampler->Suggest(live->space, live->history, rng);
+      // With brackets (Hyperband), the algorithm learns only from the trials
+      // of this trial's bracket, whose budgets are comparable.
+      const int bracket = live->pruner ? live->pruner->Bracket(number) : -1;
+      History in_bracket;
+      if (bracket >= 0) {
+        in_bracket.goals = live->history.goals;
+        for (const TrialRecord& t : live->history.trials) {
+          if (live->pruner->Bracket(t.number) == bracket) {
+            in_bracket.trials.push_back(t);
+          }
+        }
+      }
+      auto suggested = live->sampler->Suggest(
+          live->space, bracket >= 0 ? in_bracket : live->history, rng);
       if (absl::IsOutOfRange(suggested.status())) {
         live->exhausted = true;
         live->exhausted_reason = absl::StrCat("the search space is exhausted: ",
@@ -822,8 +975,10 @@ absl::Status Service::ReportResult(const v1::ReportResultRequest& request,
     if (trial == nullptr) return TrialNotFound(name, request.trial());
     if (absl::Status s = ValidateReport(live->spec, request); !s.ok()) return s;
 
-    const v1::Trial::State new_state =
-        request.failed() ? v1::Trial::FAILED : v1::Trial::COMPLETED;
+    const v1::Trial::State new_state = request.failed() ? v1::Trial::FAILED
+                                       : request.pruned()
+                                           ? v1::Trial::PRUNED
+                                           : v1::Trial::COMPLETED;
     if (trial->state() != v1::Trial::RUNNING &&
         trial->state() != v1::Trial::WAITING) {
       // A retry of the report that finished the trial is harmless; anything
@@ -851,6 +1006,9 @@ absl::Status Service::ReportResult(const v1::ReportResultRequest& request,
 
     const absl::Time now = absl::Now();
     live->SetState(trial, new_state);
+    if (new_state == v1::Trial::PRUNED && trial->prune_reason().empty()) {
+      trial->set_prune_reason("stopped early by its worker");
+    }
     *trial->mutable_metrics() = request.metrics();
     trial->set_failure_reason(request.failure_reason());
     *trial->mutable_end_time() = ToProto(now);

@@ -43,6 +43,8 @@ class Service {
                               v1::Trial* response);
   absl::Status ReportResult(const v1::ReportResultRequest& request,
                             v1::Trial* response);
+  absl::Status ReportIntermediate(const v1::ReportIntermediateRequest& request,
+                                  v1::ReportIntermediateResponse* response);
   absl::Status StopExperiment(const v1::StopExperimentRequest& request,
                               v1::Experiment* response);
   absl::Status ResumeExperiment(const v1::ResumeExperimentRequest& request,

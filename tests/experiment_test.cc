@@ -616,6 +616,66 @@ TEST_F(ExperimentTest, SixtyFourWorkers) {
   EXPECT_EQ(done.status().trials(), kMaxTrials);
 }
 
+TEST_F(ExperimentTest, IntermediateValuesAreStoredInOrderAndChecked) {
+  ASSERT_TRUE(client_->Create(Simple("curves")).ok());
+  v1::Trial t;
+  ASSERT_TRUE(client_->Suggest("curves", &t, "w").ok());
+  for (int step = 1; step <= 3; ++step) {
+    v1::ReportIntermediateResponse r;
+    ASSERT_TRUE(
+        client_
+            ->Intermediate("curves", t.number(), step,
+                           {{"accuracy", 0.1 * step}, {"loss", 1.0 / step}}, &r)
+            .ok());
+    EXPECT_FALSE(r.should_stop()) << "no early stopping configured";
+  }
+  EXPECT_TRUE(client_
+                  ->Intermediate("curves", 0, 3,
+                                 {{"accuracy", 0.1 * 3}, {"loss", 1.0 / 3}})
+                  .ok())
+      << "an identical retry";
+  struct Case {
+    grpc::Status status;
+    grpc::StatusCode code;
+    std::string message;
+  };
+  const std::vector<Case> cases = {
+      {client_->Intermediate("curves", 0, 2, {{"accuracy", 0.5}}),
+       grpc::StatusCode::INVALID_ARGUMENT,
+       "step: 2 is before the last reported step 3"},
+      {client_->Intermediate("curves", 0, 3, {{"accuracy", 0.9}}),
+       grpc::StatusCode::FAILED_PRECONDITION,
+       "step: 3 was already reported with different values"},
+      {client_->Intermediate("curves", 0, 4, {{"loss", 0.5}}),
+       grpc::StatusCode::INVALID_ARGUMENT,
+       "metrics: missing the first objective's metric \"accuracy\""},
+      {client_->Intermediate("curves", 0, 4, {{"accuracy", std::nan("")}}),
+       grpc::StatusCode::INVALID_ARGUMENT,
+       "metrics[\"accuracy\"]: must be finite, got nan"},
+      {client_->Intermediate("curves", 0, -1, {{"accuracy", 0.5}}),
+       grpc::StatusCode::INVALID_ARGUMENT, "step: must be >= 0, got -1"},
+      {client_->Intermediate("curves", 5, 4, {{"accuracy", 0.5}}),
+       grpc::StatusCode::NOT_FOUND,
+       "trial: experiment \"curves\" has no trial 5"},
+  };
+  for (const Case& c : cases) {
+    EXPECT_EQ(c.status.error_code(), c.code) << c.message;
+    EXPECT_EQ(c.status.error_message(), c.message);
+  }
+  v1::Trial pruned;
+  ASSERT_TRUE(
+      client_->ReportPruned("curves", 0, {{"accuracy", 0.3}}, &pruned).ok());
+  EXPECT_EQ(pruned.state(), v1::Trial::PRUNED);
+  EXPECT_EQ(pruned.prune_reason(), "stopped early by its worker");
+  ASSERT_EQ(pruned.intermediate_values_size(), 3);
+  EXPECT_EQ(pruned.intermediate_values(2).step(), 3);
+  EXPECT_EQ(pruned.intermediate_values(1).metrics().at("loss"), 0.5);
+  grpc::Status after =
+      client_->Intermediate("curves", 0, 9, {{"accuracy", 0.5}});
+  EXPECT_EQ(after.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(client_->Get("curves").status().pruned(), 1);
+}
+
 TEST(RestartTest, StatesLeasesAndQueuesSurvive) {
   ServerProcess server;
   ASSERT_TRUE(server.Start());
@@ -630,6 +690,10 @@ TEST(RestartTest, StatesLeasesAndQueuesSurvive) {
   v1::Trial running, queued;
   ASSERT_TRUE(client.Suggest("durable", &running, "w1").ok());
   ASSERT_TRUE(client.Enqueue(q, &queued).ok());
+  ASSERT_TRUE(client
+                  .Intermediate("durable", running.number(), 1,
+                                {{"accuracy", 0.25}}, nullptr, "w1")
+                  .ok());
   ASSERT_TRUE(client.Stop("durable").ok());
   server.Signal(SIGKILL);
 
@@ -642,9 +706,12 @@ TEST(RestartTest, StatesLeasesAndQueuesSurvive) {
   EXPECT_EQ(e2.status().waiting(), 1);
   const v1::ListTrialsResponse trials = again.Trials("durable");
   ASSERT_EQ(trials.trials_size(), 2);
-  EXPECT_EQ(trials.trials(0).lease_expire_time().seconds(),
+  EXPECT_GE(trials.trials(0).lease_expire_time().seconds(),
             running.lease_expire_time().seconds());
   EXPECT_EQ(trials.trials(0).worker_id(), "w1");
+  ASSERT_EQ(trials.trials(0).intermediate_values_size(), 1);
+  EXPECT_EQ(trials.trials(0).intermediate_values(0).metrics().at("accuracy"),
+            0.25);
   ASSERT_TRUE(again.Resume("durable").ok());
   v1::Trial same;
   ASSERT_TRUE(again.Suggest("durable", &same, "w1").ok());

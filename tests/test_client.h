@@ -57,6 +57,34 @@ class TestClient {
     return stub_->ReportResult(&ctx, req, out ? out : &ignored);
   }
 
+  grpc::Status Intermediate(const std::string& exp, int trial, int step,
+                            const std::map<std::string, double>& metrics,
+                            v1::ReportIntermediateResponse* out = nullptr,
+                            const std::string& worker = "") {
+    grpc::ClientContext ctx;
+    v1::ReportIntermediateRequest req;
+    req.set_experiment(exp);
+    req.set_trial(trial);
+    req.set_step(step);
+    req.set_worker_id(worker);
+    for (const auto& [k, v] : metrics) (*req.mutable_metrics())[k] = v;
+    v1::ReportIntermediateResponse ignored;
+    return stub_->ReportIntermediate(&ctx, req, out ? out : &ignored);
+  }
+
+  grpc::Status ReportPruned(const std::string& exp, int trial,
+                            const std::map<std::string, double>& metrics,
+                            v1::Trial* out = nullptr) {
+    grpc::ClientContext ctx;
+    v1::ReportResultRequest req;
+    req.set_experiment(exp);
+    req.set_trial(trial);
+    req.set_pruned(true);
+    for (const auto& [k, v] : metrics) (*req.mutable_metrics())[k] = v;
+    v1::Trial ignored;
+    return stub_->ReportResult(&ctx, req, out ? out : &ignored);
+  }
+
   grpc::Status Heartbeat(const std::string& exp, int trial,
                          const std::string& worker, v1::Trial* out = nullptr) {
     grpc::ClientContext ctx;
