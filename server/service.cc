@@ -19,6 +19,7 @@
 #include "pruners/registry.h"
 #include "samplers/registry.h"
 #include "server/experiment_spec.h"
+#include "server/import/spec_import.h"
 #include "server/log.h"
 
 namespace hpo {
@@ -289,6 +290,19 @@ class LiveExperiment {
 
 namespace {
 
+// Copies every field that `over` sets onto `base`, replacing (not appending
+// to) repeated fields and (not merging into) messages: what a user sends
+// beside an imported spec wins, field by field.
+void OverrideSetFields(const google::protobuf::Message& over,
+                       google::protobuf::Message* base) {
+  std::vector<const google::protobuf::FieldDescriptor*> fields;
+  over.GetReflection()->ListFields(over, &fields);
+  for (const auto* field : fields) {
+    base->GetReflection()->ClearField(base, field);
+  }
+  base->MergeFrom(over);
+}
+
 // Waits for every write; the first failure, or OK.
 absl::Status AwaitAll(std::vector<WriteResult>& writes) {
   absl::Status result;
@@ -448,10 +462,18 @@ void Service::MarkStale(const std::shared_ptr<LiveExperiment>& live) {
 
 absl::Status Service::CreateExperiment(
     const v1::CreateExperimentRequest& request, v1::Experiment* response) {
-  if (!request.has_experiment()) {
-    return absl::InvalidArgumentError("experiment: is required");
+  v1::Experiment e;
+  if (request.has_import_spec()) {
+    auto imported = ImportExperiment(request.import_spec());
+    if (!imported.ok()) return imported.status();
+    e = *std::move(imported);
+    OverrideSetFields(request.experiment(), &e);
+  } else if (request.has_experiment()) {
+    e = request.experiment();
+  } else {
+    return absl::InvalidArgumentError(
+        "experiment: is required (or import_spec)");
   }
-  v1::Experiment e = request.experiment();
   if (absl::Status s = ValidateExperiment(e); !s.ok()) return s;
   if (e.algorithm().name().empty()) {
     e.mutable_algorithm()->set_name(kDefaultAlgorithm);

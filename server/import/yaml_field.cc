@@ -37,8 +37,22 @@ std::string Position(const YAML::Mark& mark, const std::string& message) {
                       ": ", message);
 }
 
-absl::Status CheckUniqueKeysIn(const YAML::Node& node,
-                               const std::string& path) {
+// YAML aliases share nodes, so a few lines can make a cycle (&a [*a]) or a
+// tree of billions of paths. Every importer walks at most the paths this
+// check walked, so bounding it bounds them all.
+constexpr int kMaxDepth = 64;
+constexpr int kMaxNodes = 100000;
+
+absl::Status CheckUniqueKeysIn(const YAML::Node& node, const std::string& path,
+                               int depth, int* budget) {
+  if (--*budget < 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "has more than ", kMaxNodes, " values (counting aliases each time)"));
+  }
+  if (depth > kMaxDepth) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ": nested more than ", kMaxDepth, " levels deep"));
+  }
   if (node.IsMap()) {
     std::set<std::string> seen;
     for (auto it = node.begin(); it != node.end(); ++it) {
@@ -49,20 +63,30 @@ absl::Status CheckUniqueKeysIn(const YAML::Node& node,
             absl::StrCat(child, ": duplicate key \"", absl::CHexEscape(key),
                          "\" (line ", it->first.Mark().line + 1, ")"));
       }
-      if (absl::Status s = CheckUniqueKeysIn(it->second, child); !s.ok()) {
+      if (absl::Status s =
+              CheckUniqueKeysIn(it->second, child, depth + 1, budget);
+          !s.ok()) {
         return s;
       }
     }
   } else if (node.IsSequence()) {
     for (size_t i = 0; i < node.size(); ++i) {
-      if (absl::Status s =
-              CheckUniqueKeysIn(node[i], absl::StrCat(path, "[", i, "]"));
+      if (absl::Status s = CheckUniqueKeysIn(
+              node[i], absl::StrCat(path, "[", i, "]"), depth + 1, budget);
           !s.ok()) {
         return s;
       }
     }
   }
   return absl::OkStatus();
+}
+
+// Refuses repeated keys (YAML keeps both; the spec would be ambiguous),
+// naming the second occurrence, and documents whose aliases make cycles or
+// too many values to walk.
+absl::Status CheckDocument(const Field& root) {
+  int budget = kMaxNodes;
+  return CheckUniqueKeysIn(root.node(), root.path(), 0, &budget);
 }
 
 }  // namespace
@@ -217,26 +241,22 @@ absl::StatusOr<Field> ParseDocument(const std::string& text,
   if (docs.size() > 1) {
     // Also what trailing text after a closed JSON object looks like.
     return absl::InvalidArgumentError(absl::StrCat(
-        prefix,
-        Position(docs[1].Mark(), "a second document starts here; import one "
-                                 "JSON object or YAML document")));
+        prefix, Position(docs[1].Mark(),
+                         "a second document starts here; import one "
+                         "JSON object or YAML document")));
   }
   Field root(docs[0], where);
   if (!root.IsMap()) {
     return absl::InvalidArgumentError(absl::StrCat(
         prefix, "must be a JSON or YAML object, got ", root.Describe()));
   }
-  if (absl::Status s = CheckUniqueKeys(root); !s.ok()) return s;
+  if (absl::Status s = CheckDocument(root); !s.ok()) return s;
   return root;
 }
 
 absl::StatusOr<Field> Unwrap(const Field& field) {
   if (!field.IsScalar() || field.IsNumber()) return field;
   return ParseDocument(field.Text(), field.path());
-}
-
-absl::Status CheckUniqueKeys(const Field& root) {
-  return CheckUniqueKeysIn(root.node(), root.path());
 }
 
 bool ParseNumberText(absl::string_view text, double* out) {
@@ -271,6 +291,27 @@ std::string SettingText(const Field& field) {
   out.SetSeqFormat(YAML::Flow);
   out << field.node();
   return out.c_str();
+}
+
+absl::Status SetCount(const Field& field,
+                      void (v1::Experiment::*setter)(int32_t),
+                      v1::Experiment* experiment) {
+  if (!field.IsSet()) return absl::OkStatus();
+  absl::StatusOr<int32_t> n = field.Count();
+  if (!n.ok()) return n.status();
+  (experiment->*setter)(*n);
+  return absl::OkStatus();
+}
+
+absl::Status SetSeed(const Field& field, v1::Experiment* experiment) {
+  absl::StatusOr<int64_t> seed = field.Integer();
+  if (!seed.ok()) return seed.status();
+  if (*seed < 0 || *seed > std::numeric_limits<uint32_t>::max()) {
+    return field.Error(
+        absl::StrCat("must be between 0 and 4294967295, got ", *seed));
+  }
+  experiment->set_seed(static_cast<uint32_t>(*seed));
+  return absl::OkStatus();
 }
 
 void AddNote(absl::string_view note, v1::Experiment* experiment) {

@@ -30,6 +30,14 @@ class Field {
  public:
   Field(YAML::Node node, std::string path)
       : node_(std::move(node)), path_(std::move(path)) {}
+  Field(const Field&) = default;
+  // YAML::Node's own assignment writes through to the document; a Field
+  // rebinds instead.
+  Field& operator=(const Field& other) {
+    node_.reset(other.node_);
+    path_ = other.path_;
+    return *this;
+  }
 
   const std::string& path() const { return path_; }
   const YAML::Node& node() const { return node_; }
@@ -85,9 +93,11 @@ class Field {
 // not a plain word.
 std::string ChildPath(absl::string_view path, absl::string_view key);
 
-// Parses one YAML or JSON document. Syntax errors read
-// "<where>: line L, column C: <parser message>" (1-based; `where` left out
-// when empty).
+// Parses one YAML or JSON document, which must be an object. Syntax errors
+// read "<where>: line L, column C: <parser message>" (1-based; `where` left
+// out when empty). Repeated keys are refused (YAML keeps both, so the spec
+// would be ambiguous), and so are documents whose aliases make a cycle or
+// too many values to walk.
 absl::StatusOr<Field> ParseDocument(const std::string& text,
                                     const std::string& where);
 
@@ -96,10 +106,6 @@ absl::StatusOr<Field> ParseDocument(const std::string& text,
 // returned as it is.
 absl::StatusOr<Field> Unwrap(const Field& field);
 
-// YAML keeps repeated keys; a spec with one is ambiguous, so it is an error
-// naming the second occurrence.
-absl::Status CheckUniqueKeys(const Field& root);
-
 // Strict number syntax: [+-] digits [. digits] [e [+-] digits]; no inf, nan or
 // hex.
 bool ParseNumberText(absl::string_view text, double* out);
@@ -107,6 +113,16 @@ bool ParseNumberText(absl::string_view text, double* out);
 // A setting's value for Algorithm.settings: a scalar as written, anything
 // else as flow YAML text.
 std::string SettingText(const Field& field);
+
+// Shared by the importers.
+
+// Sets a trial count (max_trials, ...) from `field` if it is set.
+absl::Status SetCount(const Field& field,
+                      void (v1::Experiment::*setter)(int32_t),
+                      v1::Experiment* experiment);
+
+// The experiment's seed from `field`, a whole number in [0, 2^32 - 1].
+absl::Status SetSeed(const Field& field, v1::Experiment* experiment);
 
 // Appends a line to the experiment's description.
 void AddNote(absl::string_view note, v1::Experiment* experiment);

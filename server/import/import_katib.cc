@@ -1,0 +1,468 @@
+// Katib Experiments (kubeflow.org/v1beta1): spec.parameters, objective,
+// algorithm, early stopping and trial counts. The trial template, metrics
+// collector and resume policy are Kubernetes-side concerns hpo has no field
+// for; they are ignored.
+
+#include <cmath>
+#include <cstdint>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "google/protobuf/map.h"
+#include "hpo/v1/hpo.pb.h"
+#include "server/import/importers.h"
+#include "server/import/yaml_field.h"
+
+namespace hpo {
+namespace import_internal {
+namespace {
+
+constexpr char kKnownAlgorithms[] =
+    "bayesianoptimization, cmaes, grid, hyperband, "
+    "multivariate-tpe, random, sobol, tpe";
+
+// The bounds of a numeric feasibleSpace; unset ones are left out.
+struct Bounds {
+  std::optional<double> min;
+  std::optional<double> max;
+  double step = 0;
+};
+
+absl::StatusOr<Bounds> ReadBounds(const Field& space, bool integer) {
+  // Katib writes every number as a string; ints must be whole.
+  const auto read =
+      [&](const char* key) -> absl::StatusOr<std::optional<double>> {
+    const Field f = space.Get(key);
+    if (!f.IsSet()) return std::optional<double>();
+    absl::StatusOr<double> v = f.Number();
+    if (!v.ok()) return v.status();
+    if (integer) {
+      absl::StatusOr<int64_t> i = f.Integer();
+      if (!i.ok()) return i.status();
+    }
+    return std::optional<double>(*v);
+  };
+  Bounds b;
+  absl::StatusOr<std::optional<double>> min = read("min");
+  if (!min.ok()) return min.status();
+  absl::StatusOr<std::optional<double>> max = read("max");
+  if (!max.ok()) return max.status();
+  absl::StatusOr<std::optional<double>> step = read("step");
+  if (!step.ok()) return step.status();
+  b.min = *min;
+  b.max = *max;
+  b.step = step->value_or(0);
+  if (b.step < 0) {
+    return space.Get("step").Error(
+        absl::StrCat("must be >= 0, got ", Num(b.step)));
+  }
+  if (b.min.has_value() && b.max.has_value() && *b.min > *b.max) {
+    return space.Get("min").Error(absl::StrCat(
+        "must be <= max (min ", Num(*b.min), ", max ", Num(*b.max), ")"));
+  }
+  return b;
+}
+
+// hpo needs both bounds of a uniform range, and Katib's normal and logNormal
+// derive mu and sigma from them.
+absl::Status RequireBoth(const Field& space, const Bounds& b,
+                         absl::string_view why) {
+  if (!b.min.has_value()) return space.Get("min").Error(why);
+  if (!b.max.has_value()) return space.Get("max").Error(why);
+  return absl::OkStatus();
+}
+
+// Katib's suggestion services read normal and logNormal as covering
+// [min, max] with +-3 sigma: mu at the centre, sigma a sixth of the width (of
+// log(value) for logNormal). hpo keeps min and max as truncation bounds.
+absl::Status SetNormal(const Field& space, const Bounds& b, bool log,
+                       double* mu, double* sigma) {
+  if (absl::Status s = RequireBoth(space, b,
+                                   "is required: Katib derives a normal's mu "
+                                   "and sigma from min and max");
+      !s.ok()) {
+    return s;
+  }
+  if (!(*b.min < *b.max)) {
+    return space.Get("min").Error(
+        absl::StrCat("must be < max for a normal distribution (min ",
+                     Num(*b.min), ", max ", Num(*b.max), ")"));
+  }
+  double lo = *b.min, hi = *b.max;
+  if (log) {
+    if (lo <= 0) {
+      return space.Get("min").Error(absl::StrCat(
+          "must be > 0 for a logNormal distribution, got ", Num(lo)));
+    }
+    lo = std::log(lo);
+    hi = std::log(hi);
+  }
+  *mu = (lo + hi) / 2;
+  *sigma = (hi - lo) / 6;
+  return absl::OkStatus();
+}
+
+absl::Status ImportDouble(const Field& space, const std::string& distribution,
+                          v1::DoubleRange* r) {
+  absl::StatusOr<Bounds> b = ReadBounds(space, /*integer=*/false);
+  if (!b.ok()) return b.status();
+  if (b->min.has_value()) r->set_min(*b->min);
+  if (b->max.has_value()) r->set_max(*b->max);
+  if (distribution.empty() || distribution == "uniform" ||
+      distribution == "unknown") {
+    if (absl::Status s = RequireBoth(space, *b, "is required"); !s.ok()) {
+      return s;
+    }
+    // Counted from min, as Katib's grid and Optuna suggestions do.
+    r->set_step(b->step);
+    return absl::OkStatus();
+  }
+  // With a log scale or a normal prior, hpo quantizes with q (from 0), which
+  // is what Katib's hyperopt service makes of step there.
+  r->set_q(b->step);
+  if (distribution == "logUniform") {
+    if (absl::Status s = RequireBoth(space, *b, "is required"); !s.ok()) {
+      return s;
+    }
+    if (*b->min <= 0) {
+      return space.Get("min").Error(absl::StrCat(
+          "must be > 0 for a logUniform distribution, got ", Num(*b->min)));
+    }
+    r->set_log(true);
+    return absl::OkStatus();
+  }
+  const bool log = distribution == "logNormal";
+  double mu, sigma;
+  if (absl::Status s = SetNormal(space, *b, log, &mu, &sigma); !s.ok()) {
+    return s;
+  }
+  r->set_distribution(log ? v1::LOG_NORMAL : v1::NORMAL);
+  r->set_mu(mu);
+  r->set_sigma(sigma);
+  return absl::OkStatus();
+}
+
+absl::Status ImportInt(const Field& space, const std::string& distribution,
+                       v1::IntRange* r) {
+  absl::StatusOr<Bounds> b = ReadBounds(space, /*integer=*/true);
+  if (!b.ok()) return b.status();
+  if (absl::Status s = RequireBoth(space, *b, "is required"); !s.ok()) {
+    return s;
+  }
+  r->set_min(static_cast<int64_t>(*b->min));
+  r->set_max(static_cast<int64_t>(*b->max));
+  const bool log = distribution == "logUniform" || distribution == "logNormal";
+  if (log && b->step > 1) {
+    // Katib UIs fill in step 1 for ints; only a real step conflicts.
+    return space.Get("step").Error(absl::StrCat("cannot be combined with ",
+                                                distribution, " in hpo, got ",
+                                                Num(b->step)));
+  }
+  if (!log) r->set_step(static_cast<int64_t>(b->step));
+  if (distribution.empty() || distribution == "uniform" ||
+      distribution == "unknown") {
+    return absl::OkStatus();
+  }
+  if (distribution == "logUniform") {
+    if (*b->min < 1) {
+      return space.Get("min").Error(
+          absl::StrCat("must be >= 1 for an int logUniform distribution, got ",
+                       Num(*b->min)));
+    }
+    r->set_log(true);
+    return absl::OkStatus();
+  }
+  if (log && *b->min < 1) {
+    return space.Get("min").Error(absl::StrCat(
+        "must be >= 1 for an int logNormal distribution, got ", Num(*b->min)));
+  }
+  double mu, sigma;
+  if (absl::Status s = SetNormal(space, *b, log, &mu, &sigma); !s.ok()) {
+    return s;
+  }
+  r->set_distribution(log ? v1::LOG_NORMAL : v1::NORMAL);
+  r->set_mu(mu);
+  r->set_sigma(sigma);
+  return absl::OkStatus();
+}
+
+absl::Status ImportList(const Field& space, bool numbers, v1::Parameter* p) {
+  const Field list = space.Get("list");
+  if (absl::Status s = list.CheckNonEmptyList(); !s.ok()) return s;
+  std::set<std::string> labels;
+  std::set<double> values;
+  for (size_t i = 0; i < list.size(); ++i) {
+    const Field item = list.At(i);
+    if (numbers) {
+      absl::StatusOr<double> v = item.Number();
+      if (!v.ok()) return v.status();
+      if (!values.insert(*v).second) {
+        return item.Error(absl::StrCat("duplicate value ", Num(*v)));
+      }
+      p->mutable_discrete()->add_values(*v);
+    } else {
+      if (!item.IsScalar()) {
+        return item.Error(
+            absl::StrCat("must be a string, got ", item.Describe()));
+      }
+      if (!labels.insert(item.Text()).second) {
+        return item.Error(absl::StrCat("duplicate value ", item.Describe()));
+      }
+      p->mutable_categorical()->add_values(item.Text());
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ImportParameter(const Field& param, v1::Experiment* e) {
+  if (absl::Status s = param.CheckMap(); !s.ok()) return s;
+  absl::StatusOr<std::string> name = param.Get("name").String();
+  if (!name.ok()) return name.status();
+  const Field type_field = param.Get("parameterType");
+  absl::StatusOr<std::string> type = type_field.String();
+  if (!type.ok()) return type.status();
+  const Field space = param.Get("feasibleSpace");
+  if (absl::Status s = space.CheckMap(); !s.ok()) return s;
+  const Field dist_field = space.Get("distribution");
+  const std::string distribution = dist_field.IsSet() ? dist_field.Text() : "";
+  if (!distribution.empty() && distribution != "uniform" &&
+      distribution != "logUniform" && distribution != "normal" &&
+      distribution != "logNormal" && distribution != "unknown") {
+    return dist_field.Error(
+        absl::StrCat("unknown distribution ", dist_field.Describe(),
+                     " (known: uniform, logUniform, normal, logNormal)"));
+  }
+
+  v1::Parameter p;
+  p.set_name(*name);
+  absl::Status s;
+  if (*type == "double") {
+    s = ImportDouble(space, distribution, p.mutable_double_range());
+  } else if (*type == "int") {
+    s = ImportInt(space, distribution, p.mutable_int_range());
+  } else if (*type == "categorical") {
+    s = ImportList(space, /*numbers=*/false, &p);
+  } else if (*type == "discrete") {
+    s = ImportList(space, /*numbers=*/true, &p);
+  } else {
+    return type_field.Error(
+        absl::StrCat("unknown parameterType ", type_field.Describe(),
+                     " (known: int, double, categorical, discrete)"));
+  }
+  if (!s.ok()) return s;
+  e->add_parameters()->Swap(&p);
+  return absl::OkStatus();
+}
+
+absl::Status ImportObjective(const Field& objective, v1::Experiment* e) {
+  if (absl::Status s = objective.CheckMap(); !s.ok()) return s;
+  v1::Objective* o = e->add_objectives();
+  const Field type_field = objective.Get("type");
+  absl::StatusOr<std::string> type = type_field.String();
+  if (!type.ok()) return type.status();
+  if (*type == "maximize") {
+    o->set_goal(v1::Objective::MAXIMIZE);
+  } else if (*type == "minimize") {
+    o->set_goal(v1::Objective::MINIMIZE);
+  } else {
+    return type_field.Error(absl::StrCat(
+        "must be \"maximize\" or \"minimize\", got ", type_field.Describe()));
+  }
+  absl::StatusOr<std::string> metric =
+      objective.Get("objectiveMetricName").String();
+  if (!metric.ok()) return metric.status();
+  o->set_name(*metric);
+  const Field goal = objective.Get("goal");
+  if (goal.IsSet()) {
+    absl::StatusOr<double> target = goal.Number();
+    if (!target.ok()) return target.status();
+    o->set_target(*target);
+  }
+  // hpo reads extra objectives as a multi-objective search, which Katib's
+  // additional metrics are not: they are only recorded. hpo keeps every
+  // metric a trial reports anyway, so they are just noted.
+  const Field extra = objective.Get("additionalMetricNames");
+  if (extra.IsSet()) {
+    if (!extra.IsList()) {
+      return extra.Error(
+          absl::StrCat("must be a list, got ", extra.Describe()));
+    }
+    std::vector<std::string> names;
+    for (size_t i = 0; i < extra.size(); ++i) {
+      absl::StatusOr<std::string> n = extra.At(i).String();
+      if (!n.ok()) return n.status();
+      names.push_back(*n);
+    }
+    if (!names.empty()) {
+      AddNote(absl::StrCat("Katib additionalMetricNames: ",
+                           absl::StrJoin(names, ", ")),
+              e);
+    }
+  }
+  return absl::OkStatus();
+}
+
+// algorithmSettings ([{name, value}]) into `settings`, except random_state,
+// which all of Katib's services read as their seed: it becomes the
+// experiment's seed.
+absl::Status ReadSettings(
+    const Field& list,
+    google::protobuf::Map<std::string, std::string>* settings,
+    v1::Experiment* e) {
+  if (!list.IsSet()) return absl::OkStatus();
+  if (!list.IsList()) {
+    return list.Error(absl::StrCat("must be a list, got ", list.Describe()));
+  }
+  std::set<std::string> seen;
+  for (size_t i = 0; i < list.size(); ++i) {
+    const Field item = list.At(i);
+    if (absl::Status s = item.CheckMap(); !s.ok()) return s;
+    const Field key_field = item.Get("name");
+    absl::StatusOr<std::string> key = key_field.String();
+    if (!key.ok()) return key.status();
+    if (!seen.insert(*key).second) {
+      return key_field.Error(
+          absl::StrCat("duplicate setting ", key_field.Describe()));
+    }
+    const Field value = item.Get("value");
+    if (*key == "random_state") {
+      if (absl::Status s = SetSeed(value, e); !s.ok()) return s;
+    } else {
+      (*settings)[*key] = value.IsSet() ? SettingText(value) : "";
+    }
+  }
+  return absl::OkStatus();
+}
+
+// Katib's hyperband samples at random and stops trials in brackets: in hpo,
+// random search with the "hyperband" early-stopping rule, which takes the
+// settings.
+absl::Status ImportAlgorithm(const Field& algorithm, v1::Experiment* e) {
+  if (absl::Status s = algorithm.CheckMap(); !s.ok()) return s;
+  const Field name_field = algorithm.Get("algorithmName");
+  absl::StatusOr<std::string> name = name_field.String();
+  if (!name.ok()) return name.status();
+  v1::Algorithm* a = e->mutable_algorithm();
+  auto* settings = a->mutable_settings();
+  if (*name == "random" || *name == "grid" || *name == "tpe" ||
+      *name == "cmaes" || *name == "sobol") {
+    a->set_name(*name);
+  } else if (*name == "multivariate-tpe") {
+    a->set_name("tpe");
+    (*settings)["multivariate"] = "true";
+  } else if (*name == "bayesianoptimization") {
+    a->set_name("gp");
+  } else if (*name == "hyperband") {
+    a->set_name("random");
+    e->mutable_early_stopping()->set_name("hyperband");
+    settings = e->mutable_early_stopping()->mutable_settings();
+  } else if (*name == "enas" || *name == "darts") {
+    return name_field.Error(
+        absl::StrCat("unsupported algorithm ", name_field.Describe(),
+                     ": neural architecture search is not something hpo does"));
+  } else if (*name == "pbt") {
+    return name_field.Error(
+        absl::StrCat("unsupported algorithm ", name_field.Describe(),
+                     ": hpo has no population based training"));
+  } else {
+    return name_field.Error(absl::StrCat("unknown algorithm ",
+                                         name_field.Describe(),
+                                         " (known: ", kKnownAlgorithms, ")"));
+  }
+  return ReadSettings(algorithm.Get("algorithmSettings"), settings, e);
+}
+
+absl::Status ImportEarlyStopping(const Field& early, v1::Experiment* e) {
+  if (absl::Status s = early.CheckMap(); !s.ok()) return s;
+  if (e->has_early_stopping()) {
+    return early.Error(
+        "cannot be combined with algorithm hyperband, which already stops "
+        "trials early");
+  }
+  const Field name_field = early.Get("algorithmName");
+  absl::StatusOr<std::string> name = name_field.String();
+  if (!name.ok()) return name.status();
+  v1::EarlyStopping* rule = e->mutable_early_stopping();
+  if (*name == "medianstop") {
+    rule->set_name("median");
+  } else {
+    return name_field.Error(absl::StrCat("unknown early stopping algorithm ",
+                                         name_field.Describe(),
+                                         " (known: medianstop)"));
+  }
+  return ReadSettings(early.Get("algorithmSettings"), rule->mutable_settings(),
+                      e);
+}
+
+}  // namespace
+
+absl::Status ImportKatib(const Field& root, v1::Experiment* e) {
+  const Field kind = root.Get("kind");
+  if (kind.IsSet() && kind.Text() != "Experiment") {
+    return kind.Error(
+        absl::StrCat("must be \"Experiment\", got ", kind.Describe()));
+  }
+  Field spec = root;
+  if (root.Get("spec").IsSet()) {
+    spec = root.Get("spec");
+    if (absl::Status s = spec.CheckMap(); !s.ok()) return s;
+    const Field name = root.Get("metadata").Get("name");
+    if (name.IsSet()) {
+      absl::StatusOr<std::string> n = name.String();
+      if (!n.ok()) return n.status();
+      e->set_name(*n);
+    }
+  } else if (!root.Get("parameters").IsSet() &&
+             !root.Get("objective").IsSet()) {
+    return root.Error(
+        "is neither a Katib Experiment (no spec) nor an ExperimentSpec (no "
+        "parameters or objective)");
+  }
+
+  const Field params = spec.Get("parameters");
+  if (!params.IsSet()) {
+    if (spec.Get("nasConfig").IsSet()) {
+      return spec.Get("nasConfig")
+          .Error(
+              "neural architecture search is not supported: hpo imports "
+              "spec.parameters only");
+    }
+    return params.Required();
+  }
+  if (absl::Status s = params.CheckNonEmptyList(); !s.ok()) return s;
+  for (size_t i = 0; i < params.size(); ++i) {
+    if (absl::Status s = ImportParameter(params.At(i), e); !s.ok()) return s;
+  }
+  if (absl::Status s = ImportObjective(spec.Get("objective"), e); !s.ok()) {
+    return s;
+  }
+  const Field algorithm = spec.Get("algorithm");
+  if (algorithm.IsSet()) {
+    if (absl::Status s = ImportAlgorithm(algorithm, e); !s.ok()) return s;
+  }
+  const Field early = spec.Get("earlyStopping");
+  if (early.IsSet()) {
+    if (absl::Status s = ImportEarlyStopping(early, e); !s.ok()) return s;
+  }
+  if (absl::Status s = SetCount(spec.Get("maxTrialCount"),
+                                &v1::Experiment::set_max_trials, e);
+      !s.ok()) {
+    return s;
+  }
+  if (absl::Status s = SetCount(spec.Get("parallelTrialCount"),
+                                &v1::Experiment::set_parallel_trials, e);
+      !s.ok()) {
+    return s;
+  }
+  return SetCount(spec.Get("maxFailedTrialCount"),
+                  &v1::Experiment::set_max_failed_trials, e);
+}
+
+}  // namespace import_internal
+}  // namespace hpo
