@@ -5,9 +5,13 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "samplers/anneal/anneal_sampler.h"
+#include "samplers/cmaes/cmaes_sampler.h"
 #include "samplers/evolution/evolution_sampler.h"
+#include "samplers/gp/gp_sampler.h"
 #include "samplers/grid/grid_sampler.h"
+#include "samplers/qmc/qmc_sampler.h"
 #include "samplers/random/random_sampler.h"
+#include "samplers/tpe/tpe_sampler.h"
 
 namespace hpo {
 namespace {
@@ -15,9 +19,17 @@ namespace {
 const std::map<std::string, SamplerFactory>& Registry() {
   static const auto* registry = new std::map<std::string, SamplerFactory>{
       {"anneal", &CreateAnnealSampler},
+      {"cmaes", &CreateCmaEsSampler},
       {"evolution", &CreateEvolutionSampler},
+      {"gp", &CreateGpSampler},
       {"grid", &CreateGridSampler},
+      {"halton", &CreateHaltonSampler},
+      // Kruize HPO's hpo_algo_impl names.
+      {"optuna_tpe", &CreateTpeSampler},
+      {"optuna_tpe_multivariate", &CreateTpeMultivariateSampler},
       {"random", &CreateRandomSampler},
+      {"sobol", &CreateSobolSampler},
+      {"tpe", &CreateTpeSampler},
   };
   return *registry;
 }

@@ -6,7 +6,7 @@ set -euo pipefail
 PACKAGES=(
   bazel-bootstrap bazel-rules-proto bazel-skylib bazel-platforms
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler grpc-proto
-  libabsl-dev libeigen3-dev libgtest-dev libgmock-dev libsqlite3-dev libyaml-cpp-dev
+  libabsl-dev libeigen3-dev libgtest-dev libgmock-dev libsqlite3-dev libyaml-cpp-dev libmicrohttpd-dev
   golang-github-grpc-ecosystem-grpc-gateway-dev
   g++ python3
 )
@@ -16,13 +16,57 @@ for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
     missing+=("$p")
 done
-if ((${#missing[@]} == 0)); then
-  exit 0
+if ((${#missing[@]} > 0)); then
+  SUDO=""
+  if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi
+  echo "installing: ${missing[*]}" >&2
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
+    "${missing[@]}" >&2
 fi
 
-SUDO=""
-if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi
-echo "installing: ${missing[*]}" >&2
-$SUDO apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
-  "${missing[@]}" >&2
+# The client stubs, their tests and the examples (scripts/generate-stubs.sh,
+# scripts/test-clients.sh): pinned tools from PyPI and the Go module proxy. Each step
+# checks first, so a second run installs nothing and prints nothing.
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=../client_stubs/tools.env
+source "$ROOT/client_stubs/tools.env"
+PYTHON=${PYTHON:-python3}
+REQUIREMENTS=$ROOT/client_stubs/python/requirements-dev.txt
+if ! "$PYTHON" - "$REQUIREMENTS" <<'PY'
+import re, sys
+from importlib.metadata import PackageNotFoundError, version
+ok = True
+for line in open(sys.argv[1]):
+    line = line.split("#")[0].strip()
+    if line:
+        name, _, want = line.partition("==")
+        try:
+            ok = ok and version(re.sub(r"\[.*\]", "", name)) == want
+        except PackageNotFoundError:
+            ok = False
+sys.exit(0 if ok else 1)
+PY
+then
+  echo "installing Python packages from $REQUIREMENTS" >&2
+  "$PYTHON" -m pip install -q --disable-pip-version-check --root-user-action=ignore \
+    -r "$REQUIREMENTS" >&2
+fi
+if ! command -v go >/dev/null; then
+  echo "install-deps: go is needed for the Go client and its tools" >&2
+  exit 1
+fi
+go_tool() { # binary module/path@version
+  local have
+  have=$(go version -m "$HPO_GO_TOOLS_BIN/$1" 2>/dev/null | awk '$1 == "mod" { print $3; exit }')
+  if [[ $have != "${2##*@}" ]]; then
+    echo "installing $2" >&2
+    GOBIN=$HPO_GO_TOOLS_BIN go install "$2" >&2
+  fi
+}
+go_tool protoc-gen-go "google.golang.org/protobuf/cmd/protoc-gen-go@$PROTOC_GEN_GO_VERSION"
+go_tool protoc-gen-go-grpc "google.golang.org/grpc/cmd/protoc-gen-go-grpc@$PROTOC_GEN_GO_GRPC_VERSION"
+go_tool grpcurl "github.com/fullstorydev/grpcurl/cmd/grpcurl@$GRPCURL_VERSION"
+for module in client_stubs/go examples/go-benchmark-worker; do
+  (cd "$ROOT/$module" && go mod download) >&2
+done

@@ -4,5 +4,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
-bazel build -c opt //server:hpo-server >&2
+bazel build //server:hpo-server >&2
 exec bazel-bin/server/hpo-server "$@"

@@ -8,6 +8,21 @@ bash scripts/install-deps.sh || exit 1
 bazel test //... "$@"
 status=$?
 
+# The clients (stubs check, Python, Go, grpcurl, examples) against the server binary
+# that `bazel test //...` just built (so no second bazel command moves bazel-testlogs);
+# scripts/test-clients.sh ends with "clients: N passed, N failed", folded in below.
+if [[ -z ${HPO_SERVER_BIN:-} && -x bazel-bin/server/hpo-server ]]; then
+  export HPO_SERVER_BIN=$PWD/bazel-bin/server/hpo-server
+fi
+clients_log=$(mktemp)
+bash scripts/test-clients.sh 2>&1 | tee "$clients_log"
+clients_status=${PIPESTATUS[0]}
+clients_counts=$(sed -nE 's/^clients: ([0-9]+) passed, ([0-9]+) failed$/\1 \2/p' "$clients_log" | tail -1)
+rm -f "$clients_log"
+read -r CLIENTS_PASSED CLIENTS_FAILED <<<"${clients_counts:-0 1}"  # no line: count a failure
+export CLIENTS_PASSED CLIENTS_FAILED
+if ((clients_status != 0 && status == 0)); then status=1; fi
+
 # Count test cases from the JUnit XML each test target leaves in bazel-testlogs.
 python3 - <<'PY'
 import glob, xml.etree.ElementTree as ET
@@ -27,6 +42,9 @@ for path in glob.glob("bazel-testlogs/**/test.xml", recursive=True):
             failed += 1
         elif case.get("result", "completed") == "completed" and case.get("status", "run") == "run":
             passed += 1
+import os
+passed += int(os.environ.get("CLIENTS_PASSED", 0))
+failed += int(os.environ.get("CLIENTS_FAILED", 0))
 print(f"{passed} passed, {failed} failed")
 PY
 exit $status

@@ -1,12 +1,16 @@
-// hpo-server: the hpo service over gRPC, storing its record in an SQLite file.
+// hpo-server: the hpo service over gRPC, and over HTTP (REST, Kruize HPO's
+// API, probes), storing its record in an SQLite file.
 //
-//   hpo-server [--grpc_port=50051] [--db=PATH] [--log_level=info]
+//   hpo-server [--grpc_port=50051] [--http_port=8080] [--db=PATH]
+//              [--log_level=info]
 
 #include <signal.h>
 
 #include <cstdlib>
 #include <fstream>
+#include <iostream>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -21,6 +25,8 @@
 #include "grpcpp/server_builder.h"
 #include "server/grpc_service.h"
 #include "server/log.h"
+#include "server/rest/gateway.h"
+#include "server/rest/http_server.h"
 #include "server/service.h"
 #include "server/thread_pool.h"
 #include "storage/sqlite/sqlite_storage.h"
@@ -40,6 +46,18 @@ ABSL_FLAG(std::string, port_file, "",
           "If set, the bound gRPC port is written to this file once serving.");
 ABSL_FLAG(int, shutdown_grace_seconds, 5,
           "On SIGTERM, how long in-flight requests get to finish.");
+ABSL_FLAG(bool, http, true,
+          "Serve HTTP too: the REST API, Kruize HPO's API, /healthz, /readyz "
+          "and /openapi.json.");
+ABSL_FLAG(std::string, http_host, "",
+          "Address the HTTP server listens on. Default: --host.");
+ABSL_FLAG(std::optional<int>, http_port, std::nullopt,
+          "HTTP port. Default 8080, or 0 (a free port) when --grpc_port=0.");
+ABSL_FLAG(int64_t, max_body_bytes, 4 << 20,
+          "Largest HTTP request body accepted; larger ones answer 413.");
+ABSL_FLAG(int, http_timeout_seconds, 60,
+          "An HTTP connection idle this long is closed, and a request's calls "
+          "time out after it.");
 
 namespace hpo {
 namespace {
@@ -112,6 +130,56 @@ int Run() {
   server->GetHealthCheckService()->SetServingStatus(true);
   HPO_LOG(INFO) << "gRPC listening on " << absl::GetFlag(FLAGS_host) << ":"
                 << port;
+
+  // The HTTP listener calls the gRPC server in-process, so it starts after it
+  // and stops before it.
+  std::unique_ptr<rest::Gateway> gateway;
+  std::unique_ptr<rest::HttpServer> http;
+  if (absl::GetFlag(FLAGS_http)) {
+    rest::GatewayOptions gateway_options;
+    gateway_options.timeout =
+        absl::Seconds(absl::GetFlag(FLAGS_http_timeout_seconds));
+    // Storage is open for as long as the service runs: a failure to open it
+    // ends start-up above.
+    gateway_options.ready = [&storage] { return *storage != nullptr; };
+    auto created = rest::Gateway::Create(
+        server->InProcessChannel(grpc::ChannelArguments()), gateway_options);
+    if (!created.ok()) {
+      HPO_LOG(ERROR) << "cannot build the REST routes: " << created.status();
+      return 1;
+    }
+    gateway = *std::move(created);
+    rest::HttpServerOptions http_options;
+    http_options.host = absl::GetFlag(FLAGS_http_host).empty()
+                            ? absl::GetFlag(FLAGS_host)
+                            : absl::GetFlag(FLAGS_http_host);
+    http_options.port =
+        absl::GetFlag(FLAGS_http_port)
+            .value_or(absl::GetFlag(FLAGS_grpc_port) == 0 ? 0 : 8080);
+    http_options.max_body_bytes = static_cast<size_t>(
+        std::max<int64_t>(0, absl::GetFlag(FLAGS_max_body_bytes)));
+    http_options.timeout_seconds = absl::GetFlag(FLAGS_http_timeout_seconds);
+    auto started = rest::HttpServer::Start(
+        http_options, [g = gateway.get()](rest::HttpRequest request,
+                                          rest::Responder respond) {
+          g->Handle(std::move(request), std::move(respond));
+        });
+    if (!started.ok()) {
+      HPO_LOG(ERROR) << "cannot serve HTTP: " << started.status();
+      return 1;
+    }
+    http = *std::move(started);
+    const std::string shown =
+        http_options.host == "0.0.0.0" || http_options.host == "::"
+            ? "localhost"
+            : http_options.host;
+    HPO_LOG(INFO) << "HTTP listening on " << http_options.host << ":"
+                  << http->port() << " (" << gateway->routes().routes().size()
+                  << " REST routes)";
+    // kruize-demos looks for this line.
+    std::cout << "Access REST Service at http://" << shown << ":"
+              << http->port() << std::endl;
+  }
   if (const std::string port_file = absl::GetFlag(FLAGS_port_file);
       !port_file.empty()) {
     // Written to a temporary name and renamed, so a reader never sees half a
@@ -137,6 +205,9 @@ int Run() {
                 << (signal_number == SIGTERM ? "SIGTERM" : "SIGINT")
                 << "; shutting down";
   server->GetHealthCheckService()->SetServingStatus(false);
+  if (http != nullptr) {
+    http->Stop(absl::GetFlag(FLAGS_shutdown_grace_seconds));
+  }
   server->Shutdown(
       std::chrono::system_clock::now() +
       std::chrono::seconds(absl::GetFlag(FLAGS_shutdown_grace_seconds)));
@@ -150,8 +221,10 @@ int Run() {
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
-      "hpo-server: the hpo hyperparameter-optimization service over gRPC.\n"
-      "  hpo-server [--grpc_port=50051] [--db=PATH] [--log_level=info]");
+      "hpo-server: the hpo hyperparameter-optimization service over gRPC "
+      "and HTTP.\n"
+      "  hpo-server [--grpc_port=50051] [--http_port=8080] [--db=PATH] "
+      "[--log_level=info]");
   absl::ParseCommandLine(argc, argv);
   return hpo::Run();
 }

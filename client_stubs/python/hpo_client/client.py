@@ -1,0 +1,962 @@
+"""The idiomatic layer over the generated hpo.v1 stub: Client, Experiment and Trial."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import itertools
+import json
+import logging
+import numbers
+import os
+import random
+import socket
+import threading
+import time
+import uuid
+import warnings
+from typing import (
+    Any,
+    Callable,
+    Dict,
+    Iterable,
+    Iterator,
+    List,
+    Mapping,
+    Optional,
+    Sequence,
+    Tuple,
+    Union,
+)
+
+import grpc
+from google.protobuf import struct_pb2
+
+from . import errors
+from .errors import (
+    AlreadyExistsError,
+    FailedPreconditionError,
+    HpoError,
+    NotFoundError,
+    ResourceExhaustedError,
+)
+from .space import Space, python_value, space_to_proto
+from .v1 import hpo_pb2 as pb
+from .v1 import hpo_pb2_grpc as pb_grpc
+
+__all__ = ["Client", "Experiment", "Trial", "TrialPruned"]
+
+log = logging.getLogger("hpo_client")
+
+Metrics = Mapping[str, float]
+Seconds = Union[float, int, datetime.timedelta]
+# fn(trial) -> a number (the first objective), a dict of metrics, or None when fn
+# reported the trial itself.
+Objective = Callable[["Trial"], Union[float, Mapping[str, float], None]]
+
+_DEFAULT_LEASE = 600.0  # the server's default trial_lease, in seconds
+_GOALS = {"maximize": pb.Objective.MAXIMIZE, "minimize": pb.Objective.MINIMIZE}
+
+
+class TrialPruned(Exception):
+    """Raise inside an objective (or a ``with trial:`` block) to end the trial PRUNED:
+    the usual answer to ``trial.report_intermediate(...)`` returning True."""
+
+
+def _seconds(value: Seconds) -> float:
+    if isinstance(value, datetime.timedelta):
+        return value.total_seconds()
+    return float(value)
+
+
+def _duration(value: Seconds):
+    from google.protobuf import duration_pb2
+
+    d = duration_pb2.Duration()
+    d.FromTimedelta(datetime.timedelta(seconds=_seconds(value)))
+    return d
+
+
+def _setting(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _py_to_value(name: str, v: Any) -> struct_pb2.Value:
+    value = struct_pb2.Value()
+    if isinstance(v, bool):
+        raise TypeError(f"parameters[{name!r}]: use a string, not a bool")
+    if isinstance(v, str):
+        value.string_value = v
+    elif isinstance(v, numbers.Real):
+        value.number_value = float(v)
+    else:
+        raise TypeError(f"parameters[{name!r}]: must be a number or a string, got {v!r}")
+    return value
+
+
+def _metrics(
+    first_objective: Optional[str],
+    value: Optional[Union[float, Mapping[str, float]]],
+    more: Mapping[str, float],
+) -> Dict[str, float]:
+    out: Dict[str, float] = {}
+    if isinstance(value, Mapping):
+        out.update(value)
+    elif value is not None:
+        if first_objective is None:
+            raise ValueError("a bare value needs an objective; pass metrics by name")
+        out[first_objective] = value
+    out.update(more)
+    for k, v in out.items():
+        if isinstance(v, bool) or not isinstance(v, numbers.Real):
+            raise TypeError(f"metrics[{k!r}]: must be a number, got {v!r}")
+    return {k: float(v) for k, v in out.items()}
+
+
+class Client:
+    """A connection to an hpo server.
+
+    >>> client = Client("localhost:50051")
+    >>> exp = client.create_experiment("demo", space={"x": uniform(0, 1)},
+    ...                                objective="loss", goal="minimize")
+
+    Calls that are safe to repeat are retried on UNAVAILABLE (the server restarting, a
+    dropped connection) with backoff for up to ``retry_timeout`` seconds. Asking for a
+    trial is one of them: every thread of the process asks under a worker id of its own
+    (``client.worker_id``), and the server answers a worker that asks again while its
+    trial runs with that same trial, so a retried request never makes a second trial.
+    AddTrial and EnqueueTrial are not retried.
+
+    Args:
+        target: ``host:port`` of the server.
+        worker_id: if set, the worker id of every call (all threads); by default each
+            thread gets its own, stable for the life of the client.
+        timeout: seconds each call may take (None: no limit).
+        retry_timeout: for how long to keep retrying UNAVAILABLE (0: never retry).
+        channel: an existing ``grpc.Channel`` to use instead of opening one.
+        credentials: ``grpc.ChannelCredentials`` for a TLS channel; plaintext if None.
+        options: gRPC channel options.
+    """
+
+    def __init__(
+        self,
+        target: str = "localhost:50051",
+        *,
+        worker_id: Optional[str] = None,
+        timeout: Optional[float] = 60.0,
+        retry_timeout: float = 30.0,
+        channel: Optional[grpc.Channel] = None,
+        credentials: Optional[grpc.ChannelCredentials] = None,
+        options: Optional[Sequence[Tuple[str, Any]]] = None,
+    ) -> None:
+        self.target = target
+        if channel is None:
+            if credentials is not None:
+                channel = grpc.secure_channel(target, credentials, options=options)
+            else:
+                channel = grpc.insecure_channel(target, options=options)
+            self._owns_channel = True
+        else:
+            self._owns_channel = False
+        self._channel = channel
+        self._stub = pb_grpc.HpoServiceStub(channel)
+        self._timeout = timeout
+        self._retry_timeout = retry_timeout
+        self._fixed_worker_id = worker_id
+        self._local = threading.local()
+        self._thread_ids = itertools.count()
+        self._prefix = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+
+    # -- plumbing ------------------------------------------------------------------------
+
+    @property
+    def stub(self) -> pb_grpc.HpoServiceStub:
+        """The generated stub, for anything this layer does not cover."""
+        return self._stub
+
+    @property
+    def worker_id(self) -> str:
+        """The worker id this thread asks for trials under: stable per thread."""
+        if self._fixed_worker_id is not None:
+            return self._fixed_worker_id
+        wid = getattr(self._local, "worker_id", None)
+        if wid is None:
+            wid = f"{self._prefix}-{next(self._thread_ids)}"
+            self._local.worker_id = wid
+        return wid
+
+    def close(self) -> None:
+        """Closes the channel (if this client opened it)."""
+        if self._owns_channel:
+            self._channel.close()
+
+    def __enter__(self) -> "Client":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Client({self.target!r})"
+
+    def _call(self, method: str, request: Any, *, retry: bool = True) -> Tuple[Any, int]:
+        """Calls ``method``; returns (response, attempts). Raises HpoError subclasses."""
+        rpc = getattr(self._stub, method)
+        deadline = time.monotonic() + self._retry_timeout
+        backoff = 0.05
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return rpc(request, timeout=self._timeout), attempt
+            except grpc.RpcError as e:
+                err = errors.from_rpc_error(e, method)
+                err.attempts = attempt  # type: ignore[attr-defined]
+                code = e.code() if hasattr(e, "code") else None
+                pause = backoff * (0.5 + random.random() / 2)
+                if retry and code == grpc.StatusCode.UNAVAILABLE and (
+                    time.monotonic() + pause < deadline
+                ):
+                    log.debug("%s: UNAVAILABLE (%s); retrying in %.2fs", method, err, pause)
+                    time.sleep(pause)
+                    backoff = min(backoff * 2, 2.0)
+                    continue
+                raise err from None
+
+    # -- experiments ---------------------------------------------------------------------
+
+    def create_experiment(
+        self,
+        name: str,
+        space: Space,
+        *,
+        objective: Optional[str] = None,
+        goal: str = "maximize",
+        objectives: Optional[
+            Union[Mapping[str, str], Sequence[Union[str, Tuple[str, str]]]]
+        ] = None,
+        target: Optional[float] = None,
+        algorithm: Optional[str] = None,
+        settings: Optional[Mapping[str, Any]] = None,
+        max_trials: int = 0,
+        parallel_trials: int = 0,
+        max_failed_trials: int = 0,
+        max_duration: Optional[Seconds] = None,
+        trial_lease: Optional[Seconds] = None,
+        early_stopping: Optional[str] = None,
+        early_stopping_settings: Optional[Mapping[str, Any]] = None,
+        seed: Optional[int] = None,
+        description: str = "",
+        exist_ok: bool = False,
+    ) -> "Experiment":
+        """Creates an experiment and returns its handle.
+
+        Args:
+            name: lower-case letters, digits, ``-`` and ``_``; unique on the server.
+            space: parameter name -> :func:`~hpo_client.uniform`, ``intrange``,
+                ``choice``, ... (conditions with ``when=``).
+            objective, goal: the one metric to optimize, ``"maximize"`` or
+                ``"minimize"``. Or ``objectives``: several, as ``{"acc": "maximize",
+                "latency": "minimize"}`` or ``[("acc", "maximize"), ...]`` (a bare name
+                takes ``goal``); the first is the one single-objective algorithms use.
+            target: the experiment completes once the first objective reaches it.
+            algorithm, settings: the search algorithm (server default: ``"random"``)
+                and its settings (values are sent as strings).
+            max_trials, parallel_trials, max_failed_trials: limits; 0 means none.
+            max_duration: seconds (or a timedelta) after which no trial starts.
+            trial_lease: how long a worker holds a trial without a heartbeat.
+            early_stopping, early_stopping_settings: the early-stopping rule.
+            seed: makes suggestions reproducible; chosen by the server if None.
+            exist_ok: if an experiment of that name exists, return it instead of
+                raising :class:`AlreadyExistsError` (its spec is not compared).
+        """
+        e = pb.Experiment(
+            name=name,
+            description=description,
+            max_trials=max_trials,
+            parallel_trials=parallel_trials,
+            max_failed_trials=max_failed_trials,
+        )
+        e.parameters.extend(space_to_proto(space))
+        e.objectives.extend(self._objectives(objective, goal, objectives, target))
+        if algorithm is not None or settings:
+            e.algorithm.name = algorithm or ""
+            for k, v in (settings or {}).items():
+                e.algorithm.settings[k] = _setting(v)
+        if early_stopping is not None:
+            e.early_stopping.name = early_stopping
+            for k, v in (early_stopping_settings or {}).items():
+                e.early_stopping.settings[k] = _setting(v)
+        if max_duration is not None:
+            e.max_duration.CopyFrom(_duration(max_duration))
+        if trial_lease is not None:
+            e.trial_lease.CopyFrom(_duration(trial_lease))
+        if seed is not None:
+            e.seed = seed
+        return self._create(pb.CreateExperimentRequest(experiment=e), name, exist_ok)
+
+    def import_spec(
+        self,
+        format: str,
+        content: Union[str, bytes, Mapping[str, Any], "os.PathLike[str]"],
+        *,
+        name: Optional[str] = None,
+        exist_ok: bool = False,
+        **overrides: Any,
+    ) -> "Experiment":
+        """Creates an experiment from a spec written for another system.
+
+        Args:
+            format: ``"katib"`` (a Katib Experiment or its spec), ``"nni"`` (an NNI or
+                T9k search space or experiment config) or ``"kruize"`` (a Kruize HPO
+                search_space).
+            content: the spec's JSON or YAML text, a dict (sent as JSON) or a path.
+            name: the experiment's name, overriding any in the spec.
+            overrides: fields of the experiment that override the spec's, with the
+                same names as :meth:`create_experiment`'s (``max_trials=``,
+                ``algorithm=``, ``space=``, ``objective=``, ...).
+        """
+        if isinstance(content, os.PathLike):
+            with open(content, encoding="utf-8") as f:
+                text = f.read()
+        elif isinstance(content, bytes):
+            text = content.decode("utf-8")
+        elif isinstance(content, Mapping):
+            text = json.dumps(content)
+        else:
+            text = content
+        e = pb.Experiment()
+        if name is not None:
+            e.name = name
+        space = overrides.pop("space", None)
+        if space is not None:
+            e.parameters.extend(space_to_proto(space))
+        obj = overrides.pop("objective", None)
+        objs = overrides.pop("objectives", None)
+        goal = overrides.pop("goal", "maximize")
+        target = overrides.pop("target", None)
+        if obj is not None or objs is not None:
+            e.objectives.extend(self._objectives(obj, goal, objs, target))
+        algorithm = overrides.pop("algorithm", None)
+        settings = overrides.pop("settings", None)
+        if algorithm is not None or settings:
+            e.algorithm.name = algorithm or ""
+            for k, v in (settings or {}).items():
+                e.algorithm.settings[k] = _setting(v)
+        rule = overrides.pop("early_stopping", None)
+        rule_settings = overrides.pop("early_stopping_settings", None)
+        if rule is not None:
+            e.early_stopping.name = rule
+            for k, v in (rule_settings or {}).items():
+                e.early_stopping.settings[k] = _setting(v)
+        for field in ("max_duration", "trial_lease"):
+            v = overrides.pop(field, None)
+            if v is not None:
+                getattr(e, field).CopyFrom(_duration(v))
+        for field in ("max_trials", "parallel_trials", "max_failed_trials", "seed", "description"):
+            v = overrides.pop(field, None)
+            if v is not None:
+                setattr(e, field, v)
+        if overrides:
+            raise TypeError(f"import_spec: unknown overrides {sorted(overrides)}")
+        request = pb.CreateExperimentRequest(
+            experiment=e, import_spec=pb.ImportSpec(format=format, content=text, name=name or "")
+        )
+        return self._create(request, name, exist_ok)
+
+    def _create(
+        self, request: pb.CreateExperimentRequest, name: Optional[str], exist_ok: bool
+    ) -> "Experiment":
+        try:
+            created, _ = self._call("CreateExperiment", request)
+        except AlreadyExistsError as err:
+            # A retry whose first attempt went through, or exist_ok: the experiment
+            # is there; hand back what the server has.
+            if name and (exist_ok or getattr(err, "attempts", 1) > 1):
+                return self.experiment(name)
+            raise
+        return Experiment(self, created)
+
+    @staticmethod
+    def _objectives(
+        objective: Optional[str],
+        goal: str,
+        objectives: Optional[Union[Mapping[str, str], Sequence[Any]]],
+        target: Optional[float],
+    ) -> List[pb.Objective]:
+        def make(n: str, g: str) -> pb.Objective:
+            if g.lower() not in _GOALS:
+                raise ValueError(f"goal for {n!r}: 'maximize' or 'minimize', got {g!r}")
+            return pb.Objective(name=n, goal=_GOALS[g.lower()])
+
+        if (objective is None) == (objectives is None):
+            raise ValueError("give exactly one of objective= and objectives=")
+        out: List[pb.Objective] = []
+        if objective is not None:
+            out.append(make(objective, goal))
+        elif isinstance(objectives, Mapping):
+            out.extend(make(n, g) for n, g in objectives.items())
+        else:
+            for o in objectives or ():
+                if isinstance(o, str):
+                    out.append(make(o, goal))
+                else:
+                    n, g = o
+                    out.append(make(n, g))
+        if not out:
+            raise ValueError("objectives: give at least one")
+        if target is not None:
+            out[0].target = float(target)
+        return out
+
+    def experiment(self, name: str) -> "Experiment":
+        """The handle of an existing experiment. Raises NotFoundError."""
+        got, _ = self._call("GetExperiment", pb.GetExperimentRequest(name=name))
+        return Experiment(self, got)
+
+    def experiments(self, page_size: int = 100) -> Iterator["Experiment"]:
+        """Every experiment on the server, in name order (fetched a page at a time)."""
+        token = ""
+        while True:
+            page, _ = self._call(
+                "ListExperiments", pb.ListExperimentsRequest(page_size=page_size, page_token=token)
+            )
+            for e in page.experiments:
+                yield Experiment(self, e)
+            token = page.next_page_token
+            if not token:
+                return
+
+    def delete_experiment(self, name: str) -> None:
+        """Deletes an experiment and its trials."""
+        try:
+            self._call("DeleteExperiment", pb.DeleteExperimentRequest(name=name))
+        except NotFoundError as err:
+            if getattr(err, "attempts", 1) == 1:
+                raise  # on a retry, NOT_FOUND means the first attempt deleted it
+
+
+class Experiment:
+    """A handle on one experiment on the server (``client.create_experiment`` or
+    ``client.experiment(name)``)."""
+
+    def __init__(self, client: Client, proto: pb.Experiment) -> None:
+        self.client = client
+        self.name: str = proto.name
+        self._set(proto)
+
+    def _set(self, proto: pb.Experiment) -> None:
+        self._proto = proto
+        self._params = {p.name: p for p in proto.parameters}
+
+    def __repr__(self) -> str:
+        return f"Experiment({self.name!r}, state={pb.Experiment.State.Name(self._proto.state)})"
+
+    # -- the experiment itself -------------------------------------------------------------
+
+    @property
+    def spec(self) -> pb.Experiment:
+        """The experiment as last fetched (``refresh()`` fetches it again)."""
+        return self._proto
+
+    def refresh(self) -> "Experiment":
+        """Fetches the experiment's spec, state and counts again."""
+        got, _ = self.client._call("GetExperiment", pb.GetExperimentRequest(name=self.name))
+        self._set(got)
+        return self
+
+    @property
+    def state(self) -> str:
+        """The experiment's state now (fetched): ``"CREATED"``, ``"RUNNING"``,
+        ``"STOPPED"``, ``"COMPLETED"``, ``"FAILED"`` or ``"TIMED_OUT"``."""
+        return pb.Experiment.State.Name(self.refresh()._proto.state)
+
+    @property
+    def status(self) -> pb.Experiment.Status:
+        """Trial counts by state and the status message, fetched now."""
+        return self.refresh()._proto.status
+
+    @property
+    def objectives(self) -> List[Tuple[str, str]]:
+        """[(metric name, "maximize" | "minimize"), ...], the first one primary."""
+        return [
+            (o.name, pb.Objective.Goal.Name(o.goal).lower()) for o in self._proto.objectives
+        ]
+
+    @property
+    def lease_seconds(self) -> float:
+        """How long a worker holds a trial without a heartbeat."""
+        if self._proto.HasField("trial_lease"):
+            return self._proto.trial_lease.ToTimedelta().total_seconds()
+        return _DEFAULT_LEASE
+
+    def stop(self, reason: str = "") -> "Experiment":
+        """Stops handing out trials; running ones may still report. Resumable."""
+        got, _ = self.client._call(
+            "StopExperiment", pb.StopExperimentRequest(name=self.name, reason=reason)
+        )
+        self._set(got)
+        return self
+
+    def resume(self) -> "Experiment":
+        """Resumes a STOPPED experiment."""
+        got, _ = self.client._call("ResumeExperiment", pb.ResumeExperimentRequest(name=self.name))
+        self._set(got)
+        return self
+
+    def delete(self) -> None:
+        """Deletes the experiment and all its trials."""
+        self.client.delete_experiment(self.name)
+
+    # -- trials ------------------------------------------------------------------------------
+
+    def _trial(self, proto: pb.Trial) -> "Trial":
+        return Trial(self, proto)
+
+    def suggest(self, worker_id: Optional[str] = None) -> "Trial":
+        """The next trial to run, RUNNING and leased to ``worker_id`` (by default this
+        thread's id). Asking again before reporting gives the same trial back; pass
+        distinct worker ids to hold several at once.
+
+        Raises:
+            ResourceExhaustedError: ``parallel_trials`` trials already run.
+            FailedPreconditionError: no more trials (the experiment is STOPPED,
+                COMPLETED, FAILED, TIMED_OUT, or has handed out ``max_trials``).
+        """
+        wid = worker_id or self.client.worker_id
+        got, _ = self.client._call(
+            "GetTrialConfig", pb.GetTrialConfigRequest(experiment=self.name, worker_id=wid)
+        )
+        return self._trial(got)
+
+    def next_trial(
+        self,
+        worker_id: Optional[str] = None,
+        *,
+        wait: bool = True,
+        timeout: Optional[float] = None,
+    ) -> Optional["Trial"]:
+        """Like :meth:`suggest`, for a worker loop: returns None once the experiment
+        hands out no more trials, and while ``parallel_trials`` run, waits (with
+        backoff, up to ``timeout`` seconds) if ``wait``, else returns None::
+
+            while (trial := exp.next_trial()) is not None:
+                with trial:
+                    trial.report(accuracy=train(**trial.params))
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        backoff = 0.05
+        while True:
+            try:
+                return self.suggest(worker_id)
+            except FailedPreconditionError:
+                return None
+            except ResourceExhaustedError:
+                if not wait or (deadline is not None and time.monotonic() >= deadline):
+                    return None
+                time.sleep(backoff * (0.5 + random.random() / 2))
+                backoff = min(backoff * 2, 1.0)
+
+    def trial(self, worker_id: Optional[str] = None, *, heartbeat: bool = True) -> "Trial":
+        """The next trial, for a ``with`` block::
+
+            with exp.trial() as t:
+                t.report(accuracy=train(**t.params))
+
+        The block heartbeats the trial while it runs (unless ``heartbeat=False``);
+        if the block raises, the trial is reported failed (the exception goes on);
+        :class:`TrialPruned` ends it PRUNED; a block that ends without reporting fails
+        the trial too. Raises as :meth:`suggest`.
+        """
+        t = self.suggest(worker_id)
+        t._heartbeat_in_with = heartbeat
+        return t
+
+    def get_trial(self, number: int) -> "Trial":
+        """Trial ``number`` as stored now."""
+        got, _ = self.client._call(
+            "GetTrialConfig", pb.GetTrialConfigRequest(experiment=self.name, trial=number)
+        )
+        return self._trial(got)
+
+    def trials(
+        self, states: Optional[Iterable[Union[str, int]]] = None, page_size: int = 100
+    ) -> Iterator["Trial"]:
+        """The experiment's trials by number, fetched a page at a time; only those in
+        ``states`` (e.g. ``["COMPLETED"]``) when given."""
+        wanted = [pb.Trial.State.Value(s) if isinstance(s, str) else s for s in states or ()]
+        token = ""
+        while True:
+            page, _ = self.client._call(
+                "ListTrials",
+                pb.ListTrialsRequest(
+                    experiment=self.name, page_size=page_size, page_token=token, states=wanted
+                ),
+            )
+            for t in page.trials:
+                yield self._trial(t)
+            token = page.next_page_token
+            if not token:
+                return
+
+    def best_trials(self) -> List["Trial"]:
+        """The best completed trial, or for several objectives the Pareto front;
+        empty while none has completed."""
+        got, _ = self.client._call("GetBest", pb.GetBestRequest(experiment=self.name))
+        return [self._trial(t) for t in got.trials]
+
+    def best(self) -> Optional["Trial"]:
+        """The best completed trial (ties go to the earliest), None while none has
+        completed. For several objectives use :meth:`best_trials`."""
+        if len(self._proto.objectives) > 1:
+            raise ValueError(
+                f"experiment {self.name!r} has {len(self._proto.objectives)} objectives; "
+                "best_trials() gives its Pareto front"
+            )
+        trials = self.best_trials()
+        return trials[0] if trials else None
+
+    def add_trial(
+        self,
+        params: Mapping[str, Any],
+        metrics: Optional[Union[float, Metrics]] = None,
+        *,
+        failed: bool = False,
+    ) -> "Trial":
+        """Records a configuration evaluated elsewhere, with its result (warm start).
+        It teaches the algorithm and does not count towards ``max_trials``.
+        Not retried: a retry could record it twice."""
+        req = pb.AddTrialRequest(experiment=self.name, failed=failed)
+        for k, v in params.items():
+            req.parameters[k].CopyFrom(_py_to_value(k, v))
+        first = self._proto.objectives[0].name if self._proto.objectives else None
+        for k, v in _metrics(first, metrics, {}).items():
+            req.metrics[k] = v
+        got, _ = self.client._call("AddTrial", req, retry=False)
+        return self._trial(got)
+
+    def enqueue(self, params: Mapping[str, Any]) -> "Trial":
+        """Queues a configuration (some or all parameters) to be handed out before any
+        the algorithm suggests. Not retried."""
+        req = pb.EnqueueTrialRequest(experiment=self.name)
+        for k, v in params.items():
+            req.parameters[k].CopyFrom(_py_to_value(k, v))
+        got, _ = self.client._call("EnqueueTrial", req, retry=False)
+        return self._trial(got)
+
+    # -- running an objective ------------------------------------------------------------
+
+    def optimize(
+        self,
+        fn: Objective,
+        n_trials: Optional[int] = None,
+        n_workers: int = 1,
+        *,
+        timeout: Optional[float] = None,
+        catch: Tuple[type, ...] = (Exception,),
+        heartbeat: bool = True,
+    ) -> List["Trial"]:
+        """Runs ``fn`` on trials in ``n_workers`` threads until ``n_trials`` trials ran
+        here, ``timeout`` seconds passed, or the experiment hands out no more.
+
+        ``fn(trial)`` returns a number (the first objective's value), a dict of metrics,
+        or None if it reported the trial itself. If it raises :class:`TrialPruned` the
+        trial ends PRUNED; any exception in ``catch`` fails the trial and the loop goes
+        on; any other fails the trial, stops the workers and is raised here. While
+        ``parallel_trials`` trials run (RESOURCE_EXHAUSTED) a worker waits and asks again.
+
+        Returns the trials this call ran, as they ended.
+        """
+        if n_workers < 1:
+            raise ValueError("n_workers must be >= 1")
+        lock = threading.Lock()
+        stop = threading.Event()
+        started = 0
+        done: List[Trial] = []
+        fatal: List[BaseException] = []
+        deadline = None if timeout is None else time.monotonic() + timeout
+
+        def worker() -> None:
+            nonlocal started
+            backoff = 0.02
+            while not stop.is_set():
+                if deadline is not None and time.monotonic() >= deadline:
+                    return
+                with lock:
+                    if n_trials is not None and started >= n_trials:
+                        return
+                    started += 1
+                try:
+                    trial = self.suggest()
+                except ResourceExhaustedError:
+                    with lock:
+                        started -= 1
+                    stop.wait(backoff * (0.5 + random.random() / 2))
+                    backoff = min(backoff * 2, 1.0)
+                    continue
+                except FailedPreconditionError:
+                    with lock:
+                        started -= 1
+                    return
+                except BaseException as e:  # noqa: BLE001 - handed to the caller
+                    with lock:
+                        started -= 1
+                        fatal.append(e)
+                    stop.set()
+                    return
+                backoff = 0.02
+                try:
+                    trial._run(fn, catch, heartbeat)
+                except BaseException as e:  # noqa: BLE001 - handed to the caller
+                    with lock:
+                        fatal.append(e)
+                    stop.set()
+                    return
+                finally:
+                    with lock:
+                        done.append(trial)
+
+        threads = [
+            threading.Thread(target=worker, name=f"hpo-{self.name}-{i}", daemon=True)
+            for i in range(n_workers)
+        ]
+        for t in threads:
+            t.start()
+        try:
+            for t in threads:
+                while t.is_alive():
+                    t.join(0.1)
+        except BaseException:
+            stop.set()
+            raise
+        if fatal:
+            raise fatal[0]
+        return sorted(done, key=lambda t: t.number)
+
+
+class Trial:
+    """One trial: its ``number``, its ``params`` as plain Python values, and the
+    methods that report it. Also a context manager (see :meth:`Experiment.trial`)."""
+
+    def __init__(self, experiment: Experiment, proto: pb.Trial) -> None:
+        self.experiment = experiment
+        self._set(proto)
+        self._heartbeat_in_with = True
+        self._keepalive: Optional[contextlib.ExitStack] = None
+        self.should_stop = False
+        self.stop_reason = ""
+
+    def _set(self, proto: pb.Trial) -> None:
+        self.proto = proto
+        self.number: int = proto.number
+        self.worker_id: str = proto.worker_id
+        params = self.experiment._params
+        self.params: Dict[str, Any] = {
+            k: python_value(params.get(k), v) for k, v in sorted(proto.parameters.items())
+        }
+
+    def __repr__(self) -> str:
+        return f"Trial({self.experiment.name!r}, {self.number}, {self.state}, {self.params})"
+
+    @property
+    def state(self) -> str:
+        """``"WAITING"``, ``"RUNNING"``, ``"COMPLETED"``, ``"PRUNED"`` or ``"FAILED"``,
+        as last seen by this client."""
+        return pb.Trial.State.Name(self.proto.state)
+
+    @property
+    def metrics(self) -> Dict[str, float]:
+        """The metrics reported for the trial."""
+        return dict(self.proto.metrics)
+
+    @property
+    def value(self) -> Optional[float]:
+        """The first objective's reported value, if any."""
+        objectives = self.experiment._proto.objectives
+        if not objectives:
+            return None
+        return self.proto.metrics.get(objectives[0].name)
+
+    @property
+    def finished(self) -> bool:
+        """True once the trial is COMPLETED, PRUNED or FAILED."""
+        return self.proto.state in (pb.Trial.COMPLETED, pb.Trial.PRUNED, pb.Trial.FAILED)
+
+    def _first_objective(self) -> Optional[str]:
+        objectives = self.experiment._proto.objectives
+        return objectives[0].name if objectives else None
+
+    def _report(self, req: pb.ReportResultRequest) -> "Trial":
+        got, _ = self.experiment.client._call("ReportResult", req)
+        self._set(got)
+        return self
+
+    def report(
+        self, value: Optional[Union[float, Metrics]] = None, /, **metrics: float
+    ) -> "Trial":
+        """Completes the trial with its metrics: ``trial.report(accuracy=0.93,
+        loss=0.2)``, ``trial.report({"accuracy": 0.93})``, or ``trial.report(0.93)`` for
+        the first objective. Every objective's metric must be there. Safe to retry."""
+        req = pb.ReportResultRequest(
+            experiment=self.experiment.name, trial=self.number, worker_id=self.worker_id
+        )
+        for k, v in _metrics(self._first_objective(), value, metrics).items():
+            req.metrics[k] = v
+        return self._report(req)
+
+    def report_intermediate(
+        self, step: int, value: Optional[Union[float, Metrics]] = None, /, **metrics: float
+    ) -> bool:
+        """Records the trial's metrics at ``step`` (an epoch, an iteration; increasing)
+        and returns True when the experiment's early-stopping rule says to stop now (then
+        call :meth:`prune` or raise :class:`TrialPruned`). The first objective's metric
+        must be there."""
+        req = pb.ReportIntermediateRequest(
+            experiment=self.experiment.name,
+            trial=self.number,
+            step=step,
+            worker_id=self.worker_id,
+        )
+        for k, v in _metrics(self._first_objective(), value, metrics).items():
+            req.metrics[k] = v
+        got, _ = self.experiment.client._call("ReportIntermediate", req)
+        self.should_stop = got.should_stop
+        self.stop_reason = got.reason
+        return got.should_stop
+
+    def prune(self, value: Optional[Union[float, Metrics]] = None, /, **metrics: float) -> "Trial":
+        """Ends the trial PRUNED (stopped early), with its last metrics if given."""
+        req = pb.ReportResultRequest(
+            experiment=self.experiment.name,
+            trial=self.number,
+            worker_id=self.worker_id,
+            pruned=True,
+        )
+        if value is not None or metrics:
+            for k, v in _metrics(self._first_objective(), value, metrics).items():
+                req.metrics[k] = v
+        return self._report(req)
+
+    def fail(self, reason: str = "") -> "Trial":
+        """Ends the trial FAILED, with a reason for a person to read."""
+        req = pb.ReportResultRequest(
+            experiment=self.experiment.name,
+            trial=self.number,
+            worker_id=self.worker_id,
+            failed=True,
+            failure_reason=reason,
+        )
+        return self._report(req)
+
+    def heartbeat(self) -> "Trial":
+        """Extends the trial's lease (the server takes a trial back from a worker that
+        neither heartbeats nor reports within the experiment's ``trial_lease``)."""
+        got, _ = self.experiment.client._call(
+            "Heartbeat",
+            pb.HeartbeatRequest(
+                experiment=self.experiment.name, trial=self.number, worker_id=self.worker_id
+            ),
+        )
+        self._set(got)
+        return self
+
+    @contextlib.contextmanager
+    def keep_alive(self, interval: Optional[float] = None) -> Iterator["Trial"]:
+        """Heartbeats the trial from a background thread every ``interval`` seconds
+        (default: a third of the lease) while the block runs."""
+        if interval is None:
+            interval = max(self.experiment.lease_seconds / 3, 0.05)
+        stop = threading.Event()
+
+        def beat() -> None:
+            while not stop.wait(interval):
+                try:
+                    self.experiment.client._call(
+                        "Heartbeat",
+                        pb.HeartbeatRequest(
+                            experiment=self.experiment.name,
+                            trial=self.number,
+                            worker_id=self.worker_id,
+                        ),
+                    )
+                except (FailedPreconditionError, NotFoundError) as e:
+                    log.warning("trial %d: heartbeat refused, stopping: %s", self.number, e)
+                    return
+                except HpoError as e:
+                    log.warning("trial %d: heartbeat failed: %s", self.number, e)
+
+        thread = threading.Thread(target=beat, name=f"hpo-heartbeat-{self.number}", daemon=True)
+        thread.start()
+        try:
+            yield self
+        finally:
+            stop.set()
+            thread.join()
+
+    # -- the with statement ------------------------------------------------------------------
+
+    def __enter__(self) -> "Trial":
+        if self._heartbeat_in_with:
+            stack = contextlib.ExitStack()
+            stack.enter_context(self.keep_alive())
+            self._keepalive = stack
+        return self
+
+    def __exit__(self, exc_type: Any, exc: Optional[BaseException], tb: Any) -> bool:
+        if self._keepalive is not None:
+            self._keepalive.close()
+            self._keepalive = None
+        if self.finished:
+            return False
+        if exc is None:
+            warnings.warn(
+                f"trial {self.number}: the with block ended without reporting; "
+                "reporting it failed",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+            self.fail("the worker's with block ended without reporting a result")
+            return False
+        if isinstance(exc, TrialPruned):
+            self.prune()
+            return True
+        try:
+            self.fail(f"{exc_type.__name__}: {exc}"[:1000])
+        except HpoError as e:
+            log.warning("trial %d: could not report the failure: %s", self.number, e)
+        return False
+
+    def _run(self, fn: Objective, catch: Tuple[type, ...], heartbeat: bool) -> None:
+        """Runs ``fn`` on this trial and reports what it returned or raised."""
+        keep = self.keep_alive() if heartbeat else contextlib.nullcontext(self)
+        with keep:
+            try:
+                result = fn(self)
+            except TrialPruned:
+                if not self.finished:
+                    self.prune()
+                return
+            except catch as e:
+                log.warning("trial %d failed: %s: %s", self.number, type(e).__name__, e)
+                if not self.finished:
+                    self.fail(f"{type(e).__name__}: {e}"[:1000])
+                return
+            except BaseException as e:
+                if not self.finished:
+                    try:
+                        self.fail(f"{type(e).__name__}: {e}"[:1000])
+                    except HpoError:
+                        pass
+                raise
+        if self.finished:
+            return
+        if result is None:
+            self.fail("the objective returned None and did not report the trial")
+            return
+        try:
+            self.report(result)
+        except (errors.InvalidArgumentError, TypeError, ValueError) as e:
+            log.warning("trial %d: result %r refused: %s", self.number, result, e)
+            self.fail(f"the objective's result was refused: {e}"[:1000])

@@ -1,0 +1,48 @@
+// Extrapolating a learning curve, after NNI's Curvefitting assessor
+// (Domhan et al., "Speeding up Automatic Hyperparameter Optimization of Deep
+// Neural Networks by Extrapolation of Learning Curves", IJCAI 2015).
+//
+// Seven parametric families (linear, log-linear, ilog2, pow3, exp3,
+// Janoschek/Weibull, MMF; see learning_curve.cc) are fitted by nonlinear
+// least squares (Levenberg-Marquardt from a few deterministic starts) to the
+// values, scaled to [0, 1]; fits worse than a constant are dropped. The
+// forecast is the families' mean weighted by exp(-BIC / 2), a cheap stand-in
+// for NNI's MCMC over the weights that prefers families that fit well with
+// few parameters, leaving out forecasts far from the families' median (a line
+// through a flattening curve). Beside it, the range of the plausible fits'
+// forecasts (weight at least 1% of the best's, outliers included) says how
+// much the data leave open. Deterministic: no sampling.
+
+#ifndef HPO_PRUNERS_CURVE_FITTING_LEARNING_CURVE_H_
+#define HPO_PRUNERS_CURVE_FITTING_LEARNING_CURVE_H_
+
+#include <string>
+#include <vector>
+
+namespace hpo {
+
+struct CurveForecast {
+  // False when no forecast can be trusted; `why_not` says why.
+  bool ok = false;
+  std::string why_not;
+  // The forecast value at the target: the families' weighted mean.
+  double value = 0;
+  // The lowest and highest forecasts of the families that carry weight (at
+  // least 1% of the leading one's): how far the plausible fits disagree.
+  double low = 0;
+  double high = 0;
+  // How many families were combined (0 for a flat curve, forecast flat).
+  int families = 0;
+  // The family with the largest weight.
+  std::string leading_family;
+};
+
+// Forecasts y at `target_x` from the points (x[i], y[i]): x >= 1 ascending,
+// y finite, at least 3 points. Curves with more than 100 points are thinned
+// evenly (first and last kept) to bound the work.
+CurveForecast ForecastCurve(const std::vector<double>& x,
+                            const std::vector<double>& y, double target_x);
+
+}  // namespace hpo
+
+#endif  // HPO_PRUNERS_CURVE_FITTING_LEARNING_CURVE_H_

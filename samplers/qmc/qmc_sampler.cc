@@ -1,0 +1,109 @@
+#include "samplers/qmc/qmc_sampler.h"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "samplers/qmc/sequences.h"
+
+namespace hpo {
+namespace {
+
+struct QmcOptions {
+  uint64_t seed = 0;
+  bool scramble = true;
+  uint64_t skip = 0;
+};
+
+absl::StatusOr<QmcOptions> ReadOptions(absl::string_view name,
+                                       Settings& settings) {
+  QmcOptions options;
+  absl::StatusOr<int64_t> seed = settings.GetInt("seed", 0);
+  if (!seed.ok()) return seed.status();
+  // Any integer is a seed; negative ones wrap, which is still deterministic.
+  options.seed = static_cast<uint64_t>(*seed);
+  absl::StatusOr<bool> scramble = settings.GetBool("scramble", true);
+  if (!scramble.ok()) return scramble.status();
+  options.scramble = *scramble;
+  absl::StatusOr<int64_t> skip = settings.GetInt("skip", 0);
+  if (!skip.ok()) return skip.status();
+  if (*skip < 0) return settings.Invalid("skip", "must be >= 0");
+  options.skip = static_cast<uint64_t>(*skip);
+  // Optuna picks the sequence with qmc_type; here the algorithm name does, so
+  // the setting may only confirm it.
+  absl::StatusOr<std::string> type =
+      settings.GetString("qmc_type", std::string(name));
+  if (!type.ok()) return type.status();
+  if (*type != name) {
+    return settings.Invalid(
+        "qmc_type", absl::StrCat("is \"", *type, "\" but the algorithm is \"",
+                                 name, "\"; choose the sequence by name"));
+  }
+  return options;
+}
+
+template <typename Sequence>
+class QmcSampler : public Sampler {
+ public:
+  // No sequence for a space without parameters.
+  QmcSampler(std::optional<Sequence> sequence, QmcOptions options)
+      : sequence_(std::move(sequence)), options_(options) {}
+
+  absl::StatusOr<Suggestion> Suggest(const SearchSpace& space,
+                                     const History& history,
+                                     Rng& rng) override {
+    std::vector<double> coordinates(space.size());
+    if (sequence_.has_value()) {
+      // Unscrambled point 0 is the origin: every parameter at its lowest
+      // value (or prior's lowest quantile), a poor and biased first trial.
+      const uint64_t index = static_cast<uint64_t>(history.trials.size()) +
+                             options_.skip + (options_.scramble ? 0 : 1);
+      sequence_->Point(index, coordinates.data());
+      for (size_t i = 0; i < space.size(); ++i) {
+        coordinates[i] = space.param(i).FromUnit(coordinates[i]);
+      }
+      space.MaskInactive(coordinates);
+    }
+    return Suggestion{std::move(coordinates), ""};
+  }
+
+ private:
+  std::optional<Sequence> sequence_;
+  QmcOptions options_;
+};
+
+template <typename Sequence>
+absl::StatusOr<std::unique_ptr<Sampler>> CreateQmcSampler(
+    absl::string_view name, const SearchSpace& space, Settings& settings) {
+  absl::StatusOr<QmcOptions> options = ReadOptions(name, settings);
+  if (!options.ok()) return options.status();
+  std::optional<Sequence> sequence;
+  if (space.size() > 0) {
+    absl::StatusOr<Sequence> seq = Sequence::Create(
+        static_cast<int>(space.size()), options->scramble, options->seed);
+    if (!seq.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "parameters: ", space.size(), " parameters are more than ", name,
+          " supports (", seq.status().message(), ")"));
+    }
+    sequence = *std::move(seq);
+  }
+  return std::make_unique<QmcSampler<Sequence>>(std::move(sequence), *options);
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Sampler>> CreateSobolSampler(
+    const SearchSpace& space, Settings& settings) {
+  return CreateQmcSampler<SobolSequence>("sobol", space, settings);
+}
+
+absl::StatusOr<std::unique_ptr<Sampler>> CreateHaltonSampler(
+    const SearchSpace& space, Settings& settings) {
+  return CreateQmcSampler<HaltonSequence>("halton", space, settings);
+}
+
+}  // namespace hpo

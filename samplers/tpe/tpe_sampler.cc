@@ -1,0 +1,475 @@
+#include "samplers/tpe/tpe_sampler.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <initializer_list>
+#include <limits>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/status/status.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "core/history.h"
+#include "samplers/tpe/parzen_estimator.h"
+#include "samplers/tpe/trial_split.h"
+
+namespace hpo {
+namespace {
+
+using tpe_internal::Axis;
+using tpe_internal::Candidates;
+using tpe_internal::EstimatorOptions;
+using tpe_internal::Liar;
+using tpe_internal::ParzenEstimator;
+using tpe_internal::Split;
+using tpe_internal::SplitOptions;
+using tpe_internal::SplitTrials;
+
+// Candidates cost time linearly; far beyond any sensible setting.
+constexpr int64_t kMaxEiCandidates = 10000;
+// Attempts at a suggestion that does not repeat a running trial (or, in a
+// finite space, any trial): a few with TPE (fresh candidates each time), then
+// prior draws, which are cheap and get out of a region that earlier trials
+// have used up. Only a space almost entirely tried exhausts them, and then a
+// repeat is the answer.
+constexpr int kTpeAttempts = 4;
+constexpr int kPriorAttempts = 64;
+
+struct Options {
+  int64_t n_startup_trials = 10;
+  int n_ei_candidates = 24;
+  SplitOptions split;
+  EstimatorOptions estimator;
+  bool multivariate = false;
+  bool group = false;
+  bool discrete_as_categorical = false;
+  bool seeded = false;
+  uint64_t seed = 0;
+};
+
+// SplitMix64's finalizer: spreads a user's small seed over all 64 bits before
+// it is mixed into the server's draw.
+uint64_t Mix(uint64_t x) {
+  x += 0x9E3779B97F4A7C15ull;
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+  return x ^ (x >> 31);
+}
+
+// A configuration as a set key: NaN (inactive) does not equal itself, so it
+// becomes -inf, which no legal coordinate is.
+std::vector<double> Key(std::vector<double> coordinates) {
+  for (double& x : coordinates) {
+    if (IsInactive(x)) x = -std::numeric_limits<double>::infinity();
+  }
+  return coordinates;
+}
+
+std::vector<double> PriorDraw(const SearchSpace& space, Rng& rng) {
+  std::vector<double> x(space.size());
+  // One draw per parameter, inactive ones included, as the random sampler.
+  for (size_t i = 0; i < space.size(); ++i) {
+    x[i] = space.param(i).FromUnit(UnitDraw(rng));
+  }
+  space.MaskInactive(x);
+  return x;
+}
+
+class TpeSampler : public Sampler {
+ public:
+  TpeSampler(Options options, size_t size)
+      : options_(std::move(options)), size_(size) {}
+
+  absl::StatusOr<Suggestion> Suggest(const SearchSpace& space,
+                                     const History& history,
+                                     Rng& server_rng) override {
+    if (space.size() != size_) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("tpe: the space has ", space.size(),
+                       " parameters but the sampler was built for ", size_));
+    }
+    Rng seeded;
+    Rng* rng = &server_rng;
+    if (options_.seeded) {
+      seeded.seed(server_rng() ^ Mix(options_.seed));
+      rng = &seeded;
+    }
+
+    // What not to hand out again: running and waiting trials, and in a
+    // finite space every trial (a repeat there is a wasted trial).
+    bool finite = true;
+    for (const ParamSpec& p : space.params()) finite &= p.Cardinality() > 0;
+    absl::flat_hash_set<std::vector<double>> taken;
+    for (const TrialRecord& t : history.trials) {
+      if (t.params.size() != size_) continue;
+      if (finite || t.state == TrialState::kRunning ||
+          t.state == TrialState::kWaiting) {
+        taken.insert(Key(t.params));
+      }
+    }
+
+    // Random draws until n_startup_trials trials have finished.
+    const Split split = SplitTrials(history, space.size(), options_.split);
+    const bool startup = split.n_finished < options_.n_startup_trials;
+    std::optional<Model> model;
+    if (!startup) model.emplace(space, split, options_);
+    std::vector<double> x;
+    const int tpe_attempts = startup ? 0 : kTpeAttempts;
+    for (int attempt = 0; attempt < tpe_attempts + kPriorAttempts; ++attempt) {
+      x = attempt < tpe_attempts ? model->Propose(*rng)
+                                 : PriorDraw(space, *rng);
+      // When every attempt repeats, the space is all but used up, and the
+      // last draw is as good as any.
+      if (!taken.contains(Key(x))) break;
+    }
+    return Suggestion{std::move(x), ""};
+  }
+
+ private:
+  // The history as TPE sees it, and proposals from it.
+  class Model {
+   public:
+    Model(const SearchSpace& space, const Split& split, const Options& options)
+        : space_(space), split_(split), options_(options) {
+      const size_t d = space.size();
+      axes_.reserve(d);
+      for (size_t i = 0; i < d; ++i) {
+        axes_.emplace_back(space.param(i), options.discrete_as_categorical);
+      }
+      // Every trial's observation of every parameter, NaN where inactive.
+      const size_t n = split.trials.size();
+      observed_.resize(n * d);
+      for (size_t t = 0; t < n; ++t) {
+        const std::vector<double>& params = split.trials[t].trial->params;
+        for (size_t i = 0; i < d; ++i) {
+          observed_[t * d + i] = axes_[i].Observe(params[i]);
+        }
+      }
+      PlanGroups();
+    }
+
+    std::vector<double> Propose(Rng& rng) const {
+      const size_t d = space_.size();
+      std::vector<double> x(d, kInactive);
+      for (const std::vector<size_t>& group : joint_) {
+        const std::vector<double> values = Pick(group, true, rng);
+        for (size_t k = 0; k < group.size(); ++k) x[group[k]] = values[k];
+      }
+      for (size_t i : single_) {
+        // Parents come first, so x holds what this reads. A parameter that
+        // ends up inactive needs no estimator.
+        if (!space_.IsActive(i, x)) continue;
+        x[i] = Pick({i}, false, rng)[0];
+      }
+      for (size_t i : unseen_) x[i] = space_.param(i).FromUnit(UnitDraw(rng));
+      space_.MaskInactive(x);
+      return x;
+    }
+
+   private:
+    bool Seen(size_t t, size_t i) const {
+      return !std::isnan(observed_[t * space_.size() + i]);
+    }
+
+    // Sorts the parameters into joint groups (multivariate), univariate ones,
+    // and ones no trial has observed (drawn from the prior).
+    void PlanGroups() {
+      const size_t d = space_.size();
+      const size_t n = split_.trials.size();
+      // The group structure comes from finished trials only: a waiting trial
+      // enqueued with some parameters left out must not break up the groups.
+      std::vector<size_t> finished;
+      for (size_t t = 0; t < n; ++t) {
+        if (split_.trials[t].finished) finished.push_back(t);
+      }
+      std::vector<size_t> seen_somewhere;
+      for (size_t i = 0; i < d; ++i) {
+        bool seen = false;
+        for (size_t t = 0; t < n && !seen; ++t) seen = Seen(t, i);
+        if (seen) {
+          seen_somewhere.push_back(i);
+        } else {
+          unseen_.push_back(i);
+        }
+      }
+      if (!options_.multivariate) {
+        single_ = std::move(seen_somewhere);
+        return;
+      }
+      if (options_.group) {
+        // Optuna's group decomposition: parameters are in one group exactly
+        // when every finished trial has either all or none of them.
+        std::vector<std::pair<std::vector<bool>, size_t>> signatures;
+        for (size_t i : seen_somewhere) {
+          std::vector<bool> active(finished.size());
+          for (size_t k = 0; k < finished.size(); ++k) {
+            active[k] = Seen(finished[k], i);
+          }
+          signatures.push_back({std::move(active), i});
+        }
+        std::sort(signatures.begin(), signatures.end());
+        for (size_t k = 0; k < signatures.size(); ++k) {
+          if (k == 0 || signatures[k].first != signatures[k - 1].first) {
+            joint_.emplace_back();
+          }
+          joint_.back().push_back(signatures[k].second);
+        }
+        // Parameters no finished trial has: only running ones. They still go
+        // joint (an all-false signature is one group).
+        return;
+      }
+      // Optuna's intersection search space: parameters active in every
+      // finished trial are joint, the others univariate.
+      std::vector<size_t> always;
+      for (size_t i : seen_somewhere) {
+        bool all = true;
+        for (size_t t : finished) all = all && Seen(t, i);
+        if (all) {
+          always.push_back(i);
+        } else {
+          single_.push_back(i);
+        }
+      }
+      if (!always.empty()) joint_.push_back(std::move(always));
+    }
+
+    // TPE over the parameters `group`: estimators from the trials where all of
+    // them are active, candidates from l, the one of largest l / g.
+    std::vector<double> Pick(const std::vector<size_t>& group,
+                             bool multivariate, Rng& rng) const {
+      const size_t d = space_.size();
+      std::vector<const Axis*> axes;
+      for (size_t i : group) axes.push_back(&axes_[i]);
+      std::vector<double> below;
+      std::vector<double> above;
+      above.reserve(split_.trials.size() * group.size());
+      for (size_t t = 0; t < split_.trials.size(); ++t) {
+        bool all = true;
+        for (size_t i : group) all = all && Seen(t, i);
+        if (!all) continue;
+        std::vector<double>& out = split_.trials[t].below ? below : above;
+        for (size_t i : group) out.push_back(observed_[t * d + i]);
+      }
+      EstimatorOptions estimator = options_.estimator;
+      estimator.multivariate = multivariate;
+      const ParzenEstimator l(axes, below, estimator);
+      const ParzenEstimator g(axes, above, estimator);
+      const Candidates candidates = l.Sample(options_.n_ei_candidates, rng);
+      const Eigen::ArrayXd score =
+          l.LogDensity(candidates) - g.LogDensity(candidates);
+      int best = 0;
+      double best_score = -std::numeric_limits<double>::infinity();
+      for (int c = 0; c < candidates.count; ++c) {
+        // NaN (never expected) loses; ties go to the first drawn.
+        if (score[c] > best_score) {
+          best_score = score[c];
+          best = c;
+        }
+      }
+      std::vector<double> values(group.size());
+      for (size_t k = 0; k < group.size(); ++k) {
+        values[k] = candidates.coordinate[k][best];
+      }
+      return values;
+    }
+
+    const SearchSpace& space_;
+    const Split& split_;
+    const Options& options_;
+    std::vector<Axis> axes_;
+    std::vector<double> observed_;  // row-major, split_.trials x parameters
+    std::vector<std::vector<size_t>> joint_;
+    std::vector<size_t> single_;
+    std::vector<size_t> unseen_;
+  };
+
+  Options options_;
+  size_t size_;
+};
+
+// Reads a setting that other tools spell differently; giving two spellings is
+// an error. `*given` says whether any was set.
+absl::StatusOr<int64_t> GetAliasedInt(Settings& settings,
+                                      std::initializer_list<const char*> keys,
+                                      int64_t fallback, bool* given) {
+  const char* first = nullptr;
+  int64_t value = fallback;
+  for (const char* key : keys) {
+    absl::StatusOr<int64_t> v = settings.GetInt(key, fallback);
+    if (!v.ok()) return v.status();
+    if (!settings.Has(key)) continue;
+    if (first != nullptr) {
+      return settings.Invalid(
+          key, absl::StrCat("is an alias of ", first, "; give one of them"));
+    }
+    first = key;
+    value = *v;
+  }
+  if (given != nullptr) *given = first != nullptr;
+  return value;
+}
+
+absl::Status ReadOptions(Settings& settings, Options& o) {
+  absl::StatusOr<int64_t> n_startup = GetAliasedInt(
+      settings, {"n_startup_trials", "n_initial_points", "n_startup_jobs"},
+      o.n_startup_trials, nullptr);
+  if (!n_startup.ok()) return n_startup.status();
+  if (*n_startup < 0) {
+    return settings.Invalid("n_startup_trials",
+                            absl::StrCat("must be >= 0, got ", *n_startup));
+  }
+  o.n_startup_trials = *n_startup;
+
+  absl::StatusOr<int64_t> candidates =
+      GetAliasedInt(settings, {"n_ei_candidates", "n_EI_candidates"},
+                    o.n_ei_candidates, nullptr);
+  if (!candidates.ok()) return candidates.status();
+  if (*candidates < 1 || *candidates > kMaxEiCandidates) {
+    return settings.Invalid("n_ei_candidates",
+                            absl::StrCat("must be in [1, ", kMaxEiCandidates,
+                                         "], got ", *candidates));
+  }
+  o.n_ei_candidates = static_cast<int>(*candidates);
+
+  absl::StatusOr<double> gamma = settings.GetDouble("gamma", o.split.gamma);
+  if (!gamma.ok()) return gamma.status();
+  if (!(*gamma > 0 && *gamma <= 1)) {
+    return settings.Invalid(
+        "gamma",
+        absl::StrCat("must be in (0, 1] (the fraction of trials taken as "
+                     "good), got ",
+                     *gamma));
+  }
+  o.split.gamma = *gamma;
+
+  absl::StatusOr<int64_t> forgetting =
+      settings.GetInt("linear_forgetting", o.split.linear_forgetting);
+  if (!forgetting.ok()) return forgetting.status();
+  if (*forgetting < 1) {
+    return settings.Invalid("linear_forgetting",
+                            absl::StrCat("must be >= 1, got ", *forgetting));
+  }
+  o.split.linear_forgetting = *forgetting;
+  o.estimator.linear_forgetting = *forgetting;
+
+  absl::StatusOr<double> prior_weight =
+      settings.GetDouble("prior_weight", o.estimator.prior_weight);
+  if (!prior_weight.ok()) return prior_weight.status();
+  if (*prior_weight < 0) {
+    return settings.Invalid("prior_weight",
+                            absl::StrCat("must be >= 0, got ", *prior_weight));
+  }
+  o.estimator.prior_weight = *prior_weight;
+
+  absl::StatusOr<bool> multivariate =
+      settings.GetBool("multivariate", o.multivariate);
+  if (!multivariate.ok()) return multivariate.status();
+  o.multivariate = *multivariate;
+  absl::StatusOr<bool> group = settings.GetBool("group", o.group);
+  if (!group.ok()) return group.status();
+  if (*group && !o.multivariate) {
+    return settings.Invalid("group", "needs multivariate=true (as in Optuna)");
+  }
+  o.group = *group;
+
+  // Optuna's constant_liar switches the liar on or off; NNI's
+  // constant_liar_type picks it (or "none"). Here it is on by default.
+  absl::StatusOr<bool> liar = settings.GetBool("constant_liar", true);
+  if (!liar.ok()) return liar.status();
+  absl::StatusOr<std::string> liar_type =
+      settings.GetString("constant_liar_type", "worst");
+  if (!liar_type.ok()) return liar_type.status();
+  const std::string type = absl::AsciiStrToLower(*liar_type);
+  Liar chosen;
+  if (type == "worst") {
+    chosen = Liar::kWorst;
+  } else if (type == "best") {
+    chosen = Liar::kBest;
+  } else if (type == "mean") {
+    chosen = Liar::kMean;
+  } else if (type == "none" || type == "null") {
+    chosen = Liar::kOff;
+  } else {
+    return settings.Invalid(
+        "constant_liar_type",
+        absl::StrCat("must be worst, best, mean or none, got \"", *liar_type,
+                     "\""));
+  }
+  const bool has_liar = settings.Has("constant_liar");
+  const bool has_type = settings.Has("constant_liar_type");
+  if (has_liar && has_type && *liar != (chosen != Liar::kOff)) {
+    return settings.Invalid(
+        "constant_liar_type",
+        absl::StrCat("\"", *liar_type, "\" contradicts constant_liar=",
+                     *liar ? "true" : "false"));
+  }
+  o.split.liar = *liar ? chosen : Liar::kOff;
+
+  absl::StatusOr<bool> endpoints =
+      settings.GetBool("consider_endpoints", o.estimator.consider_endpoints);
+  if (!endpoints.ok()) return endpoints.status();
+  o.estimator.consider_endpoints = *endpoints;
+  absl::StatusOr<bool> clip =
+      settings.GetBool("consider_magic_clip", o.estimator.consider_magic_clip);
+  if (!clip.ok()) return clip.status();
+  o.estimator.consider_magic_clip = *clip;
+  absl::StatusOr<bool> as_categorical =
+      settings.GetBool("discrete_as_categorical", o.discrete_as_categorical);
+  if (!as_categorical.ok()) return as_categorical.status();
+  o.discrete_as_categorical = *as_categorical;
+
+  // Optuna calls it seed; hyperopt, Katib and skopt random_state.
+  bool has_seed = false;
+  absl::StatusOr<int64_t> seed =
+      GetAliasedInt(settings, {"seed", "random_state"}, 0, &has_seed);
+  if (!seed.ok()) return seed.status();
+  o.seeded = has_seed;
+  o.seed = static_cast<uint64_t>(*seed);
+
+  // NNI's optimize_mode: the experiment's goal decides, so it is only checked.
+  absl::StatusOr<std::string> mode =
+      settings.GetString("optimize_mode", "minimize");
+  if (!mode.ok()) return mode.status();
+  const std::string lower = absl::AsciiStrToLower(*mode);
+  if (lower != "minimize" && lower != "maximize") {
+    return settings.Invalid(
+        "optimize_mode",
+        absl::StrCat("must be minimize or maximize, got \"", *mode, "\""));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<Sampler>> CreateTpe(const SearchSpace& space,
+                                                   Settings& settings,
+                                                   bool multivariate) {
+  Options options;
+  options.multivariate = multivariate;
+  if (absl::Status s = ReadOptions(settings, options); !s.ok()) return s;
+  for (size_t i = 0; i < space.size(); ++i) {
+    const ParamSpec& p = space.param(i);
+    if (p.IsIndexed() && p.Cardinality() < 1) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "parameters[", i, "] (", p.name, "): has no values to search"));
+    }
+  }
+  return std::make_unique<TpeSampler>(std::move(options), space.size());
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Sampler>> CreateTpeSampler(
+    const SearchSpace& space, Settings& settings) {
+  return CreateTpe(space, settings, false);
+}
+
+absl::StatusOr<std::unique_ptr<Sampler>> CreateTpeMultivariateSampler(
+    const SearchSpace& space, Settings& settings) {
+  return CreateTpe(space, settings, true);
+}
+
+}  // namespace hpo

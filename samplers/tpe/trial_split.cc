@@ -1,0 +1,106 @@
+#include "samplers/tpe/trial_split.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <tuple>
+
+namespace hpo {
+namespace tpe_internal {
+namespace {
+
+constexpr double kInf = std::numeric_limits<double>::infinity();
+
+// A ranked trial: smaller keys are better, compared in order.
+struct Entry {
+  int tier;  // 0 completed (and imputed), 1 pruned, 2 completed with NaN
+  double key1;
+  double key2;
+  int imputed;  // a liar's trial ranks after real ones of the same value
+  size_t pos;   // position in Split::trials, so that ties keep trial order
+};
+
+bool Before(const Entry& a, const Entry& b) {
+  return std::tie(a.tier, a.key1, a.key2, a.imputed, a.pos) <
+         std::tie(b.tier, b.key1, b.key2, b.imputed, b.pos);
+}
+
+}  // namespace
+
+Split SplitTrials(const History& history, size_t n_params,
+                  const SplitOptions& options) {
+  const double sign =
+      !history.goals.empty() && history.goals[0] == Goal::kMaximize ? -1 : 1;
+  Split split;
+  std::vector<Entry> ranked;
+  std::vector<size_t> running;
+  double best = kInf;
+  double sum = 0;
+  int64_t finite = 0;
+  for (const TrialRecord& t : history.trials) {
+    if (t.params.size() != n_params) continue;
+    const size_t pos = split.trials.size();
+    switch (t.state) {
+      case TrialState::kCompleted: {
+        // A completed trial without values cannot be ranked: as if failed.
+        if (t.values.empty()) continue;
+        const double loss = sign * t.values[0];
+        if (std::isnan(loss)) {
+          ranked.push_back({2, 0, 0, 0, pos});
+        } else {
+          ranked.push_back({0, loss, 0, 0, pos});
+          best = std::min(best, loss);
+          if (std::isfinite(loss)) {
+            sum += loss;
+            ++finite;
+          }
+        }
+        split.trials.push_back({&t, false, true});
+        break;
+      }
+      case TrialState::kPruned: {
+        Entry e{1, kInf, 0, 0, pos};
+        if (!t.intermediate.empty()) {
+          // Steps ascend, so the last entry is the furthest step reached.
+          const auto& [step, value] = t.intermediate.back();
+          e.key1 = -static_cast<double>(step);
+          e.key2 = std::isnan(value) ? kInf : sign * value;
+        }
+        ranked.push_back(e);
+        split.trials.push_back({&t, false, true});
+        break;
+      }
+      case TrialState::kRunning:
+      case TrialState::kWaiting:
+        if (options.liar == Liar::kOff) continue;
+        running.push_back(pos);
+        split.trials.push_back({&t, false, false});
+        break;
+      case TrialState::kFailed:
+        continue;
+    }
+  }
+  split.n_finished = static_cast<int64_t>(ranked.size());
+
+  // The imputing liars need a value to impute; without one they act as worst.
+  const bool impute = (options.liar == Liar::kBest && best < kInf) ||
+                      (options.liar == Liar::kMean && finite > 0);
+  if (impute) {
+    const double lie =
+        options.liar == Liar::kBest ? best : sum / static_cast<double>(finite);
+    for (size_t pos : running) ranked.push_back({0, lie, 0, 1, pos});
+  }
+  std::sort(ranked.begin(), ranked.end(), Before);
+
+  const double n = static_cast<double>(ranked.size());
+  const double wanted = std::ceil(options.gamma * n);
+  split.n_below = static_cast<int64_t>(
+      std::min({wanted, static_cast<double>(options.linear_forgetting), n}));
+  for (int64_t k = 0; k < split.n_below; ++k) {
+    split.trials[ranked[k].pos].below = true;
+  }
+  return split;
+}
+
+}  // namespace tpe_internal
+}  // namespace hpo
