@@ -257,12 +257,20 @@ def markdown(result, budgets, title, speed_rows=None):
         lines.append("| **mean rank** | " + " | ".join(
             fmt(ranks_b[m]) if ranks_b[m] is not None else "" for m in methods) + " |")
         lines.append("")
+        lines.append("Mean rank: 1 = best, among the methods that ran on a problem, per seed they "
+                     "all share, averaged over the problems where the method ran (n/a: the "
+                     "sampler refused the space or, for grid, no grid fits the budget).")
+        lines.append("")
         # Wilcoxon summary: per hpo method and peer, problems where hpo is
         # significantly better / worse (p < 0.05, by median direction).
         tests = [t for t in result["tests"] if t["budget"] == b]
         if tests and result["hpo_methods"] and result["peers"]:
             lines += [f"Wilcoxon signed-rank (paired by seed, two-sided, p < 0.05) at budget {b}: "
-                      "problems where the hpo method is significantly better / worse / neither.", ""]
+                      "problems where the hpo method is significantly better / worse / neither."]
+            if max(t["n"] for t in tests) < 6:
+                lines.append("With fewer than 6 paired seeds no two-sided p-value can fall below "
+                             "0.05, so this table can show no difference yet.")
+            lines.append("")
             lines.append("| hpo \\ peer | " + " | ".join(result["peers"]) + " |")
             lines.append("|---|" + "---|" * len(result["peers"]))
             for h in result["hpo_methods"]:

@@ -58,10 +58,11 @@ PruneDecision SuccessiveHalvingDecision(
     min_resource = *estimate;
   }
   const double value = curve.back().second;
-  // Rungs the previous report already reached were judged then.
-  const std::optional<int64_t> previous =
-      curve.size() >= 2 ? std::optional<int64_t>(curve[curve.size() - 2].first)
-                        : std::nullopt;
+  // Rungs the previous report already reached were judged then; with no
+  // previous report, none were.
+  const int64_t previous = curve.size() >= 2
+                               ? curve[curve.size() - 2].first
+                               : std::numeric_limits<int64_t>::min();
 
   std::vector<std::string> passed;
   std::string next;
@@ -78,7 +79,7 @@ PruneDecision SuccessiveHalvingDecision(
           absl::StrCat("the next rung is rung ", rung, " at step ", rung_step);
       break;
     }
-    if (previous.has_value() && *previous >= rung_step) continue;
+    if (previous >= rung_step) continue;
 
     const std::string at =
         absl::StrCat("rung ", rung, " (step ", rung_step, ")");
