@@ -676,6 +676,186 @@ TEST_F(ExperimentTest, IntermediateValuesAreStoredInOrderAndChecked) {
   EXPECT_EQ(client_->Get("curves").status().pruned(), 1);
 }
 
+// Every registered algorithm, over the wire, on a space with every kind of
+// parameter: legal values, conditional parameters present exactly when
+// active, two trials in flight at a time.
+TEST_F(ExperimentTest, EveryAlgorithmHandlesEveryKindOfParameter) {
+  const v1::Experiment space = ParseExperiment(R"pb(
+    parameters {
+      name: "lr"
+      double_range { min: 0.0001 max: 0.1 log: true }
+    }
+    parameters {
+      name: "units"
+      int_range { min: 8 max: 64 step: 8 }
+    }
+    parameters {
+      name: "optimizer"
+      categorical { values: [ "sgd", "adam" ] }
+    }
+    parameters {
+      name: "momentum"
+      double_range { min: 0 max: 0.9 step: 0.1 }
+      condition {
+        parent: "optimizer"
+        values { string_value: "sgd" }
+      }
+    }
+    parameters {
+      name: "beta1"
+      double_range {
+        distribution: NORMAL
+        mu: 0.9
+        sigma: 0.03
+        min: 0.8
+        max: 0.99
+      }
+      condition {
+        parent: "optimizer"
+        values { string_value: "adam" }
+      }
+    }
+    parameters {
+      name: "width"
+      double_range { min: 0 max: 10 q: 2.5 }
+    }
+    parameters {
+      name: "batch"
+      discrete { values: [ 16, 32, 64 ] }
+    }
+    objectives { name: "loss" goal: MINIMIZE }
+  )pb");
+  const std::vector<std::pair<std::string, std::map<std::string, std::string>>>
+      algorithms = {
+          {"random", {}},
+          {"grid", {{"grid_points", "3"}}},
+          {"tpe", {{"n_startup_trials", "4"}}},
+          {"optuna_tpe_multivariate", {{"n_startup_trials", "4"}}},
+          {"gp", {{"n_startup_trials", "4"}, {"n_candidates", "128"}}},
+          {"cmaes", {}},
+          {"sobol", {}},
+          {"halton", {}},
+          {"anneal", {}},
+          {"evolution", {{"population_size", "4"}}}};
+  for (const auto& [name, settings] : algorithms) {
+    SCOPED_TRACE(name);
+    v1::Experiment e = space;
+    e.set_name("kinds-" + std::string(name == "optuna_tpe_multivariate"
+                                          ? "tpe-mv"
+                                          : name));
+    e.mutable_algorithm()->set_name(name);
+    for (const auto& [k, v] : settings) {
+      (*e.mutable_algorithm()->mutable_settings())[k] = v;
+    }
+    e.set_max_trials(14);
+    grpc::Status created = client_->Create(e);
+    ASSERT_TRUE(created.ok()) << created.error_message();
+    for (int round = 0; round < 7; ++round) {
+      std::vector<v1::Trial> batch(2);
+      for (int w = 0; w < 2; ++w) {
+        ASSERT_TRUE(
+            client_->Suggest(e.name(), &batch[w], "w" + std::to_string(w))
+                .ok());
+      }
+      for (const v1::Trial& t : batch) {
+        const auto& p = t.parameters();
+        const double lr = p.at("lr").number_value();
+        EXPECT_TRUE(lr >= 0.0001 && lr <= 0.1) << lr;
+        const double units = p.at("units").number_value();
+        EXPECT_EQ(std::fmod(units, 8), 0) << units;
+        const bool sgd = p.at("optimizer").string_value() == "sgd";
+        EXPECT_EQ(p.count("momentum"), sgd ? 1u : 0u);
+        EXPECT_EQ(p.count("beta1"), sgd ? 0u : 1u);
+        if (!sgd) {
+          const double beta1 = p.at("beta1").number_value();
+          EXPECT_TRUE(beta1 >= 0.8 && beta1 <= 0.99) << beta1;
+        }
+        const double width = p.at("width").number_value();
+        EXPECT_EQ(width / 2.5, std::round(width / 2.5)) << width;
+        const double batch_size = p.at("batch").number_value();
+        EXPECT_TRUE(batch_size == 16 || batch_size == 32 || batch_size == 64);
+        const double loss = std::abs(std::log10(lr) + 2.5) + units / 64.0;
+        ASSERT_TRUE(
+            client_
+                ->Report(e.name(), t.number(), {{"loss", loss}}, t.worker_id())
+                .ok());
+      }
+    }
+    EXPECT_EQ(client_->Get(e.name()).state(), v1::Experiment::COMPLETED);
+  }
+}
+
+// Workers report learning curves; the median rule stops the weak ones and
+// leaves the good ones alone.
+TEST_F(ExperimentTest, EarlyStoppingStopsWeakCurves) {
+  v1::Experiment e = Simple("stopping");
+  e.mutable_early_stopping()->set_name("median");
+  (*e.mutable_early_stopping()->mutable_settings())["n_startup_trials"] = "3";
+  (*e.mutable_early_stopping()->mutable_settings())["n_warmup_steps"] = "1";
+  ASSERT_TRUE(client_->Create(e).ok());
+  // Trials 0-2 are good and complete; after them even trials are good and
+  // odd ones weak.
+  std::map<int, int> stopped_at;
+  std::map<int, std::string> reasons;
+  for (int i = 0; i < 9; ++i) {
+    v1::Trial t;
+    ASSERT_TRUE(client_->Suggest("stopping", &t, "w").ok());
+    const bool weak = t.number() >= 3 && t.number() % 2 == 1;
+    const double level = weak ? 0.3 : 0.8 + 0.01 * t.number();
+    bool stopped = false;
+    for (int step = 1; step <= 6 && !stopped; ++step) {
+      v1::ReportIntermediateResponse r;
+      ASSERT_TRUE(client_
+                      ->Intermediate("stopping", t.number(), step,
+                                     {{"accuracy", level * step / 6}}, &r, "w")
+                      .ok());
+      if (r.should_stop()) {
+        stopped = true;
+        stopped_at[t.number()] = step;
+        reasons[t.number()] = r.reason();
+      }
+    }
+    if (stopped) {
+      v1::Trial pruned;
+      ASSERT_TRUE(
+          client_->ReportPruned("stopping", t.number(), {}, &pruned).ok());
+      EXPECT_EQ(pruned.state(), v1::Trial::PRUNED);
+      EXPECT_EQ(pruned.prune_reason(), reasons[t.number()]);
+    } else {
+      ASSERT_TRUE(
+          client_->Report("stopping", t.number(), {{"accuracy", level}}, "w")
+              .ok());
+    }
+  }
+  for (int n : {3, 5, 7}) {
+    ASSERT_TRUE(stopped_at.count(n)) << "weak trial " << n << " ran to the end";
+    EXPECT_LE(stopped_at[n], 2) << n;
+    EXPECT_NE(reasons[n].find("median"), std::string::npos) << reasons[n];
+  }
+  for (int n : {0, 1, 2, 4, 6, 8}) {
+    EXPECT_EQ(stopped_at.count(n), 0u) << "good trial " << n << " was stopped";
+  }
+  const v1::Experiment done = client_->Get("stopping");
+  EXPECT_EQ(done.status().pruned(), 3);
+  EXPECT_EQ(done.status().completed(), 6);
+
+  v1::Experiment bad = Simple("bad-rule");
+  bad.mutable_early_stopping()->set_name("oracle");
+  grpc::Status unknown = client_->Create(bad);
+  EXPECT_EQ(unknown.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(unknown.error_message().rfind(
+                "experiment.early_stopping.name: unknown rule \"oracle\"", 0),
+            0u)
+      << unknown.error_message();
+  bad.mutable_early_stopping()->set_name("median");
+  (*bad.mutable_early_stopping()->mutable_settings())["n_startup"] = "3";
+  grpc::Status setting = client_->Create(bad);
+  EXPECT_EQ(setting.error_message().rfind(
+                "experiment.early_stopping.settings.n_startup: unknown", 0),
+            0u)
+      << setting.error_message();
+}
+
 TEST(RestartTest, StatesLeasesAndQueuesSurvive) {
   ServerProcess server;
   ASSERT_TRUE(server.Start());
