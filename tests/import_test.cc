@@ -134,3 +134,20 @@ TEST_F(ImportTest, BadSpecsNameTheField) {
 
 }  // namespace
 }  // namespace hpo
+
+namespace hpo {
+namespace {
+
+TEST_F(ImportTest, T9kAutoTuneExperimentRuns) {
+  v1::Experiment e;
+  grpc::Status s = Import("nni", Fixture("t9k-autotune-experiment.yaml"), "t9k",
+                          v1::Experiment(), &e);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(e.algorithm().name(), "tpe");
+  v1::Trial t;
+  ASSERT_TRUE(client_->Suggest("t9k", &t, "w").ok());
+  EXPECT_GT(t.parameters_size(), 0);
+}
+
+}  // namespace
+}  // namespace hpo

@@ -386,9 +386,11 @@ absl::Status ReadOptions(Settings& settings, Options& o) {
   if (!liar_type.ok()) return liar_type.status();
   const std::string type = absl::AsciiStrToLower(*liar_type);
   Liar chosen;
-  if (type == "worst") {
+  // NNI's hyperopt-based tuner (and T9k's examples) say min/max: the least
+  // and greatest loss seen, that is the best and the worst value.
+  if (type == "worst" || type == "max") {
     chosen = Liar::kWorst;
-  } else if (type == "best") {
+  } else if (type == "best" || type == "min") {
     chosen = Liar::kBest;
   } else if (type == "mean") {
     chosen = Liar::kMean;
@@ -397,8 +399,8 @@ absl::Status ReadOptions(Settings& settings, Options& o) {
   } else {
     return settings.Invalid(
         "constant_liar_type",
-        absl::StrCat("must be worst, best, mean or none, got \"", *liar_type,
-                     "\""));
+        absl::StrCat("must be worst (max), best (min), mean or none, got \"",
+                     *liar_type, "\""));
   }
   const bool has_liar = settings.Has("constant_liar");
   const bool has_type = settings.Has("constant_liar_type");

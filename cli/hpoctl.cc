@@ -1,0 +1,1277 @@
+// hpoctl: the command-line client of the hpo server. Creates experiments from
+// spec files (hpo's own YAML/JSON, Katib, T9k and NNI), inspects them, and runs
+// trials as local subprocesses (`run`) or as one of several workers (`worker`).
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cctype>
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <optional>
+#include <regex>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "google/protobuf/util/json_util.h"
+#include "grpcpp/client_context.h"
+#include "grpcpp/create_channel.h"
+#include "grpcpp/security/credentials.h"
+#include "hpo/v1/hpo.grpc.pb.h"
+#include "yaml-cpp/yaml.h"
+
+namespace hpo::cli {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+constexpr char kUsage[] =
+    "usage: hpoctl [--server HOST:PORT] COMMAND ...\n"
+    "  create -f SPEC               create an experiment from a spec file\n"
+    "  get EXP | list | stop EXP | resume EXP | delete EXP\n"
+    "  trials EXP                   a table of the experiment's trials\n"
+    "  best EXP                     the best trial(s), as JSON\n"
+    "  export EXP [--format csv|json]\n"
+    "  run -f SPEC | --name EXP --command CMD [options]\n"
+    "  worker EXP --command CMD [options]\n"
+    "run/worker options: --parallel N, --trial-timeout SECONDS,\n"
+    "  --metrics-file FILE, --metrics-pattern REGEX, --log-dir DIR,\n"
+    "  --grace-period SECONDS, --worker-id ID\n"
+    "The server defaults to $HPO_SERVER, else localhost:50051.\n";
+
+constexpr char kKatibPattern[] =
+    R"(([\w|-]+)\s*=\s*([+-]?\d*(\.\d+)?([Ee][+-]?\d+)?))";
+
+std::atomic<int> g_signal{0};
+
+void OnSignal(int sig) { g_signal.store(sig); }
+
+// ---------------------------------------------------------------- arguments
+
+struct Args {
+  std::vector<std::string> positional;
+  std::map<std::string, std::string> flags;
+
+  std::string Get(const std::string& name, const std::string& def = "") const {
+    auto it = flags.find(name);
+    return it == flags.end() ? def : it->second;
+  }
+  bool Has(const std::string& name) const { return flags.count(name) > 0; }
+};
+
+// Parses `--name value`, `--name=value` and `-f value`.
+Args ParseArgs(int argc, char** argv, int start) {
+  Args args;
+  for (int i = start; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a.size() > 1 && a[0] == '-' && a != "-") {
+      std::string name = a.substr(a[1] == '-' ? 2 : 1);
+      auto eq = name.find('=');
+      if (eq != std::string::npos) {
+        args.flags[name.substr(0, eq)] = name.substr(eq + 1);
+      } else if (i + 1 < argc) {
+        args.flags[name] = argv[++i];
+      } else {
+        args.flags[name] = "";
+      }
+    } else {
+      args.positional.push_back(a);
+    }
+  }
+  return args;
+}
+
+bool ReadFile(const std::string& path, std::string* out) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return false;
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  *out = ss.str();
+  return true;
+}
+
+std::string Dirname(const std::string& path) {
+  auto slash = path.rfind('/');
+  return slash == std::string::npos ? "." : path.substr(0, slash);
+}
+
+int Fail(const std::string& message) {
+  std::cerr << "hpoctl: " << message << "\n";
+  return 1;
+}
+
+int FailRpc(const std::string& what, const grpc::Status& status) {
+  return Fail(what + ": " + status.error_message() + " (code " +
+              std::to_string(status.error_code()) + ")");
+}
+
+// ---------------------------------------------------------------- specs
+
+std::string JsonQuote(const std::string& s) {
+  std::string out = "\"";
+  for (unsigned char c : s) {
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      default:
+        if (c < 0x20) {
+          char buf[8];
+          std::snprintf(buf, sizeof(buf), "\\u%04x", c);
+          out += buf;
+        } else {
+          out += static_cast<char>(c);
+        }
+    }
+  }
+  return out + "\"";
+}
+
+bool LooksNumeric(const std::string& s) {
+  static const std::regex kNumber(R"([+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?)");
+  return std::regex_match(s, kNumber);
+}
+
+// YAML to JSON: plain scalars that look like numbers, booleans or null keep
+// their type; everything else is a string.
+std::string YamlToJson(const YAML::Node& node) {
+  switch (node.Type()) {
+    case YAML::NodeType::Map: {
+      std::string out = "{";
+      bool first = true;
+      for (const auto& kv : node) {
+        if (!first) out += ",";
+        first = false;
+        out +=
+            JsonQuote(kv.first.as<std::string>()) + ":" + YamlToJson(kv.second);
+      }
+      return out + "}";
+    }
+    case YAML::NodeType::Sequence: {
+      std::string out = "[";
+      for (std::size_t i = 0; i < node.size(); ++i) {
+        if (i > 0) out += ",";
+        out += YamlToJson(node[i]);
+      }
+      return out + "]";
+    }
+    case YAML::NodeType::Scalar: {
+      const std::string& s = node.Scalar();
+      if (node.Tag() == "?") {
+        if (s == "true" || s == "false") return s;
+        if (s == "null" || s == "~") return "null";
+        if (LooksNumeric(s)) return s;
+      }
+      return JsonQuote(s);
+    }
+    default:
+      return "null";
+  }
+}
+
+// What `run` needs beyond the experiment: how to run a trial.
+struct RunSettings {
+  std::string command;
+  std::string metrics_file;
+  std::string metrics_pattern;
+  std::string working_dir;
+  double trial_timeout = 0;
+  // Katib's trialTemplate.trialParameters: ${trialParameters.NAME} stands for
+  // the experiment parameter REFERENCE.
+  std::map<std::string, std::string> aliases;
+};
+
+// Reads a spec file into a CreateExperimentRequest, and what it says about
+// running trials into `run`.
+bool LoadSpec(const std::string& path, v1::CreateExperimentRequest* req,
+              RunSettings* run, std::string* error) {
+  std::string content;
+  if (!ReadFile(path, &content)) {
+    *error = "cannot read " + path;
+    return false;
+  }
+  YAML::Node root;
+  try {
+    root = YAML::Load(content);
+  } catch (const YAML::Exception& e) {
+    *error = path + ": " + e.what();
+    return false;
+  }
+  if (!root.IsMap()) {
+    *error = path + ": not a mapping";
+    return false;
+  }
+  const std::string dir = Dirname(path);
+  std::string kind = root["kind"] ? root["kind"].as<std::string>() : "";
+  std::string api =
+      root["apiVersion"] ? root["apiVersion"].as<std::string>() : "";
+  std::string format;
+  // A bare Katib spec (the Experiment's `spec`) or a bare NNI search space
+  // (every value a mapping with `_type`).
+  bool katib_spec = (root["objective"] && root["objective"].IsMap() &&
+                     root["objective"]["objectiveMetricName"]) ||
+                    root["maxTrialCount"] || root["parallelTrialCount"] ||
+                    (root["algorithm"] && root["algorithm"].IsMap() &&
+                     root["algorithm"]["algorithmName"]);
+  bool nni_space = root.size() > 0;
+  for (const auto& kv : root) {
+    if (!kv.second.IsMap() || !kv.second["_type"]) nni_space = false;
+  }
+  if ((kind == "Experiment" && api.find("kubeflow") != std::string::npos) ||
+      katib_spec) {
+    format = "katib";
+    // The trial's command, from the first container of the trial template.
+    YAML::Node spec = root["spec"]["trialTemplate"]["trialSpec"];
+    YAML::Node containers;
+    if (spec && spec["spec"] && spec["spec"]["template"] &&
+        spec["spec"]["template"]["spec"]) {
+      containers = spec["spec"]["template"]["spec"]["containers"];
+    }
+    YAML::Node trial_params = root["spec"]["trialTemplate"]["trialParameters"];
+    if (trial_params && trial_params.IsSequence()) {
+      for (const auto& tp : trial_params) {
+        if (tp["name"] && tp["reference"]) {
+          run->aliases[tp["name"].as<std::string>()] =
+              tp["reference"].as<std::string>();
+        }
+      }
+    }
+    if (containers && containers.IsSequence() && containers.size() > 0) {
+      YAML::Node c = containers[0];
+      std::string cmd;
+      for (const char* key : {"command", "args"}) {
+        if (!c[key] || !c[key].IsSequence()) continue;
+        for (const auto& part : c[key]) {
+          if (!cmd.empty()) cmd += " ";
+          cmd += part.as<std::string>();
+        }
+      }
+      run->command = cmd;
+    }
+  } else if (kind == "AutoTuneExperiment" || nni_space || root["searchSpace"] ||
+             root["searchSpaceFile"] || root["trialCommand"] || root["tuner"] ||
+             root["trialConcurrency"]) {
+    format = "nni";
+    if (root["trialCommand"])
+      run->command = root["trialCommand"].as<std::string>();
+    if (root["trialCodeDirectory"]) {
+      std::string d = root["trialCodeDirectory"].as<std::string>();
+      run->working_dir = d[0] == '/' ? d : dir + "/" + d;
+    }
+    if (root["searchSpaceFile"]) {
+      std::string f = root["searchSpaceFile"].as<std::string>();
+      if (f[0] != '/') f = dir + "/" + f;
+      try {
+        root["searchSpace"] = YAML::LoadFile(f);
+      } catch (const YAML::Exception& e) {
+        *error = f + ": " + e.what();
+        return false;
+      }
+      root.remove("searchSpaceFile");
+    }
+  }
+  if (!format.empty()) {
+    req->mutable_import_spec()->set_format(format);
+    req->mutable_import_spec()->set_content(YamlToJson(root));
+    if (run->working_dir.empty()) run->working_dir = dir;
+    return true;
+  }
+  // hpo's own spec: an hpo.v1.Experiment, with the run settings beside it.
+  for (const char* key : {"command", "trialCommand"}) {
+    if (root[key]) {
+      run->command = root[key].as<std::string>();
+      root.remove(key);
+    }
+  }
+  if (root["metricsFile"]) {
+    run->metrics_file = root["metricsFile"].as<std::string>();
+    root.remove("metricsFile");
+  }
+  if (root["metricsPattern"]) {
+    run->metrics_pattern = root["metricsPattern"].as<std::string>();
+    root.remove("metricsPattern");
+  }
+  if (root["trialTimeout"]) {
+    run->trial_timeout = root["trialTimeout"].as<double>();
+    root.remove("trialTimeout");
+  }
+  run->working_dir = dir;
+  google::protobuf::util::JsonParseOptions options;
+  auto status = google::protobuf::util::JsonStringToMessage(
+      YamlToJson(root), req->mutable_experiment(), options);
+  if (!status.ok()) {
+    *error = path + ": " + status.ToString();
+    return false;
+  }
+  return true;
+}
+
+// ---------------------------------------------------------------- output
+
+std::string ToJson(const google::protobuf::Message& m) {
+  std::string out;
+  google::protobuf::util::JsonPrintOptions options;
+  options.add_whitespace = true;
+  options.preserve_proto_field_names = false;
+  (void)google::protobuf::util::MessageToJsonString(m, &out, options);
+  return out;
+}
+
+std::string ValueText(const google::protobuf::Value& v) {
+  switch (v.kind_case()) {
+    case google::protobuf::Value::kStringValue:
+      return v.string_value();
+    case google::protobuf::Value::kNumberValue: {
+      std::ostringstream ss;
+      ss << v.number_value();
+      return ss.str();
+    }
+    case google::protobuf::Value::kBoolValue:
+      return v.bool_value() ? "true" : "false";
+    default:
+      return "";
+  }
+}
+
+std::string ParamsText(const v1::Trial& t) {
+  std::map<std::string, std::string> sorted;
+  for (const auto& [k, v] : t.parameters()) sorted[k] = ValueText(v);
+  std::string out;
+  for (const auto& [k, v] : sorted) {
+    if (!out.empty()) out += " ";
+    out += k + "=" + v;
+  }
+  return out;
+}
+
+std::string MetricsText(const v1::Trial& t) {
+  std::map<std::string, double> sorted(t.metrics().begin(), t.metrics().end());
+  std::string out;
+  for (const auto& [k, v] : sorted) {
+    std::ostringstream ss;
+    ss << k << "=" << v;
+    if (!out.empty()) out += " ";
+    out += ss.str();
+  }
+  return out;
+}
+
+std::string DurationText(const v1::Trial& t) {
+  if (!t.has_start_time() || !t.has_end_time()) return "";
+  double s = (t.end_time().seconds() - t.start_time().seconds()) +
+             (t.end_time().nanos() - t.start_time().nanos()) / 1e9;
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%.1fs", s);
+  return buf;
+}
+
+void PrintTable(const std::vector<std::vector<std::string>>& rows) {
+  std::vector<std::size_t> width;
+  for (const auto& row : rows) {
+    width.resize(std::max(width.size(), row.size()));
+    for (std::size_t i = 0; i < row.size(); ++i) {
+      width[i] = std::max(width[i], row[i].size());
+    }
+  }
+  for (const auto& row : rows) {
+    std::string line;
+    for (std::size_t i = 0; i < row.size(); ++i) {
+      line += row[i];
+      if (i + 1 < row.size())
+        line += std::string(width[i] - row[i].size() + 2, ' ');
+    }
+    std::cout << line << "\n";
+  }
+}
+
+std::string CsvField(const std::string& s) {
+  if (s.find_first_of(",\"\n") == std::string::npos) return s;
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  return out + "\"";
+}
+
+// ---------------------------------------------------------------- client
+
+class Client {
+ public:
+  explicit Client(const std::string& address)
+      : stub_(v1::HpoService::NewStub(grpc::CreateChannel(
+            address, grpc::InsecureChannelCredentials()))) {}
+
+  v1::HpoService::Stub* stub() { return stub_.get(); }
+
+  grpc::Status GetExperiment(const std::string& name, v1::Experiment* out) {
+    grpc::ClientContext ctx;
+    v1::GetExperimentRequest req;
+    req.set_name(name);
+    return stub_->GetExperiment(&ctx, req, out);
+  }
+
+  grpc::Status ListTrials(const std::string& name,
+                          std::vector<v1::Trial>* out) {
+    std::string token;
+    do {
+      grpc::ClientContext ctx;
+      v1::ListTrialsRequest req;
+      req.set_experiment(name);
+      req.set_page_size(1000);
+      req.set_page_token(token);
+      v1::ListTrialsResponse resp;
+      grpc::Status s = stub_->ListTrials(&ctx, req, &resp);
+      if (!s.ok()) return s;
+      for (auto& t : *resp.mutable_trials()) out->push_back(std::move(t));
+      token = resp.next_page_token();
+    } while (!token.empty());
+    return grpc::Status::OK;
+  }
+
+ private:
+  std::unique_ptr<v1::HpoService::Stub> stub_;
+};
+
+bool Terminal(v1::Experiment::State s) {
+  return s == v1::Experiment::COMPLETED || s == v1::Experiment::FAILED ||
+         s == v1::Experiment::TIMED_OUT;
+}
+
+// ---------------------------------------------------------------- commands
+
+int CmdCreate(Client& client, const Args& args) {
+  std::string path = args.Get("f", args.Get("file"));
+  if (path.empty()) return Fail("create: -f SPEC is required");
+  v1::CreateExperimentRequest req;
+  RunSettings run;
+  std::string error;
+  if (!LoadSpec(path, &req, &run, &error)) return Fail(error);
+  if (args.Has("name")) {
+    if (req.has_import_spec()) {
+      req.mutable_import_spec()->set_name(args.Get("name"));
+    } else {
+      req.mutable_experiment()->set_name(args.Get("name"));
+    }
+  }
+  grpc::ClientContext ctx;
+  v1::Experiment out;
+  grpc::Status s = client.stub()->CreateExperiment(&ctx, req, &out);
+  if (!s.ok()) return FailRpc("create", s);
+  std::cout << "experiment \"" << out.name() << "\" created\n";
+  return 0;
+}
+
+int CmdSimple(Client& client, const std::string& cmd, const Args& args) {
+  if (cmd == "list") {
+    std::vector<std::vector<std::string>> rows = {
+        {"NAME", "STATE", "ALGORITHM", "TRIALS", "CREATED (UTC)"}};
+    std::string token;
+    do {
+      grpc::ClientContext ctx;
+      v1::ListExperimentsRequest req;
+      req.set_page_size(1000);
+      req.set_page_token(token);
+      v1::ListExperimentsResponse resp;
+      grpc::Status s = client.stub()->ListExperiments(&ctx, req, &resp);
+      if (!s.ok()) return FailRpc("list", s);
+      for (const auto& e : resp.experiments()) {
+        int trials = e.status().trials();
+        rows.push_back(
+            {e.name(), v1::Experiment::State_Name(e.state()),
+             e.algorithm().name(), std::to_string(trials),
+             absl::FormatTime("%Y-%m-%d %H:%M:%S",
+                              absl::FromUnixSeconds(e.create_time().seconds()),
+                              absl::UTCTimeZone())});
+      }
+      token = resp.next_page_token();
+    } while (!token.empty());
+    PrintTable(rows);
+    return 0;
+  }
+  if (args.positional.empty()) return Fail(cmd + ": EXPERIMENT is required");
+  const std::string name = args.positional[0];
+  grpc::ClientContext ctx;
+  if (cmd == "get") {
+    v1::Experiment e;
+    grpc::Status s = client.GetExperiment(name, &e);
+    if (!s.ok()) return FailRpc(cmd, s);
+    std::cout << ToJson(e);
+    return 0;
+  }
+  if (cmd == "stop") {
+    v1::StopExperimentRequest req;
+    req.set_name(name);
+    req.set_reason(args.Get("reason", "stopped by hpoctl"));
+    v1::Experiment e;
+    grpc::Status s = client.stub()->StopExperiment(&ctx, req, &e);
+    if (!s.ok()) return FailRpc(cmd, s);
+    std::cout << name << ": " << v1::Experiment::State_Name(e.state()) << "\n";
+    return 0;
+  }
+  if (cmd == "resume") {
+    v1::ResumeExperimentRequest req;
+    req.set_name(name);
+    v1::Experiment e;
+    grpc::Status s = client.stub()->ResumeExperiment(&ctx, req, &e);
+    if (!s.ok()) return FailRpc(cmd, s);
+    std::cout << name << ": " << v1::Experiment::State_Name(e.state()) << "\n";
+    return 0;
+  }
+  if (cmd == "delete") {
+    v1::DeleteExperimentRequest req;
+    req.set_name(name);
+    google::protobuf::Empty empty;
+    grpc::Status s = client.stub()->DeleteExperiment(&ctx, req, &empty);
+    if (!s.ok()) return FailRpc(cmd, s);
+    std::cout << "experiment \"" << name << "\" deleted\n";
+    return 0;
+  }
+  if (cmd == "best") {
+    v1::GetBestRequest req;
+    req.set_experiment(name);
+    v1::GetBestResponse resp;
+    grpc::Status s = client.stub()->GetBest(&ctx, req, &resp);
+    if (!s.ok()) return FailRpc(cmd, s);
+    std::cout << ToJson(resp);
+    return 0;
+  }
+  std::vector<v1::Trial> trials;
+  grpc::Status s = client.ListTrials(name, &trials);
+  if (!s.ok()) return FailRpc(cmd, s);
+  if (cmd == "trials") {
+    std::vector<std::vector<std::string>> rows = {
+        {"NUMBER", "STATE", "PARAMETERS", "METRICS", "DURATION"}};
+    for (const auto& t : trials) {
+      rows.push_back({std::to_string(t.number()),
+                      v1::Trial::State_Name(t.state()), ParamsText(t),
+                      MetricsText(t), DurationText(t)});
+    }
+    PrintTable(rows);
+    return 0;
+  }
+  // export
+  std::string format = args.Get("format", "csv");
+  if (format == "json") {
+    v1::ListTrialsResponse all;
+    for (const auto& t : trials) *all.add_trials() = t;
+    std::cout << ToJson(all);
+    return 0;
+  }
+  if (format != "csv") return Fail("export: --format must be csv or json");
+  std::vector<std::string> params, metrics;
+  for (const auto& t : trials) {
+    for (const auto& [k, v] : t.parameters()) {
+      if (std::find(params.begin(), params.end(), k) == params.end()) {
+        params.push_back(k);
+      }
+    }
+    for (const auto& [k, v] : t.metrics()) {
+      if (std::find(metrics.begin(), metrics.end(), k) == metrics.end()) {
+        metrics.push_back(k);
+      }
+    }
+  }
+  std::sort(params.begin(), params.end());
+  std::sort(metrics.begin(), metrics.end());
+  std::cout << "number,state";
+  for (const auto& p : params) std::cout << "," << CsvField("param." + p);
+  for (const auto& m : metrics) std::cout << "," << CsvField("metric." + m);
+  std::cout << ",duration_seconds,failure_reason\n";
+  for (const auto& t : trials) {
+    std::cout << t.number() << "," << v1::Trial::State_Name(t.state());
+    for (const auto& p : params) {
+      auto it = t.parameters().find(p);
+      std::cout << ","
+                << (it == t.parameters().end()
+                        ? ""
+                        : CsvField(ValueText(it->second)));
+    }
+    for (const auto& m : metrics) {
+      auto it = t.metrics().find(m);
+      std::cout << ",";
+      if (it != t.metrics().end()) std::cout << it->second;
+    }
+    std::string d = DurationText(t);
+    if (!d.empty()) d.pop_back();
+    std::cout << "," << d << "," << CsvField(t.failure_reason()) << "\n";
+  }
+  return 0;
+}
+
+// ---------------------------------------------------------------- runner
+
+struct Options {
+  std::string experiment;
+  std::string objective;
+  RunSettings run;
+  int parallel = 1;
+  double grace_seconds = 5;
+  std::string log_dir;
+  std::string worker_id;
+  bool create = false;
+};
+
+struct RunningTrial {
+  v1::Trial trial;
+  pid_t pid = -1;
+  int fd = -1;
+  int log_fd = -1;
+  std::string buffer;                  // a partial line of output
+  std::string tail;                    // the last lines of output
+  std::map<std::string, double> last;  // the last value of each metric
+  int steps = 0;
+  Clock::time_point start;
+  Clock::time_point last_heartbeat;
+  Clock::time_point kill_time;  // when SIGTERM was sent
+  bool killing = false;
+  bool reaped = false;   // the command's shell has exited
+  bool hung_up = false;  // every writer closed the output pipe
+  int wait_status = 0;
+  std::string end_state;  // "pruned", "timeout", "interrupted", "ended"
+  std::string reason;
+  std::string params_file;
+  std::string metrics_file;  // empty: metrics come from the output
+  std::size_t metrics_file_offset = 0;
+};
+
+std::string ParamEnvName(const std::string& name) {
+  std::string out;
+  for (char c : name) {
+    out += std::isalnum(static_cast<unsigned char>(c))
+               ? static_cast<char>(std::toupper(static_cast<unsigned char>(c)))
+               : '_';
+  }
+  return out;
+}
+
+std::string Substitute(const std::string& command, const v1::Trial& trial,
+                       const std::map<std::string, std::string>& aliases) {
+  std::string out = command;
+  // Longest names first, so ${lr} does not eat into ${lr_decay}.
+  std::vector<std::pair<std::string, std::string>> params;
+  for (const auto& [k, v] : trial.parameters()) {
+    params.push_back({k, ValueText(v)});
+  }
+  for (const auto& [alias, ref] : aliases) {
+    auto it = trial.parameters().find(ref);
+    if (it != trial.parameters().end()) {
+      params.push_back({alias, ValueText(it->second)});
+    }
+  }
+  std::sort(params.begin(), params.end(), [](const auto& a, const auto& b) {
+    return a.first.size() > b.first.size();
+  });
+  for (const auto& [k, v] : params) {
+    for (const std::string& pattern :
+         {"${trialParameters." + k + "}", "${" + k + "}"}) {
+      std::size_t pos = 0;
+      while ((pos = out.find(pattern, pos)) != std::string::npos) {
+        out.replace(pos, pattern.size(), v);
+        pos += v.size();
+      }
+    }
+  }
+  return out;
+}
+
+class Runner {
+ public:
+  Runner(Client& client, Options options)
+      : client_(client),
+        options_(std::move(options)),
+        pattern_(options_.run.metrics_pattern.empty()
+                     ? std::string(kKatibPattern)
+                     : options_.run.metrics_pattern),
+        tty_(isatty(STDERR_FILENO) != 0) {}
+
+  int Run();
+
+ private:
+  void Log(const std::string& line);
+  void Status();
+  // Asks for a trial; false when no more will come.
+  enum class Ask { kStarted, kWait, kDone, kError };
+  Ask Next();
+  bool Spawn(const v1::Trial& trial);
+  // Reads what the command wrote; at `eof`, a last unterminated line too.
+  void Pump(RunningTrial& r, bool eof);
+  void HandleLine(RunningTrial& r, const std::string& line, bool from_file);
+  void Kill(RunningTrial& r, const std::string& state,
+            const std::string& reason);
+  void Finish(RunningTrial& r, int wait_status);
+  void ReadMetricsFile(RunningTrial& r);
+
+  Client& client_;
+  Options options_;
+  std::regex pattern_;
+  bool tty_;
+  std::vector<std::unique_ptr<RunningTrial>> running_;
+  int completed_ = 0, failed_ = 0, pruned_ = 0;
+  std::string error_;
+};
+
+void Runner::Log(const std::string& line) {
+  if (tty_) std::cerr << "\r\033[K";
+  std::cerr << "[hpoctl] " << line << "\n";
+  if (tty_) Status();
+}
+
+void Runner::Status() {
+  if (!tty_) return;
+  std::cerr << "\r\033[K" << options_.experiment << ": " << running_.size()
+            << " running, " << completed_ << " completed, " << pruned_
+            << " pruned, " << failed_ << " failed" << std::flush;
+}
+
+Runner::Ask Runner::Next() {
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+  v1::GetTrialConfigRequest req;
+  req.set_experiment(options_.experiment);
+  // One worker id per slot, so a retried request gets its own trial back and
+  // never another slot's.
+  int slot = 0;
+  auto taken = [&](int n) {
+    const std::string id = options_.worker_id + "-" + std::to_string(n);
+    for (const auto& r : running_) {
+      if (r->trial.worker_id() == id) return true;
+    }
+    return false;
+  };
+  while (taken(slot)) ++slot;
+  req.set_worker_id(options_.worker_id + "-" + std::to_string(slot));
+  v1::Trial trial;
+  grpc::Status s = client_.stub()->GetTrialConfig(&ctx, req, &trial);
+  if (s.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED) return Ask::kWait;
+  // No more trials: the experiment ended, was stopped or handed out its last.
+  if (s.error_code() == grpc::StatusCode::FAILED_PRECONDITION) {
+    return Ask::kDone;
+  }
+  if (s.error_code() == grpc::StatusCode::UNAVAILABLE) return Ask::kWait;
+  if (!s.ok()) {
+    error_ = "GetTrialConfig: " + s.error_message();
+    return Ask::kError;
+  }
+  for (const auto& r : running_) {
+    if (r->trial.number() == trial.number()) return Ask::kWait;
+  }
+  return Spawn(trial) ? Ask::kStarted : Ask::kError;
+}
+
+bool Runner::Spawn(const v1::Trial& trial) {
+  auto r = std::make_unique<RunningTrial>();
+  r->trial = trial;
+  std::string command =
+      Substitute(options_.run.command, trial, options_.run.aliases);
+  std::string base =
+      options_.log_dir + "/trial-" + std::to_string(trial.number());
+  std::string log_path = base + ".log";
+  r->params_file = base + ".params.json";
+  {
+    google::protobuf::Struct params;
+    for (const auto& [k, v] : trial.parameters())
+      (*params.mutable_fields())[k] = v;
+    std::string json;
+    (void)google::protobuf::util::MessageToJsonString(params, &json);
+    std::ofstream out(r->params_file);
+    out << json << "\n";
+  }
+  std::string metrics_file;
+  if (!options_.run.metrics_file.empty()) {
+    // One file per trial: LOGDIR/trial-N.NAME.
+    std::string name = options_.run.metrics_file;
+    name = name.substr(name.rfind('/') + 1);
+    metrics_file = base + "." + name;
+    ::unlink(metrics_file.c_str());
+    r->metrics_file = metrics_file;
+  }
+  r->log_fd =
+      ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  int pipe_fds[2];
+  if (::pipe2(pipe_fds, O_CLOEXEC) != 0) {
+    error_ = std::string("pipe: ") + std::strerror(errno);
+    return false;
+  }
+  pid_t pid = ::fork();
+  if (pid < 0) {
+    error_ = std::string("fork: ") + std::strerror(errno);
+    return false;
+  }
+  if (pid == 0) {
+    ::setpgid(0, 0);
+    ::dup2(pipe_fds[1], STDOUT_FILENO);
+    ::dup2(pipe_fds[1], STDERR_FILENO);
+    signal(SIGINT, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
+    signal(SIGPIPE, SIG_DFL);
+    if (!options_.run.working_dir.empty()) {
+      if (::chdir(options_.run.working_dir.c_str()) != 0) _exit(127);
+    }
+    for (const auto& [k, v] : trial.parameters()) {
+      std::string text = ValueText(v);
+      ::setenv(("HPO_PARAM_" + ParamEnvName(k)).c_str(), text.c_str(), 1);
+      bool valid =
+          !k.empty() && !std::isdigit(static_cast<unsigned char>(k[0]));
+      for (char c : k) {
+        if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_')
+          valid = false;
+      }
+      if (valid) ::setenv(k.c_str(), text.c_str(), 1);
+    }
+    ::setenv("HPO_EXPERIMENT", options_.experiment.c_str(), 1);
+    ::setenv("HPO_TRIAL_NUMBER", std::to_string(trial.number()).c_str(), 1);
+    ::setenv("HPO_TRIAL_PARAMETERS_FILE", r->params_file.c_str(), 1);
+    if (!metrics_file.empty())
+      ::setenv("HPO_METRICS_FILE", metrics_file.c_str(), 1);
+    execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  ::setpgid(pid, pid);
+  ::close(pipe_fds[1]);
+  ::fcntl(pipe_fds[0], F_SETFL, ::fcntl(pipe_fds[0], F_GETFL) | O_NONBLOCK);
+  r->pid = pid;
+  r->fd = pipe_fds[0];
+  r->start = r->last_heartbeat = Clock::now();
+  Log("trial " + std::to_string(trial.number()) +
+      " started: " + ParamsText(trial));
+  running_.push_back(std::move(r));
+  Status();
+  return true;
+}
+
+void Runner::HandleLine(RunningTrial& r, const std::string& line,
+                        bool from_file) {
+  if (!from_file) {
+    r.tail += line + "\n";
+    if (r.tail.size() > 2000) r.tail = r.tail.substr(r.tail.size() - 2000);
+    // With a metrics file, stdout is only kept.
+    if (!options_.run.metrics_file.empty()) return;
+  }
+  std::map<std::string, double> found;
+  int explicit_step = -1;
+  for (auto it = std::sregex_iterator(line.begin(), line.end(), pattern_);
+       it != std::sregex_iterator(); ++it) {
+    const auto& m = *it;
+    if (m.size() < 3 || m[2].str().empty()) continue;
+    std::string name = m[1].str();
+    char* end = nullptr;
+    std::string text = m[2].str();
+    double v = std::strtod(text.c_str(), &end);
+    if (end == text.c_str()) continue;
+    if (name == "step" || name == "epoch") {
+      explicit_step = static_cast<int>(v);
+      continue;
+    }
+    found[name] = v;
+  }
+  if (found.empty()) return;
+  for (const auto& [k, v] : found) r.last[k] = v;
+  if (!found.count(options_.objective) || r.killing) return;
+  int step = explicit_step >= 0 ? explicit_step : r.steps;
+  ++r.steps;
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+  v1::ReportIntermediateRequest req;
+  req.set_experiment(options_.experiment);
+  req.set_trial(r.trial.number());
+  req.set_step(step);
+  req.set_worker_id(r.trial.worker_id());
+  for (const auto& [k, v] : found) (*req.mutable_metrics())[k] = v;
+  v1::ReportIntermediateResponse resp;
+  grpc::Status s = client_.stub()->ReportIntermediate(&ctx, req, &resp);
+  r.last_heartbeat = Clock::now();
+  if (s.ok() && resp.should_stop()) {
+    Kill(r, "pruned", resp.reason().empty() ? "pruned" : resp.reason());
+  }
+}
+
+void Runner::Pump(RunningTrial& r, bool eof) {
+  char buf[4096];
+  for (;;) {
+    ssize_t n = ::read(r.fd, buf, sizeof(buf));
+    if (n <= 0) break;
+    if (r.log_fd >= 0)
+      (void)!::write(r.log_fd, buf, static_cast<std::size_t>(n));
+    r.buffer.append(buf, static_cast<std::size_t>(n));
+    std::size_t nl;
+    while ((nl = r.buffer.find('\n')) != std::string::npos) {
+      std::string line = r.buffer.substr(0, nl);
+      r.buffer.erase(0, nl + 1);
+      HandleLine(r, line, false);
+    }
+  }
+  if (eof && !r.buffer.empty()) {
+    HandleLine(r, r.buffer, false);
+    r.buffer.clear();
+  }
+}
+
+void Runner::ReadMetricsFile(RunningTrial& r) {
+  if (r.metrics_file.empty()) return;
+  std::string content;
+  if (!ReadFile(r.metrics_file, &content)) return;
+  if (content.size() <= r.metrics_file_offset) return;
+  std::size_t end = content.rfind('\n');
+  if (end == std::string::npos || end < r.metrics_file_offset) return;
+  std::string fresh =
+      content.substr(r.metrics_file_offset, end - r.metrics_file_offset);
+  r.metrics_file_offset = end + 1;
+  std::istringstream in(fresh);
+  std::string line;
+  while (std::getline(in, line)) HandleLine(r, line, true);
+}
+
+void Runner::Kill(RunningTrial& r, const std::string& state,
+                  const std::string& reason) {
+  if (r.killing) return;
+  r.killing = true;
+  r.end_state = state;
+  r.reason = reason;
+  r.kill_time = Clock::now();
+  ::kill(-r.pid, SIGTERM);
+  Log("trial " + std::to_string(r.trial.number()) + ": " + state + " (" +
+      reason + "), sent SIGTERM");
+}
+
+void Runner::Finish(RunningTrial& r, int wait_status) {
+  ReadMetricsFile(r);
+  v1::ReportResultRequest req;
+  req.set_experiment(options_.experiment);
+  req.set_trial(r.trial.number());
+  req.set_worker_id(r.trial.worker_id());
+  std::string outcome;
+  if (r.end_state == "pruned") {
+    req.set_pruned(true);
+    for (const auto& [k, v] : r.last) (*req.mutable_metrics())[k] = v;
+    outcome = "PRUNED";
+    ++pruned_;
+  } else if (!r.end_state.empty()) {
+    req.set_failed(true);
+    req.set_failure_reason(r.reason);
+    outcome = "FAILED (" + r.reason + ")";
+    ++failed_;
+  } else {
+    bool exited_ok = WIFEXITED(wait_status) && WEXITSTATUS(wait_status) == 0;
+    if (!exited_ok || !r.last.count(options_.objective)) {
+      std::string why =
+          !exited_ok
+              ? (WIFEXITED(wait_status)
+                     ? "exit status " + std::to_string(WEXITSTATUS(wait_status))
+                     : "killed by signal " +
+                           std::to_string(WTERMSIG(wait_status)))
+              : "no value for objective metric " + options_.objective;
+      std::string tail = r.tail;
+      if (tail.size() > 500) tail = tail.substr(tail.size() - 500);
+      req.set_failed(true);
+      req.set_failure_reason(why +
+                             (tail.empty() ? "" : "; output tail:\n" + tail));
+      outcome = "FAILED (" + why + ")";
+      ++failed_;
+    } else {
+      for (const auto& [k, v] : r.last) (*req.mutable_metrics())[k] = v;
+      outcome = "COMPLETED " + MetricsText([&] {
+                  v1::Trial t;
+                  for (const auto& [k, v] : r.last)
+                    (*t.mutable_metrics())[k] = v;
+                  return t;
+                }());
+      ++completed_;
+    }
+  }
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() +
+                     std::chrono::seconds(30));
+    v1::Trial out;
+    grpc::Status s = client_.stub()->ReportResult(&ctx, req, &out);
+    if (s.ok()) break;
+    if (s.error_code() != grpc::StatusCode::UNAVAILABLE) {
+      Log("trial " + std::to_string(r.trial.number()) +
+          ": report failed: " + s.error_message());
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+  }
+  Log("trial " + std::to_string(r.trial.number()) + ": " + outcome);
+  if (r.fd >= 0) ::close(r.fd);
+  if (r.log_fd >= 0) ::close(r.log_fd);
+}
+
+int Runner::Run() {
+  ::mkdir(options_.log_dir.c_str(), 0755);
+  Log("experiment " + options_.experiment + ", logs in " + options_.log_dir);
+  bool done = false;
+  bool interrupted = false;
+  Clock::time_point next_ask = Clock::now();
+  Clock::time_point next_check = Clock::now() + std::chrono::seconds(1);
+  while (true) {
+    if (g_signal.load() != 0 && !interrupted) {
+      interrupted = true;
+      done = true;
+      Log("interrupted: stopping the running trials");
+      for (auto& r : running_) Kill(*r, "interrupted", "interrupted by hpoctl");
+    }
+    if (!interrupted && Clock::now() >= next_check) {
+      next_check = Clock::now() + std::chrono::seconds(1);
+      v1::Experiment e;
+      if (client_.GetExperiment(options_.experiment, &e).ok() &&
+          (Terminal(e.state()) || e.state() == v1::Experiment::STOPPED)) {
+        done = true;
+        for (auto& r : running_) {
+          Kill(*r, "stopped",
+               "experiment " + v1::Experiment::State_Name(e.state()));
+        }
+      }
+    }
+    while (!done && static_cast<int>(running_.size()) < options_.parallel &&
+           Clock::now() >= next_ask) {
+      Ask a = Next();
+      if (a == Ask::kWait) {
+        next_ask = Clock::now() + std::chrono::milliseconds(200);
+      } else if (a == Ask::kDone) {
+        done = true;
+      } else if (a == Ask::kError) {
+        Log(error_);
+        done = true;
+        for (auto& r : running_) Kill(*r, "interrupted", error_);
+      }
+    }
+    if (done && running_.empty()) break;
+    std::vector<pollfd> fds;
+    for (auto& r : running_) {
+      fds.push_back({r->hung_up ? -1 : r->fd, POLLIN, 0});
+    }
+    ::poll(fds.data(), fds.size(), 100);
+    auto now = Clock::now();
+    for (std::size_t i = 0; i < running_.size();) {
+      RunningTrial& r = *running_[i];
+      if (fds.size() > i && (fds[i].revents & POLLIN)) Pump(r, false);
+      if (fds.size() > i && (fds[i].revents & (POLLHUP | POLLERR)) &&
+          !(fds[i].revents & POLLIN)) {
+        r.hung_up = true;
+      }
+      ReadMetricsFile(r);
+      if (!r.killing && options_.run.trial_timeout > 0 &&
+          now - r.start >
+              std::chrono::duration<double>(options_.run.trial_timeout)) {
+        Kill(r, "timeout",
+             "trial timed out after " +
+                 std::to_string(options_.run.trial_timeout) + "s");
+      }
+      if (r.killing && now - r.kill_time > std::chrono::duration<double>(
+                                               options_.grace_seconds)) {
+        ::kill(-r.pid, SIGKILL);
+      }
+      if (!r.killing && now - r.last_heartbeat > std::chrono::seconds(30)) {
+        grpc::ClientContext ctx;
+        ctx.set_deadline(std::chrono::system_clock::now() +
+                         std::chrono::seconds(10));
+        v1::HeartbeatRequest req;
+        req.set_experiment(options_.experiment);
+        req.set_trial(r.trial.number());
+        req.set_worker_id(r.trial.worker_id());
+        v1::Trial out;
+        (void)client_.stub()->Heartbeat(&ctx, req, &out);
+        r.last_heartbeat = now;
+      }
+      if (!r.reaped && ::waitpid(r.pid, &r.wait_status, WNOHANG) == r.pid) {
+        r.reaped = true;
+      }
+      // A killed trial ends when its whole process group is gone (or was
+      // killed after the grace period), not just its shell.
+      bool group_alive = r.killing && ::kill(-r.pid, 0) == 0;
+      if (r.reaped && !group_alive) {
+        Pump(r, true);
+        ::kill(-r.pid, SIGKILL);  // anything the command left behind
+        Finish(r, r.wait_status);
+        running_.erase(running_.begin() + static_cast<std::ptrdiff_t>(i));
+        next_ask = Clock::now();
+        Status();
+        continue;
+      }
+      ++i;
+    }
+  }
+  if (tty_) std::cerr << "\r\033[K";
+  v1::Experiment e;
+  std::string state = "?";
+  if (client_.GetExperiment(options_.experiment, &e).ok()) {
+    state = v1::Experiment::State_Name(e.state());
+  }
+  std::cerr << "[hpoctl] " << options_.experiment << ": " << state
+            << "; this run: " << completed_ << " completed, " << pruned_
+            << " pruned, " << failed_ << " failed\n";
+  if (interrupted) return 130;
+  return error_.empty() ? 0 : 1;
+}
+
+std::string DefaultWorkerId() {
+  char host[256] = {};
+  ::gethostname(host, sizeof(host) - 1);
+  return std::string(host) + "-" + std::to_string(::getpid());
+}
+
+int CmdRun(Client& client, const std::string& cmd, const Args& args) {
+  Options options;
+  v1::CreateExperimentRequest req;
+  std::string spec = args.Get("f", args.Get("file"));
+  if (!spec.empty()) {
+    std::string error;
+    if (!LoadSpec(spec, &req, &options.run, &error)) return Fail(error);
+  }
+  if (args.Has("command")) options.run.command = args.Get("command");
+  if (args.Has("metrics-file"))
+    options.run.metrics_file = args.Get("metrics-file");
+  if (args.Has("metrics-pattern")) {
+    options.run.metrics_pattern = args.Get("metrics-pattern");
+  }
+  if (args.Has("trial-timeout")) {
+    options.run.trial_timeout = std::atof(args.Get("trial-timeout").c_str());
+  }
+  if (args.Has("grace-period")) {
+    options.grace_seconds = std::atof(args.Get("grace-period").c_str());
+  }
+  if (options.run.command.empty()) return Fail(cmd + ": --command is required");
+  if (args.Has("workdir")) options.run.working_dir = args.Get("workdir");
+  std::string name = args.Get("name");
+  if (cmd == "worker") {
+    if (args.positional.empty()) return Fail("worker: EXPERIMENT is required");
+    name = args.positional[0];
+  }
+  if (!name.empty()) {
+    if (req.has_import_spec()) req.mutable_import_spec()->set_name(name);
+    req.mutable_experiment()->set_name(name);
+  }
+  v1::Experiment experiment;
+  if (cmd == "run" && !spec.empty()) {
+    grpc::ClientContext ctx;
+    grpc::Status s = client.stub()->CreateExperiment(&ctx, req, &experiment);
+    if (s.error_code() == grpc::StatusCode::ALREADY_EXISTS) {
+      std::string existing = name;
+      if (existing.empty()) existing = req.experiment().name();
+      if (existing.empty()) {
+        // The imported spec's name; it lives in the message.
+        std::string msg = s.error_message();
+        auto q1 = msg.find('"');
+        auto q2 = q1 == std::string::npos ? q1 : msg.find('"', q1 + 1);
+        if (q2 != std::string::npos) existing = msg.substr(q1 + 1, q2 - q1 - 1);
+      }
+      s = client.GetExperiment(existing, &experiment);
+      if (!s.ok()) return FailRpc("run", s);
+      std::cerr << "[hpoctl] resuming experiment " << existing << "\n";
+    } else if (!s.ok()) {
+      return FailRpc("create", s);
+    }
+    name = experiment.name();
+  } else {
+    if (name.empty())
+      return Fail(cmd + ": -f SPEC or an experiment name is required");
+    grpc::Status s = client.GetExperiment(name, &experiment);
+    if (!s.ok()) return FailRpc(cmd, s);
+  }
+  if (experiment.state() == v1::Experiment::STOPPED && cmd == "run") {
+    grpc::ClientContext ctx;
+    v1::ResumeExperimentRequest r;
+    r.set_name(name);
+    grpc::Status s = client.stub()->ResumeExperiment(&ctx, r, &experiment);
+    if (!s.ok()) return FailRpc("resume", s);
+  }
+  if (experiment.objectives().empty()) return Fail(name + ": no objective");
+  options.experiment = name;
+  options.objective = experiment.objectives(0).name();
+  options.parallel =
+      args.Has("parallel") ? std::atoi(args.Get("parallel").c_str())
+      : cmd == "worker"    ? 1
+                           : std::max(1, experiment.parallel_trials());
+  if (options.parallel < 1) options.parallel = 1;
+  options.worker_id = args.Get("worker-id", DefaultWorkerId());
+  options.log_dir = args.Get("log-dir", "hpoctl-logs/" + name);
+  if (options.log_dir[0] != '/') {
+    char cwd[4096];
+    if (::getcwd(cwd, sizeof(cwd)) != nullptr) {
+      options.log_dir = std::string(cwd) + "/" + options.log_dir;
+    }
+  }
+  if (options.log_dir.find('/') != std::string::npos) {
+    ::mkdir(Dirname(options.log_dir).c_str(), 0755);
+  }
+  Runner runner(client, options);
+  return runner.Run();
+}
+
+int Main(int argc, char** argv) {
+  std::string server =
+      std::getenv("HPO_SERVER") ? std::getenv("HPO_SERVER") : "localhost:50051";
+  int i = 1;
+  while (i < argc && argv[i][0] == '-') {
+    std::string a = argv[i];
+    if (a == "--server" && i + 1 < argc) {
+      server = argv[i + 1];
+      i += 2;
+    } else if (a.rfind("--server=", 0) == 0) {
+      server = a.substr(9);
+      ++i;
+    } else if (a == "-h" || a == "--help") {
+      std::cout << kUsage;
+      return 0;
+    } else {
+      break;
+    }
+  }
+  if (i >= argc) {
+    std::cerr << kUsage;
+    return 2;
+  }
+  std::string cmd = argv[i];
+  Args args = ParseArgs(argc, argv, i + 1);
+  if (args.Has("server")) server = args.Get("server");
+  signal(SIGPIPE, SIG_IGN);
+  struct sigaction sa = {};
+  sa.sa_handler = OnSignal;
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+  Client client(server);
+  if (cmd == "create") return CmdCreate(client, args);
+  if (cmd == "run" || cmd == "worker") return CmdRun(client, cmd, args);
+  for (const char* c : {"get", "list", "stop", "resume", "delete", "trials",
+                        "best", "export"}) {
+    if (cmd == c) return CmdSimple(client, cmd, args);
+  }
+  std::cerr << "hpoctl: unknown command " << cmd << "\n" << kUsage;
+  return 2;
+}
+
+}  // namespace
+}  // namespace hpo::cli
+
+int main(int argc, char** argv) { return hpo::cli::Main(argc, argv); }
