@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/functional/function_ref.h"
 #include "absl/random/random.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -460,6 +461,32 @@ void Service::MarkStale(const std::shared_ptr<LiveExperiment>& live) {
   live->stale = true;
 }
 
+absl::Status Service::WithExperiment(
+    const std::string& name,
+    absl::FunctionRef<absl::Status(LiveExperiment*, std::vector<WriteResult>&)>
+        body) {
+  if (absl::Status s = ValidateExperimentName(name, "experiment"); !s.ok()) {
+    return s;
+  }
+  auto found = Find(name, "experiment");
+  if (!found.ok()) return found.status();
+  std::shared_ptr<LiveExperiment> live = *std::move(found);
+  std::vector<WriteResult> writes;
+  absl::Status result;
+  {
+    absl::MutexLock lock(&live->mu);
+    result =
+        live->deleted ? NotFound("experiment", name) : body(live.get(), writes);
+  }
+  // With no lock held: another request may go on while the disk commits.
+  absl::Status stored = AwaitAll(writes);
+  if (!stored.ok()) {
+    MarkStale(live);
+    return stored;
+  }
+  return result;
+}
+
 absl::Status Service::CreateExperiment(
     const v1::CreateExperimentRequest& request, v1::Experiment* response) {
   v1::Experiment e;
@@ -630,11 +657,6 @@ absl::Status Service::DeleteExperiment(
 absl::Status Service::ReportIntermediate(
     const v1::ReportIntermediateRequest& request,
     v1::ReportIntermediateResponse* response) {
-  if (absl::Status s =
-          ValidateExperimentName(request.experiment(), "experiment");
-      !s.ok()) {
-    return s;
-  }
   if (request.trial() < 0) {
     return absl::InvalidArgumentError(
         absl::StrCat("trial: must be >= 0, got ", request.trial()));
@@ -643,91 +665,85 @@ absl::Status Service::ReportIntermediate(
     return absl::InvalidArgumentError(
         absl::StrCat("step: must be >= 0, got ", request.step()));
   }
-  auto found = Find(request.experiment(), "experiment");
-  if (!found.ok()) return found.status();
-  std::shared_ptr<LiveExperiment> live = *std::move(found);
   const std::string& name = request.experiment();
-  std::vector<WriteResult> writes;
-  absl::Status result = [&]() ABSL_NO_THREAD_SAFETY_ANALYSIS -> absl::Status {
-    absl::MutexLock lock(&live->mu);
-    if (live->deleted) return NotFound("experiment", name);
-    v1::Trial* trial = live->FindTrial(request.trial());
-    if (trial == nullptr) return TrialNotFound(name, request.trial());
-    // Intermediate values judge the first objective, so it must be there;
-    // other metrics ride along.
-    if (absl::Status s = ValidateMetrics(live->spec, request.metrics(),
-                                         /*failed=*/true);
-        !s.ok()) {
-      return s;
-    }
-    const std::string& objective = live->spec.objectives(0).name();
-    if (request.metrics().count(objective) == 0) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "metrics: missing the first objective's metric \"", objective, "\""));
-    }
-    if (trial->state() != v1::Trial::RUNNING &&
-        trial->state() != v1::Trial::WAITING) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("trial ", request.trial(), " of experiment \"", name,
-                       "\" is ", v1::Trial::State_Name(trial->state()),
-                       "; intermediate values are taken only while it runs"));
-    }
-    if (absl::Status s = CheckLease(*trial, request.worker_id(), name);
-        !s.ok()) {
-      return s;
-    }
-    const auto& values = trial->intermediate_values();
-    const absl::Time now = absl::Now();
-    bool retry = false;
-    if (!values.empty()) {
-      const v1::IntermediateValue& last = values[values.size() - 1];
-      if (request.step() < last.step()) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("step: ", request.step(),
-                         " is before the last reported step ", last.step()));
-      }
-      if (request.step() == last.step()) {
-        v1::IntermediateValue again;
-        *again.mutable_metrics() = request.metrics();
-        v1::IntermediateValue before;
-        *before.mutable_metrics() = last.metrics();
-        if (!google::protobuf::util::MessageDifferencer::Equals(again,
-                                                                before)) {
-          return absl::FailedPreconditionError(
-              absl::StrCat("step: ", request.step(),
-                           " was already reported with different values"));
-        }
-        retry = true;  // the same report again: answer it the same way
-      }
-    }
-    if (!retry) {
-      v1::IntermediateValue* value = trial->add_intermediate_values();
-      value->set_step(request.step());
-      *value->mutable_metrics() = request.metrics();
-      *value->mutable_time() = ToProto(now);
-      live->RecordOf(trial).intermediate.emplace_back(
-          request.step(), request.metrics().at(objective));
-    }
-    // A report is a sign of life: it renews the lease like a heartbeat.
-    *trial->mutable_lease_expire_time() = ToProto(now + live->Lease());
-    if (live->pruner != nullptr) {
-      const size_t index = static_cast<size_t>(trial - live->trials.data());
-      const PruneDecision decision =
-          live->pruner->ShouldStop(live->history, index, request.step());
-      response->set_should_stop(decision.stop);
-      response->set_reason(decision.reason);
-      response->set_bracket(
-          std::max(-1, live->pruner->Bracket(trial->number())));
-      if (decision.stop) trial->set_prune_reason(decision.reason);
-    }
-    writes.push_back(storage_->Write(Mutation::PutTrial(*trial)));
-    return absl::OkStatus();
-  }();
-  absl::Status stored = AwaitAll(writes);
-  if (!stored.ok()) {
-    MarkStale(live);
-    return stored;
-  }
+  absl::Status result = WithExperiment(
+      name,
+      [&](LiveExperiment* live, std::vector<WriteResult>& writes)
+          ABSL_NO_THREAD_SAFETY_ANALYSIS -> absl::Status {
+            v1::Trial* trial = live->FindTrial(request.trial());
+            if (trial == nullptr) return TrialNotFound(name, request.trial());
+            // Intermediate values judge the first objective, so it must be
+            // there; other metrics ride along.
+            if (absl::Status s = ValidateMetrics(live->spec, request.metrics(),
+                                                 /*failed=*/true);
+                !s.ok()) {
+              return s;
+            }
+            const std::string& objective = live->spec.objectives(0).name();
+            if (request.metrics().count(objective) == 0) {
+              return absl::InvalidArgumentError(absl::StrCat(
+                  "metrics: missing the first objective's metric \"", objective,
+                  "\""));
+            }
+            if (trial->state() != v1::Trial::RUNNING &&
+                trial->state() != v1::Trial::WAITING) {
+              return absl::FailedPreconditionError(absl::StrCat(
+                  "trial ", request.trial(), " of experiment \"", name,
+                  "\" is ", v1::Trial::State_Name(trial->state()),
+                  "; intermediate values are taken only while it runs"));
+            }
+            if (absl::Status s = CheckLease(*trial, request.worker_id(), name);
+                !s.ok()) {
+              return s;
+            }
+            const auto& values = trial->intermediate_values();
+            const absl::Time now = absl::Now();
+            bool retry = false;
+            if (!values.empty()) {
+              const v1::IntermediateValue& last = values[values.size() - 1];
+              if (request.step() < last.step()) {
+                return absl::InvalidArgumentError(absl::StrCat(
+                    "step: ", request.step(),
+                    " is before the last reported step ", last.step()));
+              }
+              if (request.step() == last.step()) {
+                v1::IntermediateValue again;
+                *again.mutable_metrics() = request.metrics();
+                v1::IntermediateValue before;
+                *before.mutable_metrics() = last.metrics();
+                if (!google::protobuf::util::MessageDifferencer::Equals(
+                        again, before)) {
+                  return absl::FailedPreconditionError(absl::StrCat(
+                      "step: ", request.step(),
+                      " was already reported with different values"));
+                }
+                retry = true;  // the same report again: answer it the same way
+              }
+            }
+            if (!retry) {
+              v1::IntermediateValue* value = trial->add_intermediate_values();
+              value->set_step(request.step());
+              *value->mutable_metrics() = request.metrics();
+              *value->mutable_time() = ToProto(now);
+              live->RecordOf(trial).intermediate.emplace_back(
+                  request.step(), request.metrics().at(objective));
+            }
+            // A report is a sign of life: it renews the lease like a heartbeat.
+            *trial->mutable_lease_expire_time() = ToProto(now + live->Lease());
+            if (live->pruner != nullptr) {
+              const size_t index =
+                  static_cast<size_t>(trial - live->trials.data());
+              const PruneDecision decision = live->pruner->ShouldStop(
+                  live->history, index, request.step());
+              response->set_should_stop(decision.stop);
+              response->set_reason(decision.reason);
+              response->set_bracket(
+                  std::max(-1, live->pruner->Bracket(trial->number())));
+              if (decision.stop) trial->set_prune_reason(decision.reason);
+            }
+            writes.push_back(storage_->Write(Mutation::PutTrial(*trial)));
+            return absl::OkStatus();
+          });
   if (result.ok() && response->should_stop()) {
     HPO_LOG(INFO) << "experiment \"" << name << "\": trial " << request.trial()
                   << " should stop: " << response->reason();
@@ -804,167 +820,160 @@ absl::Status Service::ResumeExperiment(
 
 absl::Status Service::GetTrialConfig(const v1::GetTrialConfigRequest& request,
                                      v1::Trial* response) {
-  if (absl::Status s =
-          ValidateExperimentName(request.experiment(), "experiment");
-      !s.ok()) {
-    return s;
-  }
   if (request.worker_id().size() > kMaxWorkerIdLength) {
     return absl::InvalidArgumentError(
         "worker_id: must be at most 256 characters");
   }
-  auto found = Find(request.experiment(), "experiment");
-  if (!found.ok()) return found.status();
-  std::shared_ptr<LiveExperiment> live = *std::move(found);
   const std::string& name = request.experiment();
+  absl::Status result = WithExperiment(
+      name,
+      [&](LiveExperiment* live,
+          std::vector<WriteResult>& writes) ABSL_NO_THREAD_SAFETY_ANALYSIS
+      -> absl::Status {
+        if (request.has_trial()) {
+          const v1::Trial* trial = live->FindTrial(request.trial());
+          if (trial == nullptr) return TrialNotFound(name, request.trial());
+          *response = *trial;
+          return absl::OkStatus();
+        }
+        const absl::Time now = absl::Now();
+        live->Advance(now, storage_, &writes);
+        const v1::Experiment& spec = live->spec;
 
-  std::vector<WriteResult> writes;
-  absl::Status result = [&]() ABSL_NO_THREAD_SAFETY_ANALYSIS -> absl::Status {
-    absl::MutexLock lock(&live->mu);
-    if (live->deleted) return NotFound("experiment", name);
-    if (request.has_trial()) {
-      const v1::Trial* trial = live->FindTrial(request.trial());
-      if (trial == nullptr) return TrialNotFound(name, request.trial());
-      *response = *trial;
-      return absl::OkStatus();
-    }
-    const absl::Time now = absl::Now();
-    live->Advance(now, storage_, &writes);
-    const v1::Experiment& spec = live->spec;
-
-    // A worker asking again while its trial runs is retrying: same trial.
-    if (!request.worker_id().empty()) {
-      auto it = live->running_by_worker.find(request.worker_id());
-      if (it != live->running_by_worker.end()) {
-        v1::Trial* trial = live->FindTrial(it->second);
-        *trial->mutable_lease_expire_time() = ToProto(now + live->Lease());
-        writes.push_back(storage_->Write(Mutation::PutTrial(*trial)));
-        *response = *trial;
-        return absl::OkStatus();
-      }
-    }
-    if (!live->Active()) return NotActive(spec);
-    if (spec.parallel_trials() > 0 &&
-        live->running_count >= spec.parallel_trials()) {
-      return absl::ResourceExhaustedError(absl::StrCat(
-          "experiment \"", name, "\" already runs parallel_trials (",
-          spec.parallel_trials(), ") trials; report one of them first"));
-    }
-    if (live->sampler == nullptr) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "experiment \"", name,
-          "\": its algorithm cannot run: ", live->sampler_status.message()));
-    }
-
-    // Queued and expired trials go first, lowest number first.
-    v1::Trial* trial = nullptr;
-    if (!live->waiting.empty()) trial = live->FindTrial(*live->waiting.begin());
-    if (trial == nullptr && spec.max_trials() > 0 &&
-        live->allocated >= spec.max_trials()) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("experiment \"", name,
-                       "\" has allocated all max_trials (", spec.max_trials(),
-                       ") trials; ", live->running_count, " still running"));
-    }
-    const int number = trial != nullptr ? trial->number() : live->NextNumber();
-    // Seeded by experiment and trial number: the same history gives the same
-    // suggestion, across restarts too.
-    std::seed_seq seed{spec.seed(), static_cast<uint32_t>(number)};
-    Rng rng(seed);
-
-    // A queued trial may name only some parameters; the algorithm fills in
-    // the rest. An expired one has them all and needs no algorithm.
-    const bool complete =
-        trial != nullptr &&
-        ParamsFromUser(live->space, trial->parameters(), true, nullptr, "")
-            .ok();
-    Suggestion suggestion;
-    if (!complete) {
-      // With brackets (Hyperband), the algorithm learns only from the trials
-      // of this trial's bracket, whose budgets are comparable.
-      const int bracket = live->pruner ? live->pruner->Bracket(number) : -1;
-      History in_bracket;
-      if (bracket >= 0) {
-        in_bracket.goals = live->history.goals;
-        for (const TrialRecord& t : live->history.trials) {
-          if (live->pruner->Bracket(t.number) == bracket) {
-            in_bracket.trials.push_back(t);
+        // A worker asking again while its trial runs is retrying: same trial.
+        if (!request.worker_id().empty()) {
+          auto it = live->running_by_worker.find(request.worker_id());
+          if (it != live->running_by_worker.end()) {
+            v1::Trial* trial = live->FindTrial(it->second);
+            *trial->mutable_lease_expire_time() = ToProto(now + live->Lease());
+            writes.push_back(storage_->Write(Mutation::PutTrial(*trial)));
+            *response = *trial;
+            return absl::OkStatus();
           }
         }
-      }
-      auto suggested = live->sampler->Suggest(
-          live->space, bracket >= 0 ? in_bracket : live->history, rng);
-      if (absl::IsOutOfRange(suggested.status())) {
-        live->exhausted = true;
-        live->exhausted_reason = absl::StrCat("the search space is exhausted: ",
-                                              suggested.status().message());
-        live->Advance(now, storage_, &writes);
-        return absl::FailedPreconditionError(absl::StrCat(
-            "experiment \"", name, "\": the search space is exhausted (",
-            suggested.status().message(), ")"));
-      }
-      if (!suggested.ok()) {
-        return absl::InternalError(absl::StrCat(
-            "experiment \"", name, "\": algorithm ", spec.algorithm().name(),
-            " failed: ", suggested.status().message()));
-      }
-      suggestion = *std::move(suggested);
-    }
-
-    if (trial == nullptr) {
-      v1::Trial fresh;
-      fresh.set_experiment(name);
-      fresh.set_number(number);
-      fresh.set_state(v1::Trial::WAITING);
-      fresh.set_origin(v1::Trial::SUGGESTED);
-      ParamsToProto(live->space, suggestion.params, &fresh);
-      fresh.set_sampler_data(suggestion.sampler_data);
-      TrialRecord record;
-      record.number = number;
-      record.state = TrialState::kWaiting;
-      record.params = std::move(suggestion.params);
-      record.sampler_data = std::move(suggestion.sampler_data);
-      live->history.trials.push_back(std::move(record));
-      live->trials.push_back(std::move(fresh));
-      live->Track(live->trials.back(), +1);
-      ++live->allocated;
-      trial = &live->trials.back();
-    } else if (!complete) {
-      // Merge: the queued values win; the algorithm's fill the gaps, and a
-      // parameter that only the queued values made active is drawn from its
-      // prior.
-      std::vector<bool> given;
-      std::vector<double> params =
-          *ParamsFromUser(live->space, trial->parameters(), false, &given, "");
-      for (size_t i = 0; i < params.size(); ++i) {
-        if (!given[i]) params[i] = suggestion.params[i];
-        if (IsInactive(params[i]) && live->space.IsActive(i, params)) {
-          params[i] = live->space.param(i).FromUnit(UnitDraw(rng));
+        if (!live->Active()) return NotActive(spec);
+        if (spec.parallel_trials() > 0 &&
+            live->running_count >= spec.parallel_trials()) {
+          return absl::ResourceExhaustedError(absl::StrCat(
+              "experiment \"", name, "\" already runs parallel_trials (",
+              spec.parallel_trials(), ") trials; report one of them first"));
         }
-      }
-      live->space.MaskInactive(params);
-      trial->clear_parameters();
-      ParamsToProto(live->space, params, trial);
-      live->RecordOf(trial).params = std::move(params);
-    }
+        if (live->sampler == nullptr) {
+          return absl::FailedPreconditionError(absl::StrCat(
+              "experiment \"", name, "\": its algorithm cannot run: ",
+              live->sampler_status.message()));
+        }
 
-    trial->set_worker_id(request.worker_id());
-    live->SetState(trial, v1::Trial::RUNNING);
-    *trial->mutable_start_time() = ToProto(now);
-    *trial->mutable_lease_expire_time() = ToProto(now + live->Lease());
-    writes.push_back(storage_->Write(Mutation::PutTrial(*trial)));
-    if (live->spec.state() == v1::Experiment::CREATED) {
-      live->SetExperimentState(v1::Experiment::RUNNING, "running trials", now);
-      writes.push_back(storage_->Write(Mutation::UpdateExperiment(live->spec)));
-    }
-    *response = *trial;
-    return absl::OkStatus();
-  }();
-  absl::Status stored = AwaitAll(writes);
-  if (!stored.ok()) {
-    MarkStale(live);
-    return stored;
-  }
+        // Queued and expired trials go first, lowest number first.
+        v1::Trial* trial = nullptr;
+        if (!live->waiting.empty())
+          trial = live->FindTrial(*live->waiting.begin());
+        if (trial == nullptr && spec.max_trials() > 0 &&
+            live->allocated >= spec.max_trials()) {
+          return absl::FailedPreconditionError(absl::StrCat(
+              "experiment \"", name, "\" has allocated all max_trials (",
+              spec.max_trials(), ") trials; ", live->running_count,
+              " still running"));
+        }
+        const int number =
+            trial != nullptr ? trial->number() : live->NextNumber();
+        // Seeded by experiment and trial number: the same history gives the
+        // same suggestion, across restarts too.
+        std::seed_seq seed{spec.seed(), static_cast<uint32_t>(number)};
+        Rng rng(seed);
+
+        // A queued trial may name only some parameters; the algorithm fills in
+        // the rest. An expired one has them all and needs no algorithm.
+        const bool complete =
+            trial != nullptr &&
+            ParamsFromUser(live->space, trial->parameters(), true, nullptr, "")
+                .ok();
+        Suggestion suggestion;
+        if (!complete) {
+          // With brackets (Hyperband), the algorithm learns only from the
+          // trials of this trial's bracket, whose budgets are comparable.
+          const int bracket = live->pruner ? live->pruner->Bracket(number) : -1;
+          History in_bracket;
+          if (bracket >= 0) {
+            in_bracket.goals = live->history.goals;
+            for (const TrialRecord& t : live->history.trials) {
+              if (live->pruner->Bracket(t.number) == bracket) {
+                in_bracket.trials.push_back(t);
+              }
+            }
+          }
+          auto suggested = live->sampler->Suggest(
+              live->space, bracket >= 0 ? in_bracket : live->history, rng);
+          if (absl::IsOutOfRange(suggested.status())) {
+            live->exhausted = true;
+            live->exhausted_reason =
+                absl::StrCat("the search space is exhausted: ",
+                             suggested.status().message());
+            live->Advance(now, storage_, &writes);
+            return absl::FailedPreconditionError(absl::StrCat(
+                "experiment \"", name, "\": the search space is exhausted (",
+                suggested.status().message(), ")"));
+          }
+          if (!suggested.ok()) {
+            return absl::InternalError(
+                absl::StrCat("experiment \"", name, "\": algorithm ",
+                             spec.algorithm().name(),
+                             " failed: ", suggested.status().message()));
+          }
+          suggestion = *std::move(suggested);
+        }
+
+        if (trial == nullptr) {
+          v1::Trial fresh;
+          fresh.set_experiment(name);
+          fresh.set_number(number);
+          fresh.set_state(v1::Trial::WAITING);
+          fresh.set_origin(v1::Trial::SUGGESTED);
+          ParamsToProto(live->space, suggestion.params, &fresh);
+          fresh.set_sampler_data(suggestion.sampler_data);
+          TrialRecord record;
+          record.number = number;
+          record.state = TrialState::kWaiting;
+          record.params = std::move(suggestion.params);
+          record.sampler_data = std::move(suggestion.sampler_data);
+          live->history.trials.push_back(std::move(record));
+          live->trials.push_back(std::move(fresh));
+          live->Track(live->trials.back(), +1);
+          ++live->allocated;
+          trial = &live->trials.back();
+        } else if (!complete) {
+          // Merge: the queued values win; the algorithm's fill the gaps, and a
+          // parameter that only the queued values made active is drawn from its
+          // prior.
+          std::vector<bool> given;
+          std::vector<double> params = *ParamsFromUser(
+              live->space, trial->parameters(), false, &given, "");
+          for (size_t i = 0; i < params.size(); ++i) {
+            if (!given[i]) params[i] = suggestion.params[i];
+            if (IsInactive(params[i]) && live->space.IsActive(i, params)) {
+              params[i] = live->space.param(i).FromUnit(UnitDraw(rng));
+            }
+          }
+          live->space.MaskInactive(params);
+          trial->clear_parameters();
+          ParamsToProto(live->space, params, trial);
+          live->RecordOf(trial).params = std::move(params);
+        }
+
+        trial->set_worker_id(request.worker_id());
+        live->SetState(trial, v1::Trial::RUNNING);
+        *trial->mutable_start_time() = ToProto(now);
+        *trial->mutable_lease_expire_time() = ToProto(now + live->Lease());
+        writes.push_back(storage_->Write(Mutation::PutTrial(*trial)));
+        if (live->spec.state() == v1::Experiment::CREATED) {
+          live->SetExperimentState(v1::Experiment::RUNNING, "running trials",
+                                   now);
+          writes.push_back(
+              storage_->Write(Mutation::UpdateExperiment(live->spec)));
+        }
+        *response = *trial;
+        return absl::OkStatus();
+      });
   if (result.ok()) {
     HPO_LOG(DEBUG) << "experiment \"" << name << "\": trial "
                    << response->number() << " to worker \""
@@ -975,83 +984,73 @@ absl::Status Service::GetTrialConfig(const v1::GetTrialConfigRequest& request,
 
 absl::Status Service::ReportResult(const v1::ReportResultRequest& request,
                                    v1::Trial* response) {
-  if (absl::Status s =
-          ValidateExperimentName(request.experiment(), "experiment");
-      !s.ok()) {
-    return s;
-  }
   if (request.trial() < 0) {
     return absl::InvalidArgumentError(
         absl::StrCat("trial: must be >= 0, got ", request.trial()));
   }
-  auto found = Find(request.experiment(), "experiment");
-  if (!found.ok()) return found.status();
-  std::shared_ptr<LiveExperiment> live = *std::move(found);
   const std::string& name = request.experiment();
+  absl::Status result = WithExperiment(
+      name,
+      [&](LiveExperiment* live, std::vector<WriteResult>& writes)
+          ABSL_NO_THREAD_SAFETY_ANALYSIS -> absl::Status {
+            v1::Trial* trial = live->FindTrial(request.trial());
+            if (trial == nullptr) return TrialNotFound(name, request.trial());
+            if (absl::Status s = ValidateReport(live->spec, request); !s.ok())
+              return s;
 
-  std::vector<WriteResult> writes;
-  absl::Status result = [&]() ABSL_NO_THREAD_SAFETY_ANALYSIS -> absl::Status {
-    absl::MutexLock lock(&live->mu);
-    if (live->deleted) return NotFound("experiment", name);
-    v1::Trial* trial = live->FindTrial(request.trial());
-    if (trial == nullptr) return TrialNotFound(name, request.trial());
-    if (absl::Status s = ValidateReport(live->spec, request); !s.ok()) return s;
+            const v1::Trial::State new_state =
+                request.failed()   ? v1::Trial::FAILED
+                : request.pruned() ? v1::Trial::PRUNED
+                                   : v1::Trial::COMPLETED;
+            if (trial->state() != v1::Trial::RUNNING &&
+                trial->state() != v1::Trial::WAITING) {
+              // A retry of the report that finished the trial is harmless;
+              // anything else would rewrite a result someone may already have
+              // acted on.
+              v1::Trial reported;
+              *reported.mutable_metrics() = request.metrics();
+              v1::Trial stored_result;
+              *stored_result.mutable_metrics() = trial->metrics();
+              if (trial->state() == new_state &&
+                  google::protobuf::util::MessageDifferencer::Equals(
+                      reported, stored_result) &&
+                  trial->failure_reason() == request.failure_reason()) {
+                *response = *trial;
+                return absl::OkStatus();
+              }
+              return absl::FailedPreconditionError(absl::StrCat(
+                  "trial ", request.trial(), " of experiment \"", name,
+                  "\" is already ", v1::Trial::State_Name(trial->state()),
+                  "; a different result cannot be reported for it"));
+            }
+            if (absl::Status s = CheckLease(*trial, request.worker_id(), name);
+                !s.ok()) {
+              return s;
+            }
 
-    const v1::Trial::State new_state = request.failed() ? v1::Trial::FAILED
-                                       : request.pruned()
-                                           ? v1::Trial::PRUNED
-                                           : v1::Trial::COMPLETED;
-    if (trial->state() != v1::Trial::RUNNING &&
-        trial->state() != v1::Trial::WAITING) {
-      // A retry of the report that finished the trial is harmless; anything
-      // else would rewrite a result someone may already have acted on.
-      v1::Trial reported;
-      *reported.mutable_metrics() = request.metrics();
-      v1::Trial stored_result;
-      *stored_result.mutable_metrics() = trial->metrics();
-      if (trial->state() == new_state &&
-          google::protobuf::util::MessageDifferencer::Equals(reported,
-                                                             stored_result) &&
-          trial->failure_reason() == request.failure_reason()) {
-        *response = *trial;
-        return absl::OkStatus();
-      }
-      return absl::FailedPreconditionError(
-          absl::StrCat("trial ", request.trial(), " of experiment \"", name,
-                       "\" is already ", v1::Trial::State_Name(trial->state()),
-                       "; a different result cannot be reported for it"));
-    }
-    if (absl::Status s = CheckLease(*trial, request.worker_id(), name);
-        !s.ok()) {
-      return s;
-    }
+            const absl::Time now = absl::Now();
+            live->SetState(trial, new_state);
+            if (new_state == v1::Trial::PRUNED &&
+                trial->prune_reason().empty()) {
+              trial->set_prune_reason("stopped early by its worker");
+            }
+            *trial->mutable_metrics() = request.metrics();
+            trial->set_failure_reason(request.failure_reason());
+            *trial->mutable_end_time() = ToProto(now);
+            trial->clear_lease_expire_time();
+            auto record = ToTrialRecord(live->space, live->spec, *trial);
+            if (record.ok()) live->RecordOf(trial) = *std::move(record);
 
-    const absl::Time now = absl::Now();
-    live->SetState(trial, new_state);
-    if (new_state == v1::Trial::PRUNED && trial->prune_reason().empty()) {
-      trial->set_prune_reason("stopped early by its worker");
-    }
-    *trial->mutable_metrics() = request.metrics();
-    trial->set_failure_reason(request.failure_reason());
-    *trial->mutable_end_time() = ToProto(now);
-    trial->clear_lease_expire_time();
-    auto record = ToTrialRecord(live->space, live->spec, *trial);
-    if (record.ok()) live->RecordOf(trial) = *std::move(record);
-
-    writes.push_back(storage_->Write(Mutation::PutTrial(*trial)));
-    if (live->CheckTarget(*trial, now)) {
-      writes.push_back(storage_->Write(Mutation::UpdateExperiment(live->spec)));
-      live->LogState();
-    }
-    live->Advance(now, storage_, &writes);
-    *response = *trial;
-    return absl::OkStatus();
-  }();
-  absl::Status stored = AwaitAll(writes);
-  if (!stored.ok()) {
-    MarkStale(live);
-    return stored;
-  }
+            writes.push_back(storage_->Write(Mutation::PutTrial(*trial)));
+            if (live->CheckTarget(*trial, now)) {
+              writes.push_back(
+                  storage_->Write(Mutation::UpdateExperiment(live->spec)));
+              live->LogState();
+            }
+            live->Advance(now, storage_, &writes);
+            *response = *trial;
+            return absl::OkStatus();
+          });
   if (result.ok()) {
     HPO_LOG(DEBUG) << "experiment \"" << name << "\": trial " << request.trial()
                    << " " << v1::Trial::State_Name(response->state());
@@ -1061,153 +1060,117 @@ absl::Status Service::ReportResult(const v1::ReportResultRequest& request,
 
 absl::Status Service::Heartbeat(const v1::HeartbeatRequest& request,
                                 v1::Trial* response) {
-  if (absl::Status s =
-          ValidateExperimentName(request.experiment(), "experiment");
-      !s.ok()) {
-    return s;
-  }
-  auto found = Find(request.experiment(), "experiment");
-  if (!found.ok()) return found.status();
-  std::shared_ptr<LiveExperiment> live = *std::move(found);
   const std::string& name = request.experiment();
-  std::vector<WriteResult> writes;
-  absl::Status result = [&]() ABSL_NO_THREAD_SAFETY_ANALYSIS -> absl::Status {
-    absl::MutexLock lock(&live->mu);
-    if (live->deleted) return NotFound("experiment", name);
-    v1::Trial* trial = live->FindTrial(request.trial());
-    if (trial == nullptr) return TrialNotFound(name, request.trial());
-    const absl::Time now = absl::Now();
-    live->Advance(now, storage_, &writes);
-    if (trial->state() != v1::Trial::RUNNING &&
-        trial->state() != v1::Trial::WAITING) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "trial ", request.trial(), " of experiment \"", name, "\" is ",
-          v1::Trial::State_Name(trial->state()), ", not RUNNING"));
-    }
-    if (absl::Status s = CheckLease(*trial, request.worker_id(), name);
-        !s.ok()) {
-      return s;
-    }
-    *trial->mutable_lease_expire_time() = ToProto(now + live->Lease());
-    writes.push_back(storage_->Write(Mutation::PutTrial(*trial)));
-    *response = *trial;
-    return absl::OkStatus();
-  }();
-  absl::Status stored = AwaitAll(writes);
-  if (!stored.ok()) {
-    MarkStale(live);
-    return stored;
-  }
+  absl::Status result = WithExperiment(
+      name,
+      [&](LiveExperiment* live, std::vector<WriteResult>& writes)
+          ABSL_NO_THREAD_SAFETY_ANALYSIS -> absl::Status {
+            v1::Trial* trial = live->FindTrial(request.trial());
+            if (trial == nullptr) return TrialNotFound(name, request.trial());
+            const absl::Time now = absl::Now();
+            live->Advance(now, storage_, &writes);
+            if (trial->state() != v1::Trial::RUNNING &&
+                trial->state() != v1::Trial::WAITING) {
+              return absl::FailedPreconditionError(absl::StrCat(
+                  "trial ", request.trial(), " of experiment \"", name,
+                  "\" is ", v1::Trial::State_Name(trial->state()),
+                  ", not RUNNING"));
+            }
+            if (absl::Status s = CheckLease(*trial, request.worker_id(), name);
+                !s.ok()) {
+              return s;
+            }
+            *trial->mutable_lease_expire_time() = ToProto(now + live->Lease());
+            writes.push_back(storage_->Write(Mutation::PutTrial(*trial)));
+            *response = *trial;
+            return absl::OkStatus();
+          });
   return result;
 }
 
 absl::Status Service::AddTrial(const v1::AddTrialRequest& request,
                                v1::Trial* response) {
-  if (absl::Status s =
-          ValidateExperimentName(request.experiment(), "experiment");
-      !s.ok()) {
-    return s;
-  }
-  auto found = Find(request.experiment(), "experiment");
-  if (!found.ok()) return found.status();
-  std::shared_ptr<LiveExperiment> live = *std::move(found);
   const std::string& name = request.experiment();
-  std::vector<WriteResult> writes;
-  absl::Status result = [&]() ABSL_NO_THREAD_SAFETY_ANALYSIS -> absl::Status {
-    absl::MutexLock lock(&live->mu);
-    if (live->deleted) return NotFound("experiment", name);
-    auto params = ParamsFromUser(live->space, request.parameters(), true,
-                                 nullptr, "parameters");
-    if (!params.ok()) return params.status();
-    if (absl::Status s =
-            ValidateMetrics(live->spec, request.metrics(), request.failed());
-        !s.ok()) {
-      return s;
-    }
-    const absl::Time now = absl::Now();
-    v1::Trial trial;
-    trial.set_experiment(name);
-    trial.set_number(live->NextNumber());
-    trial.set_state(request.failed() ? v1::Trial::FAILED
-                                     : v1::Trial::COMPLETED);
-    trial.set_origin(v1::Trial::ADDED);
-    ParamsToProto(live->space, *params, &trial);
-    *trial.mutable_metrics() = request.metrics();
-    *trial.mutable_start_time() = ToProto(now);
-    *trial.mutable_end_time() = ToProto(now);
-    auto record = ToTrialRecord(live->space, live->spec, trial);
-    if (!record.ok()) return record.status();
-    live->history.trials.push_back(*std::move(record));
-    live->trials.push_back(trial);
-    live->Track(trial, +1);
-    writes.push_back(storage_->Write(Mutation::PutTrial(trial)));
-    if (live->CheckTarget(trial, now)) {
-      writes.push_back(storage_->Write(Mutation::UpdateExperiment(live->spec)));
-      live->LogState();
-    }
-    *response = std::move(trial);
-    return absl::OkStatus();
-  }();
-  absl::Status stored = AwaitAll(writes);
-  if (!stored.ok()) {
-    MarkStale(live);
-    return stored;
-  }
+  absl::Status result = WithExperiment(
+      name,
+      [&](LiveExperiment* live, std::vector<WriteResult>& writes)
+          ABSL_NO_THREAD_SAFETY_ANALYSIS -> absl::Status {
+            auto params = ParamsFromUser(live->space, request.parameters(),
+                                         true, nullptr, "parameters");
+            if (!params.ok()) return params.status();
+            if (absl::Status s = ValidateMetrics(live->spec, request.metrics(),
+                                                 request.failed());
+                !s.ok()) {
+              return s;
+            }
+            const absl::Time now = absl::Now();
+            v1::Trial trial;
+            trial.set_experiment(name);
+            trial.set_number(live->NextNumber());
+            trial.set_state(request.failed() ? v1::Trial::FAILED
+                                             : v1::Trial::COMPLETED);
+            trial.set_origin(v1::Trial::ADDED);
+            ParamsToProto(live->space, *params, &trial);
+            *trial.mutable_metrics() = request.metrics();
+            *trial.mutable_start_time() = ToProto(now);
+            *trial.mutable_end_time() = ToProto(now);
+            auto record = ToTrialRecord(live->space, live->spec, trial);
+            if (!record.ok()) return record.status();
+            live->history.trials.push_back(*std::move(record));
+            live->trials.push_back(trial);
+            live->Track(trial, +1);
+            writes.push_back(storage_->Write(Mutation::PutTrial(trial)));
+            if (live->CheckTarget(trial, now)) {
+              writes.push_back(
+                  storage_->Write(Mutation::UpdateExperiment(live->spec)));
+              live->LogState();
+            }
+            *response = std::move(trial);
+            return absl::OkStatus();
+          });
   return result;
 }
 
 absl::Status Service::EnqueueTrial(const v1::EnqueueTrialRequest& request,
                                    v1::Trial* response) {
-  if (absl::Status s =
-          ValidateExperimentName(request.experiment(), "experiment");
-      !s.ok()) {
-    return s;
-  }
-  auto found = Find(request.experiment(), "experiment");
-  if (!found.ok()) return found.status();
-  std::shared_ptr<LiveExperiment> live = *std::move(found);
   const std::string& name = request.experiment();
-  std::vector<WriteResult> writes;
-  absl::Status result = [&]() ABSL_NO_THREAD_SAFETY_ANALYSIS -> absl::Status {
-    absl::MutexLock lock(&live->mu);
-    if (live->deleted) return NotFound("experiment", name);
-    live->Advance(absl::Now(), storage_, &writes);
-    if (!live->Active() && live->spec.state() != v1::Experiment::STOPPED) {
-      return NotActive(live->spec);
-    }
-    std::vector<bool> given;
-    auto params = ParamsFromUser(live->space, request.parameters(), false,
-                                 &given, "parameters");
-    if (!params.ok()) return params.status();
-    if (live->spec.max_trials() > 0 &&
-        live->allocated >= live->spec.max_trials()) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "experiment \"", name, "\" has allocated all max_trials (",
-          live->spec.max_trials(), ") trials; none can be queued"));
-    }
-    v1::Trial trial;
-    trial.set_experiment(name);
-    trial.set_number(live->NextNumber());
-    trial.set_state(v1::Trial::WAITING);
-    trial.set_origin(v1::Trial::ENQUEUED);
-    ParamsToProto(live->space, *params, &trial);
-    TrialRecord record;
-    record.number = trial.number();
-    record.state = TrialState::kWaiting;
-    record.params = *std::move(params);
-    live->history.trials.push_back(std::move(record));
-    live->trials.push_back(trial);
-    live->Track(trial, +1);
-    ++live->allocated;
-    writes.push_back(storage_->Write(Mutation::PutTrial(trial)));
-    *response = std::move(trial);
-    return absl::OkStatus();
-  }();
-  absl::Status stored = AwaitAll(writes);
-  if (!stored.ok()) {
-    MarkStale(live);
-    return stored;
-  }
+  absl::Status result = WithExperiment(
+      name,
+      [&](LiveExperiment* live, std::vector<WriteResult>& writes)
+          ABSL_NO_THREAD_SAFETY_ANALYSIS -> absl::Status {
+            live->Advance(absl::Now(), storage_, &writes);
+            if (!live->Active() &&
+                live->spec.state() != v1::Experiment::STOPPED) {
+              return NotActive(live->spec);
+            }
+            std::vector<bool> given;
+            auto params = ParamsFromUser(live->space, request.parameters(),
+                                         false, &given, "parameters");
+            if (!params.ok()) return params.status();
+            if (live->spec.max_trials() > 0 &&
+                live->allocated >= live->spec.max_trials()) {
+              return absl::FailedPreconditionError(absl::StrCat(
+                  "experiment \"", name, "\" has allocated all max_trials (",
+                  live->spec.max_trials(), ") trials; none can be queued"));
+            }
+            v1::Trial trial;
+            trial.set_experiment(name);
+            trial.set_number(live->NextNumber());
+            trial.set_state(v1::Trial::WAITING);
+            trial.set_origin(v1::Trial::ENQUEUED);
+            ParamsToProto(live->space, *params, &trial);
+            TrialRecord record;
+            record.number = trial.number();
+            record.state = TrialState::kWaiting;
+            record.params = *std::move(params);
+            live->history.trials.push_back(std::move(record));
+            live->trials.push_back(trial);
+            live->Track(trial, +1);
+            ++live->allocated;
+            writes.push_back(storage_->Write(Mutation::PutTrial(trial)));
+            *response = std::move(trial);
+            return absl::OkStatus();
+          });
   return result;
 }
 

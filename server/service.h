@@ -12,7 +12,9 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
@@ -75,6 +77,14 @@ class Service {
                                                        absl::string_view field);
   // Forgets the cached copy of an experiment whose write failed; the next Find
   // reloads.
+  // The common shape of a request on one experiment: checks the name, finds
+  // the experiment, runs `body` under its lock (NOT_FOUND if it was deleted
+  // meanwhile), then waits with no lock held for the writes `body` queued; a
+  // failed write marks the experiment stale and is the answer.
+  absl::Status WithExperiment(const std::string& name,
+                              absl::FunctionRef<absl::Status(
+                                  LiveExperiment*, std::vector<WriteResult>&)>
+                                  body);
   void MarkStale(const std::shared_ptr<LiveExperiment>& live);
   absl::StatusOr<std::shared_ptr<LiveExperiment>> Load(
       const v1::Experiment& stored);
