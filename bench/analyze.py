@@ -137,7 +137,32 @@ def fmt(x):
     return f"{x:.3g}"
 
 
+def merge_aliases(traces):
+    """Methods whose every run equals another method's (a registry alias such
+    as hpo's optuna_tpe for tpe, or Optuna 5's tpe-mv for its default tpe) are
+    folded into the first name; returns the traces left and {kept: [aliases]}.
+    Only runs of 20 trials or more count: shorter ones are often all startup
+    (random) trials, the same for many methods."""
+    sig = collections.defaultdict(dict)
+    for t in traces:
+        sig[t["method"]][(t["problem"], t["seed"], t["budget"])] = (t["status"], tuple(t["values"]))
+    # Prefer the shorter, then alphabetically first, name.
+    names = sorted(sig, key=lambda m: (len(m), m))
+    aliases = collections.defaultdict(list)
+    alias_of = {}
+    for i, a in enumerate(names):
+        if a in alias_of:
+            continue
+        for b in names[i + 1:]:
+            if (b not in alias_of and sig[b] == sig[a]
+                    and all(len(v[1]) >= 20 for v in sig[a].values() if v[0] != "unsupported")):
+                alias_of[b] = a
+                aliases[a].append(b)
+    return [t for t in traces if t["method"] not in alias_of], dict(aliases)
+
+
 def analyze(traces, budgets):
+    traces, aliases = merge_aliases(traces)
     runs, optimum, unsupported = select_runs(traces, budgets)
     problems = sorted({p for p, _ in runs})
     methods = sorted({m for v in runs.values() for m in v})
@@ -176,7 +201,7 @@ def analyze(traces, budgets):
     mean_rank = {k: sum(v) / len(v) for k, v in rank_acc.items()}
     return {"problems": problems, "methods": methods, "hpo_methods": hpo_methods,
             "peers": peers, "rows": rows, "mean_rank": mean_rank, "tests": tests,
-            "optimum": optimum, "runs": runs,
+            "optimum": optimum, "runs": runs, "aliases": aliases,
             "unsupported": {f"{p}@{b}": sorted(ms) for (p, b), ms in unsupported.items()}}
 
 
@@ -191,7 +216,7 @@ def plot(result, traces, out_dir, budget):
         if not by_method:
             continue
         opt = result["optimum"][problem]
-        fig, ax = plt.subplots(figsize=(7, 4.5))
+        fig, ax = plt.subplots(figsize=(9.5, 4.8))
         palette = plt.get_cmap("tab20").colors
         for index, m in enumerate(sorted(by_method)):
             curves = []
@@ -216,7 +241,7 @@ def plot(result, traces, out_dir, budget):
         ax.set_ylabel("regret of the incumbent (median, IQR; floor 1e-8)")
         ax.set_title(f"{problem}, budget {budget}")
         ax.grid(True, which="both", alpha=0.3)
-        ax.legend(fontsize=7, ncol=2)
+        ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
         fig.tight_layout()
         path = os.path.join(out_dir, f"convergence_{problem}_b{budget}.png")
         fig.savefig(path, dpi=90)
@@ -225,10 +250,12 @@ def plot(result, traces, out_dir, budget):
     return written
 
 
-def markdown(result, budgets, title, speed_rows=None):
+def markdown(result, budgets, title, speed_rows=None, note=""):
     lines = []
     if title:
         lines += [f"### {title}", ""]
+    if note:
+        lines += [note, ""]
     methods = result["methods"]
     for b in budgets:
         probs = [p for p in result["problems"] if (p, b) in result["runs"]]
@@ -284,6 +311,10 @@ def markdown(result, budgets, title, speed_rows=None):
                     cells.append(f"{w} / {l} / {len(ts) - w - l}" if ts else "")
                 lines.append(f"| {h} | " + " | ".join(cells) + " |")
             lines.append("")
+    if result["aliases"]:
+        lines.append("Same trials as the method named (left out above): " + "; ".join(
+            f"{', '.join(v)} = {k}" for k, v in sorted(result["aliases"].items())) + ".")
+        lines.append("")
     if speed_rows:
         lines += speed_markdown(speed_rows)
     return "\n".join(lines)
@@ -334,6 +365,7 @@ def main(argv=None):
     ap.add_argument("--speed", default="", help="speed results (speed.py's JSON) to tabulate")
     ap.add_argument("--readme", default="", help="write the markdown between the markers here")
     ap.add_argument("--title", default="")
+    ap.add_argument("--note", default="", help="a paragraph under the title")
     ap.add_argument("--no_plots", action="store_true")
     args = ap.parse_args(argv)
 
@@ -367,6 +399,7 @@ def main(argv=None):
         "mean_rank": [{"budget": b, "method": m, "mean_rank": v}
                       for (b, m), v in sorted(result["mean_rank"].items())],
         "wilcoxon": result["tests"], "unsupported": result["unsupported"],
+        "aliases": result["aliases"],
     }
     with open(os.path.join(args.out, "summary.json"), "w") as f:
         json.dump(summary, f, indent=1, default=lambda x: None)
@@ -379,7 +412,7 @@ def main(argv=None):
     if args.speed and os.path.exists(args.speed):
         with open(args.speed) as f:
             speed_rows = json.load(f)["rows"]
-    text = markdown(result, budgets, args.title, speed_rows)
+    text = markdown(result, budgets, args.title, speed_rows, args.note)
     with open(os.path.join(args.out, "results.md"), "w") as f:
         f.write(text + "\n")
     if args.readme:

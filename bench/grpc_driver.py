@@ -91,7 +91,7 @@ class Server:
         binary = str(binary or default_server_binary())
         if not os.path.exists(binary):
             raise FileNotFoundError(
-                f"{binary} not found: build it with `bazel build -c opt //server:hpo-server`")
+                f"{binary} not found: build it with `bazel build //server:hpo-server`")
         self._log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
             [binary, "--host=127.0.0.1", "--grpc_port=0",

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # The benchmark, end to end: build, run hpo's samplers and the peers, analyze.
 #
-#   bench/run.sh --quick            # smoke: branin (C++) + hpobench_australian (gRPC), a handful of trials, 2 seeds,
-#                                   # every registered hpo sampler + the random peer (< 2 min)
-#   bench/run.sh --full             # budgets 50/100/200, 20 seeds, every problem, every
-#                                   # method, then the speed grid; writes bench/README.md
+#   bench/run.sh --quick            # smoke: branin (C++) + hpobench_australian (gRPC), 8 trials,
+#                                   # 2 seeds, every registered hpo sampler + the random peer (~35 s)
+#   bench/run.sh --full             # budgets 50/100/200, 20 seeds (GPs 10; live training 10
+#                                   # seeds up to 100 trials), every problem and method, then
+#                                   # the speed grid; writes bench/README.md (~7-8 h on 2 cores)
 #   bench/run.sh --methods hpo/random,optuna/tpe --problems branin,levy10 --seeds 0-4
 #
 # Options (after the mode, which sets defaults):
@@ -20,6 +21,7 @@
 #   --readme          write the results table into bench/README.md (--full does)
 #   --speed / --no-speed   run bench/speed.py afterwards (--full does)
 #   --title TEXT      heading of the results table
+#   --help            this text
 # The Python environment comes from bench/setup_venv.sh ($HPO_BENCH_VENV).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -39,13 +41,12 @@ jobs=2
 readme=0
 speed=0
 title=""
-compilation=opt
 
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick)
       mode=quick; methods="hpo,optuna/random"; problems="branin,hpobench_australian"; seeds="0,1"
-      budgets="8"; compilation=fastbuild ;;
+      budgets="8" ;;
     --full)
       mode=full; methods="hpo,peers"; problems="all"; seeds="0-19"; budgets="50,100,200"
       live_seeds="0-9"; live_budget="100"; slow_seeds="0-9"; readme=1; speed=1 ;;
@@ -63,7 +64,7 @@ while [ $# -gt 0 ]; do
     --speed) speed=1 ;;
     --no-speed) speed=0 ;;
     --title) title="$2"; shift ;;
-    -h|--help) sed -n '2,27p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,/^# The Python/p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "run.sh: unknown option $1" >&2; exit 2 ;;
   esac
   shift
@@ -77,10 +78,11 @@ started=$(date +%s)
 # comparable between libraries.
 export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
 
-echo "== build ($compilation)" >&2
-# --symlink_prefix=/ leaves bazel-bin & co. alone for the people sharing this workspace.
-bazel build -c "$compilation" --symlink_prefix=/ //bench:run_hpo //bench:speed //server:hpo-server >&2
-bin="$(bazel info -c "$compilation" bazel-bin 2>/dev/null)"
+echo "== build" >&2
+# The workspace's .bazelrc builds -c opt (timings need it). --symlink_prefix=/
+# leaves bazel-bin & co. alone for the people sharing this workspace.
+bazel build --symlink_prefix=/ //bench:run_hpo //bench:speed //server:hpo-server >&2
+bin="$(bazel info bazel-bin 2>/dev/null)"
 case ",$methods," in
   *,peers,*|*optuna/gp*) venv="$("$here/setup_venv.sh" --gp)" ;;
   *) venv="$("$here/setup_venv.sh")" ;;
@@ -187,6 +189,9 @@ echo "== analyze" >&2
 args=(--traces="$traces" --out="$out" --budgets="$budgets")
 [ -n "$speed_json" ] && args+=(--speed="$speed_json")
 [ "$readme" = 1 ] && args+=(--readme="$here/README.md")
+if [ -z "$title" ] && [ "$readme" = 1 ]; then
+  title="$mode run: budgets $budgets, seeds $seeds ($(date -u +%F), $(nproc)-core $(. /etc/os-release && echo "$PRETTY_NAME"))"
+fi
 [ -n "$title" ] && args+=(--title="$title")
 "$py" "$here/analyze.py" "${args[@]}" > /dev/null || status=1
 echo "== done in $(( $(date +%s) - started )) s: $out (results.md, summary.json, *.png)" >&2

@@ -3,8 +3,8 @@
 objective lives in Python (the tabular and live ones; synthetic ones too, for
 a cross-check against bench:run_hpo), and writes traces in the shared format.
 
-  bazel build -c opt //server:hpo-server
-  python bench/run_hpo_grpc.py --server=$(bazel info -c opt bazel-bin)/server/hpo-server \\
+  bazel build //server:hpo-server
+  python bench/run_hpo_grpc.py --server=$(bazel info bazel-bin)/server/hpo-server \\
       --problems=tabular,live --seeds=0-9 --budgets=50,100,200 --out_dir=bench/results/traces
 
 One server (fresh database in a temporary directory) serves every run; each

@@ -3,9 +3,9 @@
 // sphere). One JSON line per (sampler, D, N) on stdout; bench/speed.py runs
 // the same grid over gRPC and for Optuna, and merges the three.
 //
-//   bazel run -c opt //bench:speed -- --samplers=tpe,random,sobol
+//   bazel run //bench:speed -- --samplers=tpe,random,sobol
 //       --trials=100,1000,5000 --dims=2,10,30
-//   bazel run -c opt //bench:speed -- --samplers=gp --trials=50,200,500
+//   bazel run //bench:speed -- --samplers=gp --trials=50,200,500
 
 #include <algorithm>
 #include <chrono>

@@ -3,8 +3,8 @@
 [0, 1]; values of a shifted sphere): hpo in-process (the bench:speed binary),
 hpo over gRPC (the real server), and Optuna (in-memory storage).
 
-  python bench/speed.py --speed_bin=<bazel-bin -c opt>/bench/speed \\
-      --server=<bazel-bin -c opt>/server/hpo-server --out=bench/results/speed.json
+  python bench/speed.py --speed_bin=$(bazel info bazel-bin)/bench/speed \\
+      --server=$(bazel info bazel-bin)/server/hpo-server --out=bench/results/speed.json
 
 Grid: tpe, random and sobol at 100, 1000 and 5000 trials; gp at 50, 200 and
 500; each in 2, 10 and 30 dimensions. Optuna's counterparts: TPESampler,
