@@ -17,105 +17,30 @@
 #include "gtest/gtest.h"
 #include "samplers/random/random_sampler.h"
 #include "samplers/sampler.h"
+#include "samplers/testing/sampler_test_util.h"
 
 namespace hpo {
 namespace {
 
+using ::hpo::sampler_testing::ActiveWhen;
+using ::hpo::sampler_testing::CategoricalParam;
+using ::hpo::sampler_testing::DiscreteParam;
+using ::hpo::sampler_testing::DoubleParam;
+using ::hpo::sampler_testing::ExpectLegalForSpace;
+using ::hpo::sampler_testing::IntParam;
+using ::hpo::sampler_testing::MakeDefaultSampler;
+using ::hpo::sampler_testing::MakeSamplerReadingAllSettings;
+using ::hpo::sampler_testing::MakeTrial;
+using ::hpo::sampler_testing::NormalParam;
+using ::hpo::sampler_testing::QuantizedParam;
+
 constexpr double kInf = std::numeric_limits<double>::infinity();
-
-ParamSpec DoubleParam(std::string name, double low, double high,
-                      bool log = false, double step = 0) {
-  ParamSpec p;
-  p.name = std::move(name);
-  p.kind = ParamKind::kDouble;
-  p.low = low;
-  p.high = high;
-  p.log = log;
-  p.step = step;
-  return p;
-}
-
-ParamSpec IntParam(std::string name, double low, double high, bool log = false,
-                   double step = 1) {
-  ParamSpec p = DoubleParam(std::move(name), low, high, log, step);
-  p.kind = ParamKind::kInt;
-  return p;
-}
-
-ParamSpec QuantizedParam(std::string name, double low, double high, double q) {
-  ParamSpec p = DoubleParam(std::move(name), low, high);
-  p.q = q;
-  return p;
-}
-
-ParamSpec NormalParam(std::string name, double low, double high, double mu,
-                      double sigma, bool log = false) {
-  ParamSpec p = DoubleParam(std::move(name), low, high, log);
-  p.prior = Prior::kNormal;
-  p.mu = mu;
-  p.sigma = sigma;
-  return p;
-}
-
-ParamSpec CategoricalParam(std::string name, std::vector<std::string> labels) {
-  ParamSpec p;
-  p.name = std::move(name);
-  p.kind = ParamKind::kCategorical;
-  p.categories = std::move(labels);
-  return p;
-}
-
-ParamSpec DiscreteParam(std::string name, std::vector<double> values) {
-  ParamSpec p;
-  p.name = std::move(name);
-  p.kind = ParamKind::kDiscrete;
-  p.values = std::move(values);
-  return p;
-}
-
-ParamSpec Under(ParamSpec p, int parent, std::vector<double> parent_values) {
-  p.parent = parent;
-  p.parent_values = std::move(parent_values);
-  return p;
-}
 
 std::unique_ptr<Sampler> MakeSampler(
     const SearchSpace& space,
     const std::map<std::string, std::string>& values = {}) {
-  Settings settings(values, "algorithm.settings");
-  auto sampler = CreateAnnealSampler(space, settings);
-  EXPECT_TRUE(sampler.ok()) << sampler.status();
-  EXPECT_TRUE(settings.CheckAllRead("anneal").ok());
-  return *std::move(sampler);
-}
-
-std::unique_ptr<Sampler> MakeRandom(const SearchSpace& space) {
-  Settings settings({}, "algorithm.settings");
-  return *CreateRandomSampler(space, settings);
-}
-
-TrialRecord Trial(int64_t number, TrialState state, std::vector<double> params,
-                  std::vector<double> values = {}) {
-  TrialRecord t;
-  t.number = number;
-  t.state = state;
-  t.params = std::move(params);
-  t.values = std::move(values);
-  return t;
-}
-
-// Every coordinate legal, and inactive exactly where the space says.
-void ExpectInSpace(const SearchSpace& space, const std::vector<double>& x) {
-  ASSERT_EQ(x.size(), space.size());
-  std::vector<double> masked = x;
-  space.MaskInactive(masked);
-  for (size_t i = 0; i < space.size(); ++i) {
-    const ParamSpec& p = space.param(i);
-    EXPECT_EQ(IsInactive(x[i]), IsInactive(masked[i])) << p.name;
-    if (!IsInactive(x[i])) {
-      EXPECT_TRUE(p.Contains(x[i])) << p.name << " " << x[i];
-    }
-  }
+  return MakeSamplerReadingAllSettings(CreateAnnealSampler, space, values,
+                                       "anneal");
 }
 
 using Objective = std::function<double(const std::vector<double>&)>;
@@ -134,7 +59,7 @@ double BestOf(Sampler& sampler, const SearchSpace& space, const Objective& f,
     const double y = f(s->params);
     best = std::min(best, y);
     history.trials.push_back(
-        Trial(t, TrialState::kCompleted, std::move(s->params), {y}));
+        MakeTrial(t, TrialState::kCompleted, std::move(s->params), {y}));
   }
   return best;
 }
@@ -151,28 +76,29 @@ std::pair<double, double> AnnealVsRandom(const SearchSpace& space,
   std::vector<double> anneal, random;
   for (uint64_t seed = 1; seed <= 11; ++seed) {
     anneal.push_back(BestOf(*MakeSampler(space), space, f, budget, seed));
-    random.push_back(BestOf(*MakeRandom(space), space, f, budget, seed));
+    random.push_back(BestOf(*MakeDefaultSampler(CreateRandomSampler, space),
+                            space, f, budget, seed));
   }
   return {Median(anneal), Median(random)};
 }
 
 SearchSpace EveryKind() {
   return SearchSpace({
-      DoubleParam("d", -2, 3),                                 // 0
-      DoubleParam("dstep", 0.1, 2, false, 0.25),               // 1
-      DoubleParam("dlog", 1e-5, 1e-1, true),                   // 2
-      IntParam("i", -5, 5),                                    // 3
-      IntParam("ilog", 1, 1000, true),                         // 4
-      IntParam("istep", 0, 100, false, 7),                     // 5
-      QuantizedParam("q", 0, 10, 0.5),                         // 6
-      NormalParam("n", -kInf, kInf, 1, 2),                     // 7
-      NormalParam("lnorm", 1e-4, 1, std::log(1e-2), 1, true),  // 8
-      CategoricalParam("c", {"a", "b", "c"}),                  // 9
-      DiscreteParam("disc", {0.5, 1, 4, 16}),                  // 10
-      Under(DoubleParam("ca", 0, 1), 9, {0}),                  // 11
-      Under(IntParam("cb", 1, 8), 9, {1, 2}),                  // 12
-      Under(CategoricalParam("nest", {"x", "y"}), 9, {1}),     // 13
-      Under(DoubleParam("deep", 1e-3, 1, true), 13, {0}),      // 14
+      DoubleParam("d", -2, 3),                                   // 0
+      DoubleParam("dstep", 0.1, 2, false, 0.25),                 // 1
+      DoubleParam("dlog", 1e-5, 1e-1, true),                     // 2
+      IntParam("i", -5, 5),                                      // 3
+      IntParam("ilog", 1, 1000, true),                           // 4
+      IntParam("istep", 0, 100, false, 7),                       // 5
+      QuantizedParam("q", 0, 10, 0.5),                           // 6
+      NormalParam("n", -kInf, kInf, 1, 2),                       // 7
+      NormalParam("lnorm", 1e-4, 1, std::log(1e-2), 1, true),    // 8
+      CategoricalParam("c", {"a", "b", "c"}),                    // 9
+      DiscreteParam("disc", {0.5, 1, 4, 16}),                    // 10
+      ActiveWhen(DoubleParam("ca", 0, 1), 9, {0}),               // 11
+      ActiveWhen(IntParam("cb", 1, 8), 9, {1, 2}),               // 12
+      ActiveWhen(CategoricalParam("nest", {"x", "y"}), 9, {1}),  // 13
+      ActiveWhen(DoubleParam("deep", 1e-3, 1, true), 13, {0}),   // 14
   });
 }
 
@@ -199,10 +125,10 @@ TEST(AnnealSamplerTest, EverySuggestionInSpaceForEveryKind) {
     Rng rng(t);
     auto s = sampler->Suggest(space, history, rng);
     ASSERT_TRUE(s.ok()) << s.status();
-    ExpectInSpace(space, s->params);
+    ExpectLegalForSpace(space, s->params);
     const double y = EveryKindObjective(space, s->params);
     history.trials.push_back(
-        Trial(t, TrialState::kCompleted, std::move(s->params), {y}));
+        MakeTrial(t, TrialState::kCompleted, std::move(s->params), {y}));
   }
 }
 
@@ -213,14 +139,14 @@ TEST(AnnealSamplerTest, EmptyHistoryAndOneTrial) {
   Rng rng(7);
   auto first = sampler->Suggest(space, history, rng);
   ASSERT_TRUE(first.ok()) << first.status();
-  ExpectInSpace(space, first->params);
+  ExpectLegalForSpace(space, first->params);
 
   history.goals = {Goal::kMaximize};
   history.trials.push_back(
-      Trial(0, TrialState::kCompleted, first->params, {1.0}));
+      MakeTrial(0, TrialState::kCompleted, first->params, {1.0}));
   auto second = sampler->Suggest(space, history, rng);
   ASSERT_TRUE(second.ok()) << second.status();
-  ExpectInSpace(space, second->params);
+  ExpectLegalForSpace(space, second->params);
   EXPECT_NE(first->params, second->params);
 }
 
@@ -230,9 +156,10 @@ TEST(AnnealSamplerTest, SameSeedAndHistoryGiveSameSuggestion) {
   history.goals = {Goal::kMinimize};
   Rng draw(3);
   for (int t = 0; t < 20; ++t) {
-    auto s = MakeRandom(space)->Suggest(space, history, draw);
-    history.trials.push_back(Trial(t, TrialState::kCompleted, s->params,
-                                   {EveryKindObjective(space, s->params)}));
+    auto s = MakeDefaultSampler(CreateRandomSampler, space)
+                 ->Suggest(space, history, draw);
+    history.trials.push_back(MakeTrial(t, TrialState::kCompleted, s->params,
+                                       {EveryKindObjective(space, s->params)}));
   }
   std::unique_ptr<Sampler> a = MakeSampler(space);
   std::unique_ptr<Sampler> b = MakeSampler(space);
@@ -270,10 +197,10 @@ TEST(AnnealSamplerTest, DrawsNearTheBestTrialAsObservationsGrow) {
   History history;
   history.goals = {Goal::kMinimize};
   history.trials.push_back(
-      Trial(0, TrialState::kCompleted, {2, 700, 3}, {0.0}));
+      MakeTrial(0, TrialState::kCompleted, {2, 700, 3}, {0.0}));
   // Trials that tried the parameters but failed: they count for nothing.
   for (int t = 1; t < 10; ++t) {
-    history.trials.push_back(Trial(t, TrialState::kFailed, {9, 10, 0}));
+    history.trials.push_back(MakeTrial(t, TrialState::kFailed, {9, 10, 0}));
   }
   // shrink_coef 1000: after one observation the window is 1/1001 wide.
   std::unique_ptr<Sampler> sampler =
@@ -294,8 +221,10 @@ TEST(AnnealSamplerTest, PrefersBetterTrialsAndFollowsTheGoal) {
     History history;
     history.goals = {goal};
     // x = 0.05 scores 0, x = 0.95 scores 1.
-    history.trials.push_back(Trial(0, TrialState::kCompleted, {0.05}, {0.0}));
-    history.trials.push_back(Trial(1, TrialState::kCompleted, {0.95}, {1.0}));
+    history.trials.push_back(
+        MakeTrial(0, TrialState::kCompleted, {0.05}, {0.0}));
+    history.trials.push_back(
+        MakeTrial(1, TrialState::kCompleted, {0.95}, {1.0}));
     std::unique_ptr<Sampler> sampler =
         MakeSampler(space, {{"shrink_coef", "100"}, {"avg_best_idx", "1.25"}});
     int low = 0;
@@ -315,19 +244,19 @@ TEST(AnnealSamplerTest, PrefersBetterTrialsAndFollowsTheGoal) {
 TEST(AnnealSamplerTest, RunnerUpSuppliesParametersTheBestTrialLacks) {
   // c chooses the branch; a lives under A, b under B.
   const SearchSpace space({CategoricalParam("c", {"A", "B"}),
-                           Under(DoubleParam("a", 0, 1), 0, {0}),
-                           Under(DoubleParam("b", 0, 1), 0, {1})});
+                           ActiveWhen(DoubleParam("a", 0, 1), 0, {0}),
+                           ActiveWhen(DoubleParam("b", 0, 1), 0, {1})});
   History history;
   history.goals = {Goal::kMinimize};
   // Thirty good A trials, so the trial explored around is all but always an
   // A, and a few bad B trials that all had b = 0.7.
   for (int t = 0; t < 30; ++t) {
     history.trials.push_back(
-        Trial(t, TrialState::kCompleted, {0, 0.3, kInactive}, {double(t)}));
+        MakeTrial(t, TrialState::kCompleted, {0, 0.3, kInactive}, {double(t)}));
   }
   for (int t = 30; t < 35; ++t) {
     history.trials.push_back(
-        Trial(t, TrialState::kCompleted, {1, kInactive, 0.7}, {100.0 + t}));
+        MakeTrial(t, TrialState::kCompleted, {1, kInactive, 0.7}, {100.0 + t}));
   }
   // c's window is 1 / (1 + 35 * 0.5): about one draw in 19 goes to the prior,
   // so to B about one in 37. b's is 1 / 3.5 wide around 0.7.
@@ -338,7 +267,7 @@ TEST(AnnealSamplerTest, RunnerUpSuppliesParametersTheBestTrialLacks) {
     Rng rng(seed);
     auto s = sampler->Suggest(space, history, rng);
     ASSERT_TRUE(s.ok());
-    ExpectInSpace(space, s->params);
+    ExpectLegalForSpace(space, s->params);
     if (s->params[0] == 1) {
       ++branch_b;
       EXPECT_NEAR(s->params[2], 0.7, 0.15);
@@ -353,10 +282,10 @@ TEST(AnnealSamplerTest, RunningTrialsAreNotRepeated) {
   const SearchSpace space({IntParam("n", 0, 9)});
   History history;
   history.goals = {Goal::kMinimize};
-  history.trials.push_back(Trial(0, TrialState::kCompleted, {5}, {0.0}));
-  history.trials.push_back(Trial(1, TrialState::kCompleted, {2}, {1.0}));
-  history.trials.push_back(Trial(2, TrialState::kRunning, {5}));
-  history.trials.push_back(Trial(3, TrialState::kWaiting, {2}));
+  history.trials.push_back(MakeTrial(0, TrialState::kCompleted, {5}, {0.0}));
+  history.trials.push_back(MakeTrial(1, TrialState::kCompleted, {2}, {1.0}));
+  history.trials.push_back(MakeTrial(2, TrialState::kRunning, {5}));
+  history.trials.push_back(MakeTrial(3, TrialState::kWaiting, {2}));
   // A window so narrow that annealing alone would give 5 or 2 every time.
   std::unique_ptr<Sampler> sampler =
       MakeSampler(space, {{"shrink_coef", "1000"}});
@@ -374,21 +303,21 @@ TEST(AnnealSamplerTest, OnlyRunningFailedAndPrunedTrialsGivePriorDraws) {
   History history;
   history.goals = {Goal::kMinimize};
   Rng draw(1);
-  auto random = MakeRandom(space);
-  TrialRecord failed = Trial(0, TrialState::kFailed,
-                             random->Suggest(space, history, draw)->params);
-  TrialRecord pruned = Trial(1, TrialState::kPruned,
-                             random->Suggest(space, history, draw)->params);
+  auto random = MakeDefaultSampler(CreateRandomSampler, space);
+  TrialRecord failed = MakeTrial(0, TrialState::kFailed,
+                                 random->Suggest(space, history, draw)->params);
+  TrialRecord pruned = MakeTrial(1, TrialState::kPruned,
+                                 random->Suggest(space, history, draw)->params);
   pruned.intermediate = {{1, 0.5}, {2, 0.4}};
-  TrialRecord running = Trial(2, TrialState::kRunning,
-                              random->Suggest(space, history, draw)->params);
+  TrialRecord running = MakeTrial(
+      2, TrialState::kRunning, random->Suggest(space, history, draw)->params);
   history.trials = {failed, pruned, running};
   std::unique_ptr<Sampler> sampler = MakeSampler(space);
   for (uint64_t seed = 0; seed < 20; ++seed) {
     Rng rng(seed);
     auto s = sampler->Suggest(space, history, rng);
     ASSERT_TRUE(s.ok());
-    ExpectInSpace(space, s->params);
+    ExpectLegalForSpace(space, s->params);
   }
 }
 
@@ -396,7 +325,7 @@ TEST(AnnealSamplerTest, StartupTrialsAreRandom) {
   const SearchSpace space({DoubleParam("x", 0, 1)});
   History history;
   history.goals = {Goal::kMinimize};
-  history.trials.push_back(Trial(0, TrialState::kCompleted, {0.5}, {0.0}));
+  history.trials.push_back(MakeTrial(0, TrialState::kCompleted, {0.5}, {0.0}));
   std::unique_ptr<Sampler> sampler =
       MakeSampler(space, {{"n_startup_trials", "2"}, {"shrink_coef", "1000"}});
   int far = 0;

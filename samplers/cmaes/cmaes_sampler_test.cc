@@ -18,53 +18,21 @@
 #include "gtest/gtest.h"
 #include "samplers/random/random_sampler.h"
 #include "samplers/sampler.h"
+#include "samplers/testing/sampler_test_util.h"
 
 namespace hpo {
 namespace {
 
+using ::hpo::sampler_testing::ActiveWhen;
+using ::hpo::sampler_testing::CategoricalParam;
+using ::hpo::sampler_testing::DiscreteParam;
+using ::hpo::sampler_testing::DoubleParam;
+using ::hpo::sampler_testing::ExpectLegalForSpace;
+using ::hpo::sampler_testing::IntParam;
+using ::hpo::sampler_testing::MakeDefaultSampler;
+
 using Objective = std::function<double(const std::vector<double>&)>;
 using SettingsMap = std::map<std::string, std::string>;
-
-ParamSpec DoubleParam(std::string name, double low, double high,
-                      bool log = false, double step = 0) {
-  ParamSpec p;
-  p.name = std::move(name);
-  p.kind = ParamKind::kDouble;
-  p.low = low;
-  p.high = high;
-  p.log = log;
-  p.step = step;
-  return p;
-}
-
-ParamSpec IntParam(std::string name, double low, double high, bool log = false,
-                   double step = 1) {
-  ParamSpec p = DoubleParam(std::move(name), low, high, log, step);
-  p.kind = ParamKind::kInt;
-  return p;
-}
-
-ParamSpec CategoricalParam(std::string name, std::vector<std::string> labels) {
-  ParamSpec p;
-  p.name = std::move(name);
-  p.kind = ParamKind::kCategorical;
-  p.categories = std::move(labels);
-  return p;
-}
-
-ParamSpec DiscreteParam(std::string name, std::vector<double> values) {
-  ParamSpec p;
-  p.name = std::move(name);
-  p.kind = ParamKind::kDiscrete;
-  p.values = std::move(values);
-  return p;
-}
-
-ParamSpec Child(ParamSpec p, int parent, std::vector<double> parent_values) {
-  p.parent = parent;
-  p.parent_values = std::move(parent_values);
-  return p;
-}
 
 SearchSpace Box(int dim, double low = -5, double high = 5) {
   std::vector<ParamSpec> params;
@@ -89,11 +57,6 @@ std::unique_ptr<Sampler> Make(const SearchSpace& space,
   auto sampler = Create(space, values);
   EXPECT_TRUE(sampler.ok()) << sampler.status();
   return sampler.ok() ? *std::move(sampler) : nullptr;
-}
-
-std::unique_ptr<Sampler> MakeRandom(const SearchSpace& space) {
-  Settings settings({}, "algorithm.settings");
-  return *CreateRandomSampler(space, settings);
 }
 
 Suggestion SuggestOk(Sampler& sampler, const SearchSpace& space,
@@ -154,20 +117,6 @@ ParsedTag Parse(const std::string& data) {
   return tag;
 }
 
-void ExpectInSpace(const SearchSpace& space, const std::vector<double>& x) {
-  ASSERT_EQ(x.size(), space.size());
-  std::vector<double> masked = x;
-  space.MaskInactive(masked);
-  for (size_t i = 0; i < space.size(); ++i) {
-    if (IsInactive(masked[i])) {
-      EXPECT_TRUE(IsInactive(x[i])) << space.param(i).name;
-    } else {
-      EXPECT_TRUE(space.param(i).Contains(x[i]))
-          << space.param(i).name << " = " << x[i];
-    }
-  }
-}
-
 // A shifted sphere and an ellipsoid of condition 1e3 in [-5, 5]^n.
 double Sphere(const std::vector<double>& x) {
   double s = 0;
@@ -217,9 +166,9 @@ TEST(CmaEsSamplerTest, EveryKindInSpaceAndConditionsMasked) {
       DiscreteParam("sorted", {0.5, 1, 4, 16}),
       DiscreteParam("unsorted", {3, 1, 2}),
       IntParam("constant", 4, 4),
-      Child(IntParam("units", 1, 8), 9, {1}),
-      Child(CategoricalParam("act", {"relu", "tanh"}), 13, {5, 6, 7, 8}),
-      Child(DoubleParam("dropout", 0, 0.5), 9, {0, 2}),
+      ActiveWhen(IntParam("units", 1, 8), 9, {1}),
+      ActiveWhen(CategoricalParam("act", {"relu", "tanh"}), 13, {5, 6, 7, 8}),
+      ActiveWhen(DoubleParam("dropout", 0, 0.5), 9, {0, 2}),
   });
   // Something CMA-ES can descend on, touching every kind.
   const Objective f = [](const std::vector<double>& x) {
@@ -234,7 +183,7 @@ TEST(CmaEsSamplerTest, EveryKindInSpaceAndConditionsMasked) {
   std::set<double> categories;
   int tagged = 0;
   for (const TrialRecord& t : history.trials) {
-    ExpectInSpace(space, t.params);
+    ExpectLegalForSpace(space, t.params);
     categories.insert(t.params[9]);
     tagged += !t.sampler_data.empty();
   }
@@ -273,11 +222,11 @@ TEST(CmaEsSamplerTest, EmptyAndOneTrialHistories) {
   history.goals = {Goal::kMinimize};
   // The startup trial is random and untagged.
   const Suggestion first = SuggestOk(*sampler, space, history, 1);
-  ExpectInSpace(space, first.params);
+  ExpectLegalForSpace(space, first.params);
   EXPECT_TRUE(first.sampler_data.empty());
   history.trials.push_back(Completed(0, first, 1.0));
   const Suggestion second = SuggestOk(*sampler, space, history, 2);
-  ExpectInSpace(space, second.params);
+  ExpectLegalForSpace(space, second.params);
   EXPECT_EQ(second.sampler_data, "g=0;r=0;p=7");  // 4 + floor(3 ln 3)
 
   // Without startup trials CMA-ES starts at once.
@@ -314,7 +263,7 @@ TEST(CmaEsSamplerTest, ConvergesOnTenDimensionsFarBetterThanRandom) {
     for (uint64_t seed = 1; seed <= 3; ++seed) {
       auto sampler = Make(space);
       cma.push_back(Best(Optimize(*sampler, space, f, 300, seed)));
-      auto r = MakeRandom(space);
+      auto r = MakeDefaultSampler(CreateRandomSampler, space);
       random.push_back(Best(Optimize(*r, space, f, 300, seed)));
     }
     // Measured: sphere ~0.1 against ~23, ellipsoid ~75 against ~600.
@@ -364,7 +313,7 @@ TEST(CmaEsSamplerTest, OutOfOrderCompletionStillProgresses) {
         running.erase(running.begin() + static_cast<std::ptrdiff_t>(k));
       }
       const Suggestion s = SuggestOk(*sampler, space, history, seed * 100 + n);
-      ExpectInSpace(space, s.params);
+      ExpectLegalForSpace(space, s.params);
       const ParsedTag tag = Parse(s.sampler_data);
       // Generations never go backwards.
       EXPECT_GE(tag.g, last_generation);
@@ -381,7 +330,7 @@ TEST(CmaEsSamplerTest, OutOfOrderCompletionStillProgresses) {
     // what overlap wastes.
     EXPECT_GE(last_generation, 15);
     cma.push_back(Best(history));
-    auto r = MakeRandom(space);
+    auto r = MakeDefaultSampler(CreateRandomSampler, space);
     random.push_back(Best(Optimize(*r, space, Sphere, kBudget, seed)));
   }
   EXPECT_LT(Median(cma), Median(random) / 10);
@@ -532,7 +481,7 @@ TEST(CmaEsSamplerTest, ReachesTheExactIntegerOptimum) {
   for (uint64_t seed = 1; seed <= 5; ++seed) {
     auto sampler = Make(space);
     cma.push_back(Best(Optimize(*sampler, space, f, 400, seed)));
-    auto r = MakeRandom(space);
+    auto r = MakeDefaultSampler(CreateRandomSampler, space);
     random.push_back(Best(Optimize(*r, space, f, 400, seed)));
   }
   EXPECT_EQ(Median(cma), 0);
@@ -548,7 +497,7 @@ TEST(CmaEsSamplerTest, SpaceWithoutNumericParametersIsRandom) {
   std::set<std::vector<double>> seen;
   for (int i = 0; i < 60; ++i) {
     const Suggestion s = SuggestOk(*sampler, space, history, i);
-    ExpectInSpace(space, s.params);
+    ExpectLegalForSpace(space, s.params);
     EXPECT_TRUE(s.sampler_data.empty());
     seen.insert(s.params);
     history.trials.push_back(Completed(i, s, s.params[0]));

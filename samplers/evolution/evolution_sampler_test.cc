@@ -17,105 +17,30 @@
 #include "gtest/gtest.h"
 #include "samplers/random/random_sampler.h"
 #include "samplers/sampler.h"
+#include "samplers/testing/sampler_test_util.h"
 
 namespace hpo {
 namespace {
 
+using ::hpo::sampler_testing::ActiveWhen;
+using ::hpo::sampler_testing::CategoricalParam;
+using ::hpo::sampler_testing::DiscreteParam;
+using ::hpo::sampler_testing::DoubleParam;
+using ::hpo::sampler_testing::ExpectLegalForSpace;
+using ::hpo::sampler_testing::IntParam;
+using ::hpo::sampler_testing::MakeDefaultSampler;
+using ::hpo::sampler_testing::MakeSamplerReadingAllSettings;
+using ::hpo::sampler_testing::MakeTrial;
+using ::hpo::sampler_testing::NormalParam;
+using ::hpo::sampler_testing::QuantizedParam;
+
 constexpr double kInf = std::numeric_limits<double>::infinity();
-
-ParamSpec DoubleParam(std::string name, double low, double high,
-                      bool log = false, double step = 0) {
-  ParamSpec p;
-  p.name = std::move(name);
-  p.kind = ParamKind::kDouble;
-  p.low = low;
-  p.high = high;
-  p.log = log;
-  p.step = step;
-  return p;
-}
-
-ParamSpec IntParam(std::string name, double low, double high, bool log = false,
-                   double step = 1) {
-  ParamSpec p = DoubleParam(std::move(name), low, high, log, step);
-  p.kind = ParamKind::kInt;
-  return p;
-}
-
-ParamSpec QuantizedParam(std::string name, double low, double high, double q) {
-  ParamSpec p = DoubleParam(std::move(name), low, high);
-  p.q = q;
-  return p;
-}
-
-ParamSpec NormalParam(std::string name, double low, double high, double mu,
-                      double sigma, bool log = false) {
-  ParamSpec p = DoubleParam(std::move(name), low, high, log);
-  p.prior = Prior::kNormal;
-  p.mu = mu;
-  p.sigma = sigma;
-  return p;
-}
-
-ParamSpec CategoricalParam(std::string name, std::vector<std::string> labels) {
-  ParamSpec p;
-  p.name = std::move(name);
-  p.kind = ParamKind::kCategorical;
-  p.categories = std::move(labels);
-  return p;
-}
-
-ParamSpec DiscreteParam(std::string name, std::vector<double> values) {
-  ParamSpec p;
-  p.name = std::move(name);
-  p.kind = ParamKind::kDiscrete;
-  p.values = std::move(values);
-  return p;
-}
-
-ParamSpec Under(ParamSpec p, int parent, std::vector<double> parent_values) {
-  p.parent = parent;
-  p.parent_values = std::move(parent_values);
-  return p;
-}
 
 std::unique_ptr<Sampler> MakeSampler(
     const SearchSpace& space,
     const std::map<std::string, std::string>& values = {}) {
-  Settings settings(values, "algorithm.settings");
-  auto sampler = CreateEvolutionSampler(space, settings);
-  EXPECT_TRUE(sampler.ok()) << sampler.status();
-  EXPECT_TRUE(settings.CheckAllRead("evolution").ok());
-  return *std::move(sampler);
-}
-
-std::unique_ptr<Sampler> MakeRandom(const SearchSpace& space) {
-  Settings settings({}, "algorithm.settings");
-  return *CreateRandomSampler(space, settings);
-}
-
-TrialRecord Trial(int64_t number, TrialState state, std::vector<double> params,
-                  std::vector<double> values = {}) {
-  TrialRecord t;
-  t.number = number;
-  t.state = state;
-  t.params = std::move(params);
-  t.values = std::move(values);
-  return t;
-}
-
-// Every coordinate legal, and inactive exactly where the space says.
-void ExpectInSpace(const SearchSpace& space, const std::vector<double>& x) {
-  ASSERT_EQ(x.size(), space.size());
-  std::vector<double> masked = x;
-  space.MaskInactive(masked);
-  for (size_t i = 0; i < space.size(); ++i) {
-    const ParamSpec& p = space.param(i);
-    EXPECT_EQ(IsInactive(x[i]), IsInactive(masked[i])) << p.name;
-    if (!IsInactive(x[i])) {
-      EXPECT_TRUE(p.Contains(x[i])) << p.name << " " << x[i];
-    }
-  }
+  return MakeSamplerReadingAllSettings(CreateEvolutionSampler, space, values,
+                                       "evolution");
 }
 
 // How many coordinates differ between two configurations (inactive counts as
@@ -152,7 +77,7 @@ double BestOf(Sampler& sampler, const SearchSpace& space, const Objective& f,
     const double y = f(s->params);
     best = std::min(best, y);
     history.trials.push_back(
-        Trial(t, TrialState::kCompleted, std::move(s->params), {y}));
+        MakeTrial(t, TrialState::kCompleted, std::move(s->params), {y}));
   }
   return best;
 }
@@ -169,28 +94,29 @@ std::pair<double, double> EvolutionVsRandom(const SearchSpace& space,
   std::vector<double> evolution, random;
   for (uint64_t seed = 1; seed <= 11; ++seed) {
     evolution.push_back(BestOf(*MakeSampler(space), space, f, budget, seed));
-    random.push_back(BestOf(*MakeRandom(space), space, f, budget, seed));
+    random.push_back(BestOf(*MakeDefaultSampler(CreateRandomSampler, space),
+                            space, f, budget, seed));
   }
   return {Median(evolution), Median(random)};
 }
 
 SearchSpace EveryKind() {
   return SearchSpace({
-      DoubleParam("d", -2, 3),                                 // 0
-      DoubleParam("dstep", 0.1, 2, false, 0.25),               // 1
-      DoubleParam("dlog", 1e-5, 1e-1, true),                   // 2
-      IntParam("i", -5, 5),                                    // 3
-      IntParam("ilog", 1, 1000, true),                         // 4
-      IntParam("istep", 0, 100, false, 7),                     // 5
-      QuantizedParam("q", 0, 10, 0.5),                         // 6
-      NormalParam("n", -kInf, kInf, 1, 2),                     // 7
-      NormalParam("lnorm", 1e-4, 1, std::log(1e-2), 1, true),  // 8
-      CategoricalParam("c", {"a", "b", "c"}),                  // 9
-      DiscreteParam("disc", {0.5, 1, 4, 16}),                  // 10
-      Under(DoubleParam("ca", 0, 1), 9, {0}),                  // 11
-      Under(IntParam("cb", 1, 8), 9, {1, 2}),                  // 12
-      Under(CategoricalParam("nest", {"x", "y"}), 9, {1}),     // 13
-      Under(DoubleParam("deep", 1e-3, 1, true), 13, {0}),      // 14
+      DoubleParam("d", -2, 3),                                   // 0
+      DoubleParam("dstep", 0.1, 2, false, 0.25),                 // 1
+      DoubleParam("dlog", 1e-5, 1e-1, true),                     // 2
+      IntParam("i", -5, 5),                                      // 3
+      IntParam("ilog", 1, 1000, true),                           // 4
+      IntParam("istep", 0, 100, false, 7),                       // 5
+      QuantizedParam("q", 0, 10, 0.5),                           // 6
+      NormalParam("n", -kInf, kInf, 1, 2),                       // 7
+      NormalParam("lnorm", 1e-4, 1, std::log(1e-2), 1, true),    // 8
+      CategoricalParam("c", {"a", "b", "c"}),                    // 9
+      DiscreteParam("disc", {0.5, 1, 4, 16}),                    // 10
+      ActiveWhen(DoubleParam("ca", 0, 1), 9, {0}),               // 11
+      ActiveWhen(IntParam("cb", 1, 8), 9, {1, 2}),               // 12
+      ActiveWhen(CategoricalParam("nest", {"x", "y"}), 9, {1}),  // 13
+      ActiveWhen(DoubleParam("deep", 1e-3, 1, true), 13, {0}),   // 14
   });
 }
 
@@ -218,10 +144,10 @@ TEST(EvolutionSamplerTest, EverySuggestionInSpaceForEveryKind) {
     Rng rng(t);
     auto s = sampler->Suggest(space, history, rng);
     ASSERT_TRUE(s.ok()) << s.status();
-    ExpectInSpace(space, s->params);
+    ExpectLegalForSpace(space, s->params);
     const double y = EveryKindObjective(space, s->params);
     history.trials.push_back(
-        Trial(t, TrialState::kCompleted, std::move(s->params), {y}));
+        MakeTrial(t, TrialState::kCompleted, std::move(s->params), {y}));
   }
 }
 
@@ -234,14 +160,14 @@ TEST(EvolutionSamplerTest, EmptyHistoryAndOneTrial) {
     Rng rng(7);
     auto first = sampler->Suggest(space, history, rng);
     ASSERT_TRUE(first.ok()) << first.status();
-    ExpectInSpace(space, first->params);
+    ExpectLegalForSpace(space, first->params);
 
     history.goals = {Goal::kMaximize};
     history.trials.push_back(
-        Trial(0, TrialState::kCompleted, first->params, {1.0}));
+        MakeTrial(0, TrialState::kCompleted, first->params, {1.0}));
     auto second = sampler->Suggest(space, history, rng);
     ASSERT_TRUE(second.ok()) << second.status();
-    ExpectInSpace(space, second->params);
+    ExpectLegalForSpace(space, second->params);
     EXPECT_GE(Differences(first->params, second->params), 1);
   }
 }
@@ -254,11 +180,11 @@ TEST(EvolutionSamplerTest, FirstPopulationIsRandomThenChildrenOfTheBest) {
   History history;
   history.goals = {Goal::kMinimize};
   history.trials.push_back(
-      Trial(0, TrialState::kCompleted, {0.1, 0.1, 0.1, 0.1}, {5.0}));
+      MakeTrial(0, TrialState::kCompleted, {0.1, 0.1, 0.1, 0.1}, {5.0}));
   history.trials.push_back(
-      Trial(1, TrialState::kCompleted, {0.2, 0.2, 0.2, 0.2}, {3.0}));
+      MakeTrial(1, TrialState::kCompleted, {0.2, 0.2, 0.2, 0.2}, {3.0}));
   history.trials.push_back(
-      Trial(2, TrialState::kRunning, {0.3, 0.3, 0.3, 0.3}));
+      MakeTrial(2, TrialState::kRunning, {0.3, 0.3, 0.3, 0.3}));
   // Three members: still the random phase.
   for (uint64_t seed = 0; seed < 20; ++seed) {
     Rng rng(seed);
@@ -268,7 +194,7 @@ TEST(EvolutionSamplerTest, FirstPopulationIsRandomThenChildrenOfTheBest) {
     }
   }
   history.trials.push_back(
-      Trial(3, TrialState::kCompleted, {0.4, 0.4, 0.4, 0.4}, {4.0}));
+      MakeTrial(3, TrialState::kCompleted, {0.4, 0.4, 0.4, 0.4}, {4.0}));
   // Four: children of the best, trial 1, each one parameter away.
   for (uint64_t seed = 0; seed < 20; ++seed) {
     Rng rng(seed);
@@ -285,14 +211,15 @@ TEST(EvolutionSamplerTest, OldMembersAgeOutWhateverTheirScore) {
   history.goals = {Goal::kMaximize};
   // The best trial is the oldest; with a population of two it is gone.
   history.trials.push_back(
-      Trial(0, TrialState::kCompleted, {0.1, 0.1, 0.1, 0.1}, {100.0}));
+      MakeTrial(0, TrialState::kCompleted, {0.1, 0.1, 0.1, 0.1}, {100.0}));
   history.trials.push_back(
-      Trial(1, TrialState::kCompleted, {0.2, 0.2, 0.2, 0.2}, {2.0}));
+      MakeTrial(1, TrialState::kCompleted, {0.2, 0.2, 0.2, 0.2}, {2.0}));
   history.trials.push_back(
-      Trial(2, TrialState::kCompleted, {0.3, 0.3, 0.3, 0.3}, {1.0}));
+      MakeTrial(2, TrialState::kCompleted, {0.3, 0.3, 0.3, 0.3}, {1.0}));
   // Failed and pruned trials never join the population.
-  history.trials.push_back(Trial(3, TrialState::kFailed, {0.4, 0.4, 0.4, 0.4}));
-  TrialRecord pruned = Trial(4, TrialState::kPruned, {0.5, 0.5, 0.5, 0.5});
+  history.trials.push_back(
+      MakeTrial(3, TrialState::kFailed, {0.4, 0.4, 0.4, 0.4}));
+  TrialRecord pruned = MakeTrial(4, TrialState::kPruned, {0.5, 0.5, 0.5, 0.5});
   pruned.intermediate = {{1, 1000.0}};
   history.trials.push_back(pruned);
   for (uint64_t seed = 0; seed < 50; ++seed) {
@@ -309,7 +236,7 @@ TEST(EvolutionSamplerTest, MutationStaysNearOrRedraws) {
       space, {{"population_size", "1"}, {"mutation_scale", "0.01"}});
   History history;
   history.goals = {Goal::kMinimize};
-  history.trials.push_back(Trial(0, TrialState::kCompleted, {0.5}, {0.0}));
+  history.trials.push_back(MakeTrial(0, TrialState::kCompleted, {0.5}, {0.0}));
   int near = 0;
   for (uint64_t seed = 0; seed < 400; ++seed) {
     Rng rng(seed);
@@ -323,22 +250,23 @@ TEST(EvolutionSamplerTest, MutationStaysNearOrRedraws) {
 }
 
 TEST(EvolutionSamplerTest, MutationOfABranchDrawsTheNewBranch) {
-  const SearchSpace space({CategoricalParam("c", {"A", "B"}),
-                           Under(DoubleParam("a", 0, 1), 0, {0}),
-                           Under(IntParam("b", 1, 100), 0, {1}),
-                           Under(CategoricalParam("bb", {"x", "y"}), 0, {1})});
+  const SearchSpace space(
+      {CategoricalParam("c", {"A", "B"}),
+       ActiveWhen(DoubleParam("a", 0, 1), 0, {0}),
+       ActiveWhen(IntParam("b", 1, 100), 0, {1}),
+       ActiveWhen(CategoricalParam("bb", {"x", "y"}), 0, {1})});
   std::unique_ptr<Sampler> sampler =
       MakeSampler(space, {{"population_size", "1"}});
   History history;
   history.goals = {Goal::kMinimize};
-  history.trials.push_back(
-      Trial(0, TrialState::kCompleted, {0, 0.3, kInactive, kInactive}, {0.0}));
+  history.trials.push_back(MakeTrial(0, TrialState::kCompleted,
+                                     {0, 0.3, kInactive, kInactive}, {0.0}));
   int switched = 0;
   for (uint64_t seed = 0; seed < 100; ++seed) {
     Rng rng(seed);
     auto s = sampler->Suggest(space, history, rng);
     ASSERT_TRUE(s.ok());
-    ExpectInSpace(space, s->params);
+    ExpectLegalForSpace(space, s->params);
     if (s->params[0] == 1) {
       ++switched;
     } else {
@@ -357,10 +285,10 @@ TEST(EvolutionSamplerTest, RunningTrialsAreNotRepeated) {
       MakeSampler(space, {{"population_size", "1"}});
   History history;
   history.goals = {Goal::kMinimize};
-  history.trials.push_back(Trial(0, TrialState::kCompleted, {0, 0}, {0.0}));
+  history.trials.push_back(MakeTrial(0, TrialState::kCompleted, {0, 0}, {0.0}));
   // Two of the parent's three children are running.
-  history.trials.push_back(Trial(1, TrialState::kRunning, {1, 0}));
-  history.trials.push_back(Trial(2, TrialState::kWaiting, {0, 1}));
+  history.trials.push_back(MakeTrial(1, TrialState::kRunning, {1, 0}));
+  history.trials.push_back(MakeTrial(2, TrialState::kWaiting, {0, 1}));
   for (uint64_t seed = 0; seed < 100; ++seed) {
     Rng rng(seed);
     auto s = sampler->Suggest(space, history, rng);
@@ -376,9 +304,10 @@ TEST(EvolutionSamplerTest, SameSeedAndHistoryGiveSameSuggestion) {
   history.goals = {Goal::kMinimize};
   Rng draw(3);
   for (int t = 0; t < 20; ++t) {
-    auto s = MakeRandom(space)->Suggest(space, history, draw);
-    history.trials.push_back(Trial(t, TrialState::kCompleted, s->params,
-                                   {EveryKindObjective(space, s->params)}));
+    auto s = MakeDefaultSampler(CreateRandomSampler, space)
+                 ->Suggest(space, history, draw);
+    history.trials.push_back(MakeTrial(t, TrialState::kCompleted, s->params,
+                                       {EveryKindObjective(space, s->params)}));
   }
   const std::map<std::string, std::string> settings = {
       {"population_size", "8"}};

@@ -17,65 +17,21 @@
 #include "gtest/gtest.h"
 #include "samplers/random/random_sampler.h"
 #include "samplers/sampler.h"
+#include "samplers/testing/sampler_test_util.h"
 
 namespace hpo {
 namespace {
 
-ParamSpec Double(std::string name, double low, double high, bool log = false,
-                 double step = 0) {
-  ParamSpec p;
-  p.name = std::move(name);
-  p.kind = ParamKind::kDouble;
-  p.low = low;
-  p.high = high;
-  p.log = log;
-  p.step = step;
-  return p;
-}
-
-ParamSpec Int(std::string name, double low, double high, bool log = false,
-              double step = 1) {
-  ParamSpec p = Double(std::move(name), low, high, log, step);
-  p.kind = ParamKind::kInt;
-  return p;
-}
-
-ParamSpec Quantized(std::string name, double low, double high, double q) {
-  ParamSpec p = Double(std::move(name), low, high);
-  p.q = q;
-  return p;
-}
-
-ParamSpec Normal(std::string name, double low, double high, double mu,
-                 double sigma, bool log = false) {
-  ParamSpec p = Double(std::move(name), low, high, log);
-  p.prior = Prior::kNormal;
-  p.mu = mu;
-  p.sigma = sigma;
-  return p;
-}
-
-ParamSpec Categorical(std::string name, std::vector<std::string> labels) {
-  ParamSpec p;
-  p.name = std::move(name);
-  p.kind = ParamKind::kCategorical;
-  p.categories = std::move(labels);
-  return p;
-}
-
-ParamSpec Discrete(std::string name, std::vector<double> values) {
-  ParamSpec p;
-  p.name = std::move(name);
-  p.kind = ParamKind::kDiscrete;
-  p.values = std::move(values);
-  return p;
-}
-
-ParamSpec Under(ParamSpec p, int parent, std::vector<double> parent_values) {
-  p.parent = parent;
-  p.parent_values = std::move(parent_values);
-  return p;
-}
+using ::hpo::sampler_testing::ActiveWhen;
+using ::hpo::sampler_testing::CategoricalParam;
+using ::hpo::sampler_testing::DiscreteParam;
+using ::hpo::sampler_testing::DoubleParam;
+using ::hpo::sampler_testing::ExpectLegalForSpace;
+using ::hpo::sampler_testing::IntParam;
+using ::hpo::sampler_testing::MakeDefaultSampler;
+using ::hpo::sampler_testing::MakeSamplerReadingAllSettings;
+using ::hpo::sampler_testing::NormalParam;
+using ::hpo::sampler_testing::QuantizedParam;
 
 // Small enough budgets for an unoptimized test build.
 std::map<std::string, std::string> Quick(
@@ -87,31 +43,8 @@ std::map<std::string, std::string> Quick(
 
 std::unique_ptr<Sampler> MakeGp(const SearchSpace& space,
                                 std::map<std::string, std::string> settings) {
-  Settings reader(std::move(settings), "algorithm.settings");
-  auto sampler = CreateGpSampler(space, reader);
-  EXPECT_TRUE(sampler.ok()) << sampler.status();
-  EXPECT_TRUE(reader.CheckAllRead("gp").ok());
-  return sampler.ok() ? *std::move(sampler) : nullptr;
-}
-
-std::unique_ptr<Sampler> MakeRandom(const SearchSpace& space) {
-  Settings reader({}, "algorithm.settings");
-  return *CreateRandomSampler(space, reader);
-}
-
-// Every active coordinate legal, inactive exactly where MaskInactive says.
-void ExpectInSpace(const SearchSpace& space, const std::vector<double>& x) {
-  ASSERT_EQ(x.size(), space.size());
-  std::vector<double> masked = x;
-  space.MaskInactive(masked);
-  for (size_t i = 0; i < space.size(); ++i) {
-    const ParamSpec& p = space.param(i);
-    if (IsInactive(masked[i])) {
-      EXPECT_TRUE(IsInactive(x[i])) << p.name << " should be inactive";
-    } else {
-      EXPECT_TRUE(p.Contains(x[i])) << p.name << " = " << x[i];
-    }
-  }
+  return MakeSamplerReadingAllSettings(CreateGpSampler, space,
+                                       std::move(settings), "gp");
 }
 
 using Objective = std::function<double(const std::vector<double>&)>;
@@ -146,7 +79,7 @@ History RunTrials(Sampler& sampler, const SearchSpace& space,
     auto s = sampler.Suggest(space, history, rng);
     EXPECT_TRUE(s.ok()) << s.status();
     if (!s.ok()) break;
-    ExpectInSpace(space, s->params);
+    ExpectLegalForSpace(space, s->params);
     history.trials.push_back(Completed(t, s->params, f(s->params)));
   }
   return history;
@@ -169,24 +102,24 @@ double Median(std::vector<double> v) {
 
 SearchSpace EveryKindSpace() {
   return SearchSpace({
-      Double("d", -2, 3),                    // 0
-      Double("dlog", 1e-5, 1e-1, true),      // 1
-      Double("dstep", 0.1, 2, false, 0.25),  // 2
-      Quantized("q", 0, 10, 0.5),            // 3
-      Normal("n", -std::numeric_limits<double>::infinity(),
-             std::numeric_limits<double>::infinity(), 1, 2),  // 4
-      Normal("lognormal", 1e-3, 10, std::log(0.1), 1, true),  // 5
-      Int("i", -5, 5),                                        // 6
-      Int("ilog", 1, 1000, true),                             // 7
-      Int("istep", 0, 100, false, 7),                         // 8
-      Int("wide", 0, 100000),                                 // 9
-      Categorical("opt", {"sgd", "adam", "rmsprop"}),         // 10
-      Discrete("batch", {16, 32, 64, 128}),                   // 11
-      Discrete("unsorted", {3, 1, 2}),                        // 12
-      Under(Double("momentum", 0, 0.99), 10, {0}),            // 13
-      Under(Categorical("beta", {"low", "high"}), 10, {1}),   // 14
-      Under(Int("warmup", 0, 50), 14, {1}),                   // 15: nested
-      Under(Double("decay", 1e-6, 1e-2, true), 10, {1, 2}),   // 16
+      DoubleParam("d", -2, 3),                    // 0
+      DoubleParam("dlog", 1e-5, 1e-1, true),      // 1
+      DoubleParam("dstep", 0.1, 2, false, 0.25),  // 2
+      QuantizedParam("q", 0, 10, 0.5),            // 3
+      NormalParam("n", -std::numeric_limits<double>::infinity(),
+                  std::numeric_limits<double>::infinity(), 1, 2),      // 4
+      NormalParam("lognormal", 1e-3, 10, std::log(0.1), 1, true),      // 5
+      IntParam("i", -5, 5),                                            // 6
+      IntParam("ilog", 1, 1000, true),                                 // 7
+      IntParam("istep", 0, 100, false, 7),                             // 8
+      IntParam("wide", 0, 100000),                                     // 9
+      CategoricalParam("opt", {"sgd", "adam", "rmsprop"}),             // 10
+      DiscreteParam("batch", {16, 32, 64, 128}),                       // 11
+      DiscreteParam("unsorted", {3, 1, 2}),                            // 12
+      ActiveWhen(DoubleParam("momentum", 0, 0.99), 10, {0}),           // 13
+      ActiveWhen(CategoricalParam("beta", {"low", "high"}), 10, {1}),  // 14
+      ActiveWhen(IntParam("warmup", 0, 50), 14, {1}),  // 15: nested
+      ActiveWhen(DoubleParam("decay", 1e-6, 1e-2, true), 10, {1, 2}),  // 16
   });
 }
 
@@ -217,8 +150,8 @@ TEST(GpSamplerTest, EverySuggestionInSpaceForEveryKind) {
 }
 
 TEST(GpSamplerTest, EveryAcquisitionWorks) {
-  const SearchSpace space(
-      {Double("x", 0, 1), Int("k", 1, 8), Categorical("c", {"a", "b", "c"})});
+  const SearchSpace space({DoubleParam("x", 0, 1), IntParam("k", 1, 8),
+                           CategoricalParam("c", {"a", "b", "c"})});
   const Objective f = [](const std::vector<double>& x) {
     return (x[0] - 0.7) * (x[0] - 0.7) + std::abs(x[1] - 3) +
            (x[2] == 2 ? 0 : 1);
@@ -242,7 +175,7 @@ TEST(GpSamplerTest, EveryAcquisitionWorks) {
 }
 
 TEST(GpSamplerTest, EmptyHistoryOneTrialAndOnlyFailedOrPruned) {
-  const SearchSpace space({Double("x", 0, 1), Int("k", 1, 8)});
+  const SearchSpace space({DoubleParam("x", 0, 1), IntParam("k", 1, 8)});
   std::unique_ptr<Sampler> gp =
       MakeGp(space, Quick({{"n_startup_trials", "0"}}));
   History history;
@@ -250,12 +183,12 @@ TEST(GpSamplerTest, EmptyHistoryOneTrialAndOnlyFailedOrPruned) {
   Rng rng(1);
   auto s = gp->Suggest(space, history, rng);
   ASSERT_TRUE(s.ok()) << s.status();
-  ExpectInSpace(space, s->params);
+  ExpectLegalForSpace(space, s->params);
 
   history.trials.push_back(Completed(0, {0.5, 3}, 1.0));
   s = gp->Suggest(space, history, rng);
   ASSERT_TRUE(s.ok()) << s.status();
-  ExpectInSpace(space, s->params);
+  ExpectLegalForSpace(space, s->params);
 
   // Failed (no values) and pruned (intermediate values only) trials are
   // skipped; with two completed ones the model is used.
@@ -272,11 +205,11 @@ TEST(GpSamplerTest, EmptyHistoryOneTrialAndOnlyFailedOrPruned) {
   history.trials.push_back(pruned);
   s = gp->Suggest(space, history, rng);
   ASSERT_TRUE(s.ok()) << s.status();
-  ExpectInSpace(space, s->params);
+  ExpectLegalForSpace(space, s->params);
   history.trials.push_back(Completed(3, {0.2, 7}, 2.0));
   s = gp->Suggest(space, history, rng);
   ASSERT_TRUE(s.ok()) << s.status();
-  ExpectInSpace(space, s->params);
+  ExpectLegalForSpace(space, s->params);
 
   // Non-finite values do not break the model.
   history.trials.push_back(
@@ -285,7 +218,7 @@ TEST(GpSamplerTest, EmptyHistoryOneTrialAndOnlyFailedOrPruned) {
       Completed(5, {0.4, 2}, std::numeric_limits<double>::quiet_NaN()));
   s = gp->Suggest(space, history, rng);
   ASSERT_TRUE(s.ok()) << s.status();
-  ExpectInSpace(space, s->params);
+  ExpectLegalForSpace(space, s->params);
 }
 
 TEST(GpSamplerTest, SameSeedAndHistoryGiveSameSuggestion) {
@@ -318,7 +251,7 @@ TEST(GpSamplerTest, SameSeedAndHistoryGiveSameSuggestion) {
 }
 
 TEST(GpSamplerTest, SeedSettingChangesSuggestionAndRandomStateIsAnAlias) {
-  const SearchSpace space({Double("x", 0, 1), Double("y", 0, 1)});
+  const SearchSpace space({DoubleParam("x", 0, 1), DoubleParam("y", 0, 1)});
   History history;
   history.goals = {Goal::kMinimize};
   auto suggest = [&](std::map<std::string, std::string> settings) {
@@ -336,7 +269,7 @@ TEST(GpSamplerTest, RunningTrialsAreNotRepeatedAndBatchSpreadsOut) {
   };
   // Continuous: a batch of concurrent suggestions keeps apart.
   {
-    const SearchSpace space({Double("x", 0, 1), Double("y", 0, 1)});
+    const SearchSpace space({DoubleParam("x", 0, 1), DoubleParam("y", 0, 1)});
     std::unique_ptr<Sampler> gp = MakeGp(space, Quick());
     History history = RunTrials(*gp, space, f, 12, 5);
     std::vector<std::vector<double>> batch;
@@ -354,7 +287,8 @@ TEST(GpSamplerTest, RunningTrialsAreNotRepeatedAndBatchSpreadsOut) {
   }
   // Discrete (20 points): no running or completed point is handed out again.
   {
-    const SearchSpace space({Int("x", 0, 9), Categorical("c", {"a", "b"})});
+    const SearchSpace space(
+        {IntParam("x", 0, 9), CategoricalParam("c", {"a", "b"})});
     const Objective g = [](const std::vector<double>& x) {
       return std::abs(x[0] - 2) + (x[1] == 1 ? 0 : 1);
     };
@@ -378,7 +312,7 @@ TEST(GpSamplerTest, RunningTrialsAreNotRepeatedAndBatchSpreadsOut) {
 TEST(GpSamplerTest, StartupTrialsIgnoreTheModel) {
   // Before n_startup_trials completions a suggestion is a plain prior draw,
   // so it is the random sampler's given the same stream.
-  const SearchSpace space({Double("x", 0, 1)});
+  const SearchSpace space({DoubleParam("x", 0, 1)});
   std::unique_ptr<Sampler> gp =
       MakeGp(space, Quick({{"n_initial_points", "3"}}));
   History history;
@@ -396,7 +330,7 @@ TEST(GpSamplerTest, StartupTrialsIgnoreTheModel) {
 }
 
 TEST(GpSamplerTest, RejectsBadSettingsAndSpaces) {
-  const SearchSpace space({Double("x", 0, 1)});
+  const SearchSpace space({DoubleParam("x", 0, 1)});
   const std::vector<std::map<std::string, std::string>> bad = {
       {{"acquisition", "thompson"}},
       {{"utility", "lcb"}},
@@ -432,7 +366,8 @@ TEST(GpSamplerTest, RejectsBadSettingsAndSpaces) {
   EXPECT_TRUE(CreateGpSampler(space, good).ok());
   EXPECT_TRUE(good.CheckAllRead("gp").ok());
 
-  ParamSpec unbounded = Double("u", 0, std::numeric_limits<double>::infinity());
+  ParamSpec unbounded =
+      DoubleParam("u", 0, std::numeric_limits<double>::infinity());
   Settings none({}, "algorithm.settings");
   auto refused = CreateGpSampler(SearchSpace({unbounded}), none);
   EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
@@ -475,12 +410,14 @@ double Hartmann6(const std::vector<double>& x) {
 constexpr int kSeeds = 7;
 
 TEST(GpSamplerTest, BeatsRandomOnBranin) {
-  const SearchSpace space({Double("x1", -5, 10), Double("x2", 0, 15)});
+  const SearchSpace space(
+      {DoubleParam("x1", -5, 10), DoubleParam("x2", 0, 15)});
   std::vector<double> gp_best;
   std::vector<double> random_best;
   for (uint64_t seed = 1; seed <= kSeeds; ++seed) {
     std::unique_ptr<Sampler> gp = MakeGp(space, Quick());
-    std::unique_ptr<Sampler> random = MakeRandom(space);
+    std::unique_ptr<Sampler> random =
+        MakeDefaultSampler(CreateRandomSampler, space);
     gp_best.push_back(Best(RunTrials(*gp, space, Branin, 30, seed)));
     random_best.push_back(Best(RunTrials(*random, space, Branin, 30, seed)));
   }
@@ -494,13 +431,14 @@ TEST(GpSamplerTest, BeatsRandomOnBranin) {
 TEST(GpSamplerTest, BeatsRandomOnHartmann6Maximized) {
   std::vector<ParamSpec> params;
   for (int d = 0; d < 6; ++d)
-    params.push_back(Double("x" + std::to_string(d), 0, 1));
+    params.push_back(DoubleParam("x" + std::to_string(d), 0, 1));
   const SearchSpace space(std::move(params));
   std::vector<double> gp_best;
   std::vector<double> random_best;
   for (uint64_t seed = 1; seed <= kSeeds; ++seed) {
     std::unique_ptr<Sampler> gp = MakeGp(space, Quick());
-    std::unique_ptr<Sampler> random = MakeRandom(space);
+    std::unique_ptr<Sampler> random =
+        MakeDefaultSampler(CreateRandomSampler, space);
     gp_best.push_back(
         Best(RunTrials(*gp, space, Hartmann6, 40, seed, Goal::kMaximize)));
     random_best.push_back(
@@ -522,7 +460,8 @@ TEST(GpSamplerTest, BeatsRandomOnMixedConditionalSpace) {
   std::vector<double> random_best;
   for (uint64_t seed = 1; seed <= 5; ++seed) {
     std::unique_ptr<Sampler> gp = MakeGp(space, Quick());
-    std::unique_ptr<Sampler> random = MakeRandom(space);
+    std::unique_ptr<Sampler> random =
+        MakeDefaultSampler(CreateRandomSampler, space);
     gp_best.push_back(Best(RunTrials(*gp, space, f, 25, seed)));
     random_best.push_back(Best(RunTrials(*random, space, f, 25, seed)));
   }

@@ -14,38 +14,16 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "samplers/sampler.h"
+#include "samplers/testing/sampler_test_util.h"
 
 namespace hpo {
 namespace {
 
+using ::hpo::sampler_testing::CategoricalParam;
+using ::hpo::sampler_testing::DoubleParam;
+using ::hpo::sampler_testing::IntParam;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
-
-ParamSpec DoubleParam(std::string name, double low, double high,
-                      bool log = false, double step = 0) {
-  ParamSpec p;
-  p.name = std::move(name);
-  p.kind = ParamKind::kDouble;
-  p.low = low;
-  p.high = high;
-  p.log = log;
-  p.step = step;
-  return p;
-}
-
-ParamSpec IntParam(std::string name, double low, double high, double step = 1) {
-  ParamSpec p = DoubleParam(std::move(name), low, high, false, step);
-  p.kind = ParamKind::kInt;
-  return p;
-}
-
-ParamSpec CategoricalParam(std::string name, std::vector<std::string> labels) {
-  ParamSpec p;
-  p.name = std::move(name);
-  p.kind = ParamKind::kCategorical;
-  p.categories = std::move(labels);
-  return p;
-}
 
 absl::StatusOr<std::unique_ptr<Sampler>> Make(
     const SearchSpace& space, std::map<std::string, std::string> values = {}) {
@@ -146,7 +124,7 @@ TEST(GridSamplerTest, IgnoresTheRng) {
 
 TEST(GridSamplerTest, SteppedRangesUseTheirLegalValues) {
   const SearchSpace space(
-      {DoubleParam("x", 0, 1, false, 0.4), IntParam("n", 1, 9, 3)});
+      {DoubleParam("x", 0, 1, false, 0.4), IntParam("n", 1, 9, false, 3)});
   auto sampler = Make(space);
   ASSERT_TRUE(sampler.ok()) << sampler.status();
   History history;

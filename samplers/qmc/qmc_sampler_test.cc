@@ -18,53 +18,20 @@
 #include "gtest/gtest.h"
 #include "samplers/random/random_sampler.h"
 #include "samplers/sampler.h"
+#include "samplers/testing/sampler_test_util.h"
 
 namespace hpo {
 namespace {
 
-using Factory = absl::StatusOr<std::unique_ptr<Sampler>> (*)(
-    const SearchSpace& space, Settings& settings);
+using ::hpo::sampler_testing::ActiveWhen;
+using ::hpo::sampler_testing::CategoricalParam;
+using ::hpo::sampler_testing::DiscreteParam;
+using ::hpo::sampler_testing::DoubleParam;
+using ::hpo::sampler_testing::ExpectLegalForSpace;
+using ::hpo::sampler_testing::IntParam;
+using ::hpo::sampler_testing::MakeSamplerReadingAllSettings;
 
-ParamSpec DoubleParam(std::string name, double low, double high,
-                      bool log = false, double step = 0) {
-  ParamSpec p;
-  p.name = std::move(name);
-  p.kind = ParamKind::kDouble;
-  p.low = low;
-  p.high = high;
-  p.log = log;
-  p.step = step;
-  return p;
-}
-
-ParamSpec IntParam(std::string name, double low, double high, bool log = false,
-                   double step = 1) {
-  ParamSpec p = DoubleParam(std::move(name), low, high, log, step);
-  p.kind = ParamKind::kInt;
-  return p;
-}
-
-ParamSpec CategoricalParam(std::string name, std::vector<std::string> labels) {
-  ParamSpec p;
-  p.name = std::move(name);
-  p.kind = ParamKind::kCategorical;
-  p.categories = std::move(labels);
-  return p;
-}
-
-ParamSpec DiscreteParam(std::string name, std::vector<double> values) {
-  ParamSpec p;
-  p.name = std::move(name);
-  p.kind = ParamKind::kDiscrete;
-  p.values = std::move(values);
-  return p;
-}
-
-ParamSpec Child(ParamSpec p, int parent, std::vector<double> parent_values) {
-  p.parent = parent;
-  p.parent_values = std::move(parent_values);
-  return p;
-}
+using Factory = sampler_testing::SamplerFactory;
 
 // Every kind of parameter, priors and conditions included.
 SearchSpace EveryKind() {
@@ -93,18 +60,15 @@ SearchSpace EveryKind() {
       CategoricalParam("c", {"a", "b", "c"}),
       DiscreteParam("disc", {0.5, 1, 4, 16}),
       // 11: active for c == "b"; 12: nested under 11's second half.
-      Child(IntParam("units", 1, 8), 9, {1}),
-      Child(CategoricalParam("act", {"relu", "tanh"}), 11, {5, 6, 7, 8}),
+      ActiveWhen(IntParam("units", 1, 8), 9, {1}),
+      ActiveWhen(CategoricalParam("act", {"relu", "tanh"}), 11, {5, 6, 7, 8}),
   });
 }
 
 std::unique_ptr<Sampler> Make(Factory factory, const SearchSpace& space,
                               std::map<std::string, std::string> values = {}) {
-  Settings settings(std::move(values), "algorithm.settings");
-  auto sampler = factory(space, settings);
-  EXPECT_TRUE(sampler.ok()) << sampler.status();
-  EXPECT_TRUE(settings.CheckAllRead("qmc").ok());
-  return sampler.ok() ? *std::move(sampler) : nullptr;
+  return MakeSamplerReadingAllSettings(factory, space, std::move(values),
+                                       "qmc");
 }
 
 // Suggests `n` trials one after another, each left running in the history.
@@ -128,20 +92,6 @@ std::vector<std::vector<double>> SuggestMany(Sampler& sampler,
   return out;
 }
 
-void ExpectInSpace(const SearchSpace& space, const std::vector<double>& x) {
-  ASSERT_EQ(x.size(), space.size());
-  std::vector<double> masked = x;
-  space.MaskInactive(masked);
-  for (size_t i = 0; i < space.size(); ++i) {
-    if (IsInactive(masked[i])) {
-      EXPECT_TRUE(IsInactive(x[i])) << space.param(i).name;
-    } else {
-      EXPECT_TRUE(space.param(i).Contains(x[i]))
-          << space.param(i).name << " = " << x[i];
-    }
-  }
-}
-
 TEST(QmcSamplerTest, EveryKindInSpaceAndConditionsMasked) {
   const SearchSpace space = EveryKind();
   for (Factory f : {&CreateSobolSampler, &CreateHaltonSampler}) {
@@ -150,7 +100,7 @@ TEST(QmcSamplerTest, EveryKindInSpaceAndConditionsMasked) {
       int child_active = 0;
       int grandchild_active = 0;
       for (const std::vector<double>& x : SuggestMany(*sampler, space, 300)) {
-        ExpectInSpace(space, x);
+        ExpectLegalForSpace(space, x);
         child_active += !IsInactive(x[11]);
         grandchild_active += !IsInactive(x[12]);
       }

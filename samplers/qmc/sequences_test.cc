@@ -40,11 +40,11 @@ TEST(SobolSequenceTest, FirstPointsOfThePlainSequence) {
 TEST(SobolSequenceTest, MatchesTheReferenceGeneratorInHighDimensions) {
   const SobolSequence seq = Sobol(1024, false);
   const std::vector<int> coords = {0, 1, 2, 9, 99, 500, 1000, 1023};
-  const std::vector<double> at_1000 = {
-      0.2197265625, 0.0966796875, 0.5185546875, 0.0693359375,
-      0.1865234375, 0.7255859375, 0.5654296875, 0.7138671875};
+  const std::vector<double> at_1000 = {0.2197265625, 0.0966796875, 0.5185546875,
+                                       0.0693359375, 0.1865234375, 0.7255859375,
+                                       0.5654296875, 0.7138671875};
   const std::vector<double> at_123456789 = {
-      0x1.f3a8de4p-1, 0x1.95b9a34p-1, 0x1.a3d16p-8,  0x1.9d9f068p-2,
+      0x1.f3a8de4p-1, 0x1.95b9a34p-1, 0x1.a3d16p-8,   0x1.9d9f068p-2,
       0x1.40999d4p-1, 0x1.174c0a4p-1, 0x1.426bda8p-2, 0x1.56f6514p-1};
   const std::vector<double> x = seq.Point(1000);
   const std::vector<double> y = seq.Point(123456789);
@@ -70,9 +70,8 @@ TEST(SobolSequenceTest, EveryCoordinateStratifiesPlainAndScrambled) {
         ASSERT_GE(x[k], 0);
         ASSERT_LT(x[k], 1);
         const auto cell = static_cast<size_t>(x[k] * kN);
-        ASSERT_FALSE(seen[k][cell])
-            << "coordinate " << k << " cell " << cell << " twice, scramble "
-            << scramble;
+        ASSERT_FALSE(seen[k][cell]) << "coordinate " << k << " cell " << cell
+                                    << " twice, scramble " << scramble;
         seen[k][cell] = true;
       }
     }
@@ -175,10 +174,9 @@ TEST(HaltonSequenceTest, LargeIndicesAndDimensionsStayInRange) {
       ASSERT_LT(x, 1);
     }
   }
-  EXPECT_EQ(HaltonSequence::Create(kMaxHaltonDimension + 1, false, 0)
-                .status()
-                .code(),
-            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(
+      HaltonSequence::Create(kMaxHaltonDimension + 1, false, 0).status().code(),
+      absl::StatusCode::kInvalidArgument);
 }
 
 TEST(SequencePointTest, OneOffFunctionsMatchTheClasses) {

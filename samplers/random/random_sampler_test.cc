@@ -14,44 +14,15 @@
 #include "core/settings.h"
 #include "gtest/gtest.h"
 #include "samplers/sampler.h"
+#include "samplers/testing/sampler_test_util.h"
 
 namespace hpo {
 namespace {
 
-ParamSpec DoubleParam(std::string name, double low, double high,
-                      bool log = false, double step = 0) {
-  ParamSpec p;
-  p.name = std::move(name);
-  p.kind = ParamKind::kDouble;
-  p.low = low;
-  p.high = high;
-  p.log = log;
-  p.step = step;
-  return p;
-}
-
-ParamSpec IntParam(std::string name, double low, double high, bool log = false,
-                   double step = 1) {
-  ParamSpec p = DoubleParam(std::move(name), low, high, log, step);
-  p.kind = ParamKind::kInt;
-  return p;
-}
-
-ParamSpec CategoricalParam(std::string name, std::vector<std::string> labels) {
-  ParamSpec p;
-  p.name = std::move(name);
-  p.kind = ParamKind::kCategorical;
-  p.categories = std::move(labels);
-  return p;
-}
-
-ParamSpec DiscreteParam(std::string name, std::vector<double> values) {
-  ParamSpec p;
-  p.name = std::move(name);
-  p.kind = ParamKind::kDiscrete;
-  p.values = std::move(values);
-  return p;
-}
+using ::hpo::sampler_testing::CategoricalParam;
+using ::hpo::sampler_testing::DiscreteParam;
+using ::hpo::sampler_testing::DoubleParam;
+using ::hpo::sampler_testing::IntParam;
 
 std::unique_ptr<Sampler> MakeSampler(const SearchSpace& space) {
   Settings settings({}, "algorithm.settings");

@@ -18,53 +18,21 @@
 #include "gtest/gtest.h"
 #include "samplers/random/random_sampler.h"
 #include "samplers/sampler.h"
+#include "samplers/testing/sampler_test_util.h"
 
 namespace hpo {
 namespace {
 
+using ::hpo::sampler_testing::ActiveWhen;
+using ::hpo::sampler_testing::CategoricalParam;
+using ::hpo::sampler_testing::DiscreteParam;
+using ::hpo::sampler_testing::DoubleParam;
+using ::hpo::sampler_testing::ExpectLegalForSpace;
+using ::hpo::sampler_testing::IntParam;
+using ::hpo::sampler_testing::MakeSamplerReadingAllSettings;
+
 using SettingsMap = std::map<std::string, std::string>;
 using Objective = std::function<double(const std::vector<double>&)>;
-
-ParamSpec DoubleParam(std::string name, double low, double high,
-                      bool log = false, double step = 0) {
-  ParamSpec p;
-  p.name = std::move(name);
-  p.kind = ParamKind::kDouble;
-  p.low = low;
-  p.high = high;
-  p.log = log;
-  p.step = step;
-  return p;
-}
-
-ParamSpec IntParam(std::string name, double low, double high, bool log = false,
-                   double step = 1) {
-  ParamSpec p = DoubleParam(std::move(name), low, high, log, step);
-  p.kind = ParamKind::kInt;
-  return p;
-}
-
-ParamSpec CategoricalParam(std::string name, std::vector<std::string> labels) {
-  ParamSpec p;
-  p.name = std::move(name);
-  p.kind = ParamKind::kCategorical;
-  p.categories = std::move(labels);
-  return p;
-}
-
-ParamSpec DiscreteParam(std::string name, std::vector<double> values) {
-  ParamSpec p;
-  p.name = std::move(name);
-  p.kind = ParamKind::kDiscrete;
-  p.values = std::move(values);
-  return p;
-}
-
-ParamSpec Child(ParamSpec p, int parent, std::vector<double> parent_values) {
-  p.parent = parent;
-  p.parent_values = std::move(parent_values);
-  return p;
-}
 
 // Every kind of parameter, and a conditional tree two levels deep.
 SearchSpace EveryKind() {
@@ -85,25 +53,25 @@ SearchSpace EveryKind() {
   normal_int.mu = 16;
   normal_int.sigma = 8;
   return SearchSpace({
-      DoubleParam("d", -2, 3),                                       // 0
-      DoubleParam("dstep", 0.1, 2, false, 0.25),                     // 1
-      DoubleParam("dlog", 1e-5, 1e-1, true),                         // 2
-      IntParam("i", -5, 5),                                          // 3
-      IntParam("ilog", 1, 1000, true),                               // 4
-      IntParam("istep", 0, 100, false, 7),                           // 5
-      q,                                                             // 6
-      normal,                                                        // 7
-      lognormal,                                                     // 8
-      normal_int,                                                    // 9
-      CategoricalParam("opt", {"sgd", "adam", "rmsprop"}),           // 10
-      DiscreteParam("batch", {16, 32, 64, 128}),                     // 11
-      DiscreteParam("mixed", {3, 1, 2}),                             // 12
-      Child(DoubleParam("momentum", 0, 1), 10, {0}),                 // 13
-      Child(CategoricalParam("beta", {"low", "high"}), 10, {1, 2}),  // 14
-      Child(DoubleParam("beta2", 0.9, 0.999), 14, {1}),              // 15
-      Child(IntParam("warmup", 0, 10), 14, {0, 1}),                  // 16
-      DoubleParam("fixed", 2, 2),                                    // 17
-      IntParam("one", 3, 3),                                         // 18
+      DoubleParam("d", -2, 3),                                            // 0
+      DoubleParam("dstep", 0.1, 2, false, 0.25),                          // 1
+      DoubleParam("dlog", 1e-5, 1e-1, true),                              // 2
+      IntParam("i", -5, 5),                                               // 3
+      IntParam("ilog", 1, 1000, true),                                    // 4
+      IntParam("istep", 0, 100, false, 7),                                // 5
+      q,                                                                  // 6
+      normal,                                                             // 7
+      lognormal,                                                          // 8
+      normal_int,                                                         // 9
+      CategoricalParam("opt", {"sgd", "adam", "rmsprop"}),                // 10
+      DiscreteParam("batch", {16, 32, 64, 128}),                          // 11
+      DiscreteParam("mixed", {3, 1, 2}),                                  // 12
+      ActiveWhen(DoubleParam("momentum", 0, 1), 10, {0}),                 // 13
+      ActiveWhen(CategoricalParam("beta", {"low", "high"}), 10, {1, 2}),  // 14
+      ActiveWhen(DoubleParam("beta2", 0.9, 0.999), 14, {1}),              // 15
+      ActiveWhen(IntParam("warmup", 0, 10), 14, {0, 1}),                  // 16
+      DoubleParam("fixed", 2, 2),                                         // 17
+      IntParam("one", 3, 3),                                              // 18
   });
 }
 
@@ -119,27 +87,9 @@ double EveryKindObjective(const std::vector<double>& x) {
 std::unique_ptr<Sampler> MakeTpe(const SearchSpace& space,
                                  const SettingsMap& values = {},
                                  bool multivariate_factory = false) {
-  Settings settings(values, "algorithm.settings");
-  auto sampler = multivariate_factory
-                     ? CreateTpeMultivariateSampler(space, settings)
-                     : CreateTpeSampler(space, settings);
-  EXPECT_TRUE(sampler.ok()) << sampler.status();
-  EXPECT_TRUE(settings.CheckAllRead("tpe").ok());
-  return *std::move(sampler);
-}
-
-void ExpectLegal(const SearchSpace& space, const std::vector<double>& x) {
-  ASSERT_EQ(x.size(), space.size());
-  std::vector<double> masked = x;
-  space.MaskInactive(masked);
-  for (size_t i = 0; i < space.size(); ++i) {
-    if (IsInactive(masked[i])) {
-      EXPECT_TRUE(IsInactive(x[i])) << space.param(i).name << " = " << x[i];
-    } else {
-      EXPECT_TRUE(space.param(i).Contains(x[i]))
-          << space.param(i).name << " = " << x[i];
-    }
-  }
+  return MakeSamplerReadingAllSettings(
+      multivariate_factory ? CreateTpeMultivariateSampler : CreateTpeSampler,
+      space, values, "tpe");
 }
 
 // Equal coordinates, inactive at the same places (NaN != NaN).
@@ -175,7 +125,7 @@ History Optimize(Sampler& sampler, const SearchSpace& space,
     auto x = sampler.Suggest(space, history, rng);
     EXPECT_TRUE(x.ok()) << x.status();
     EXPECT_TRUE(x->sampler_data.empty());
-    ExpectLegal(space, x->params);
+    ExpectLegalForSpace(space, x->params);
     history.trials.push_back(
         Record(t, TrialState::kCompleted, x->params, objective(x->params)));
   }
@@ -216,7 +166,7 @@ TEST(TpeSamplerTest, EveryKindStaysInSpaceInEveryMode) {
       Rng rng(100 + t);
       auto x = sampler->Suggest(space, history, rng);
       ASSERT_TRUE(x.ok()) << x.status();
-      ExpectLegal(space, x->params);
+      ExpectLegalForSpace(space, x->params);
       // A mix of outcomes, as parallel workers leave them.
       const TrialState state = t % 7 == 3   ? TrialState::kFailed
                                : t % 7 == 5 ? TrialState::kPruned
@@ -241,7 +191,7 @@ TEST(TpeSamplerTest, SmallHistoriesAreHandled) {
       Rng rng(9);
       auto x = sampler->Suggest(space, empty, rng);
       EXPECT_TRUE(x.ok());
-      ExpectLegal(space, x->params);
+      ExpectLegalForSpace(space, x->params);
       return x->params;
     }();
     // One trial in each state, and then two.
@@ -254,11 +204,11 @@ TEST(TpeSamplerTest, SmallHistoriesAreHandled) {
       Rng rng(10);
       auto x = sampler->Suggest(space, h, rng);
       ASSERT_TRUE(x.ok()) << x.status();
-      ExpectLegal(space, x->params);
+      ExpectLegalForSpace(space, x->params);
       h.trials.push_back(Record(1, TrialState::kCompleted, x->params, 0.5));
       auto y = sampler->Suggest(space, h, rng);
       ASSERT_TRUE(y.ok()) << y.status();
-      ExpectLegal(space, y->params);
+      ExpectLegalForSpace(space, y->params);
     }
     // No goals at all (a history built by hand) reads as minimize.
     History no_goals;
@@ -522,10 +472,10 @@ std::vector<Problem> Problems() {
   problems.push_back(
       {"conditional",
        SearchSpace({CategoricalParam("model", {"linear", "tree", "net"}),
-                    Child(DoubleParam("alpha", 1e-4, 10, true), 0, {0}),
-                    Child(IntParam("depth", 1, 30), 0, {1}),
-                    Child(DoubleParam("dropout", 0, 0.9), 0, {2}),
-                    Child(IntParam("width", 8, 1024, true), 0, {2})}),
+                    ActiveWhen(DoubleParam("alpha", 1e-4, 10, true), 0, {0}),
+                    ActiveWhen(IntParam("depth", 1, 30), 0, {1}),
+                    ActiveWhen(DoubleParam("dropout", 0, 0.9), 0, {2}),
+                    ActiveWhen(IntParam("width", 8, 1024, true), 0, {2})}),
        [](const std::vector<double>& x) {
          switch (static_cast<int>(x[0])) {
            case 0:
