@@ -464,11 +464,12 @@ void Service::MarkStale(const std::shared_ptr<LiveExperiment>& live) {
 absl::Status Service::WithExperiment(
     const std::string& name,
     absl::FunctionRef<absl::Status(LiveExperiment*, std::vector<WriteResult>&)>
-        body) {
-  if (absl::Status s = ValidateExperimentName(name, "experiment"); !s.ok()) {
+        body,
+    absl::string_view field) {
+  if (absl::Status s = ValidateExperimentName(name, field); !s.ok()) {
     return s;
   }
-  auto found = Find(name, "experiment");
+  auto found = Find(name, field);
   if (!found.ok()) return found.status();
   std::shared_ptr<LiveExperiment> live = *std::move(found);
   std::vector<WriteResult> writes;
@@ -575,21 +576,15 @@ absl::Status Service::CreateExperiment(
 
 absl::Status Service::GetExperiment(const v1::GetExperimentRequest& request,
                                     v1::Experiment* response) {
-  if (absl::Status s = ValidateExperimentName(request.name(), "name");
-      !s.ok()) {
-    return s;
-  }
-  auto found = Find(request.name(), "name");
-  if (!found.ok()) return found.status();
-  LiveExperiment& live = **found;
-  std::vector<WriteResult> writes;
-  {
-    absl::MutexLock lock(&live.mu);
-    if (live.deleted) return NotFound("name", request.name());
-    live.Advance(absl::Now(), storage_, &writes);
-    *response = live.View();
-  }
-  return AwaitAll(writes);
+  return WithExperiment(
+      request.name(),
+      [&](LiveExperiment* live, std::vector<WriteResult>& writes)
+          ABSL_NO_THREAD_SAFETY_ANALYSIS -> absl::Status {
+            live->Advance(absl::Now(), storage_, &writes);
+            *response = live->View();
+            return absl::OkStatus();
+          },
+      "name");
 }
 
 absl::Status Service::ListExperiments(const v1::ListExperimentsRequest& request,
@@ -753,69 +748,61 @@ absl::Status Service::ReportIntermediate(
 
 absl::Status Service::StopExperiment(const v1::StopExperimentRequest& request,
                                      v1::Experiment* response) {
-  if (absl::Status s = ValidateExperimentName(request.name(), "name");
-      !s.ok()) {
-    return s;
-  }
-  auto found = Find(request.name(), "name");
-  if (!found.ok()) return found.status();
-  LiveExperiment& live = **found;
-  std::vector<WriteResult> writes;
-  {
-    absl::MutexLock lock(&live.mu);
-    if (live.deleted) return NotFound("name", request.name());
-    const absl::Time now = absl::Now();
-    live.Advance(now, storage_, &writes);
-    if (live.Active()) {
-      live.SetExperimentState(
-          v1::Experiment::STOPPED,
-          request.reason().empty() ? "stopped by a user" : request.reason(),
-          now);
-      writes.push_back(storage_->Write(Mutation::UpdateExperiment(live.spec)));
-      live.LogState();
-    } else if (live.spec.state() != v1::Experiment::STOPPED) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "experiment \"", request.name(), "\" is ",
-          v1::Experiment::State_Name(live.spec.state()),
-          "; only a CREATED or RUNNING experiment can be stopped"));
-    }
-    *response = live.View();
-  }
-  return AwaitAll(writes);
+  return WithExperiment(
+      request.name(),
+      [&](LiveExperiment* live, std::vector<WriteResult>& writes)
+          ABSL_NO_THREAD_SAFETY_ANALYSIS -> absl::Status {
+            const absl::Time now = absl::Now();
+            live->Advance(now, storage_, &writes);
+            if (live->Active()) {
+              live->SetExperimentState(v1::Experiment::STOPPED,
+                                       request.reason().empty()
+                                           ? "stopped by a user"
+                                           : request.reason(),
+                                       now);
+              writes.push_back(
+                  storage_->Write(Mutation::UpdateExperiment(live->spec)));
+              live->LogState();
+            } else if (live->spec.state() != v1::Experiment::STOPPED) {
+              return absl::FailedPreconditionError(absl::StrCat(
+                  "experiment \"", request.name(), "\" is ",
+                  v1::Experiment::State_Name(live->spec.state()),
+                  "; only a CREATED or RUNNING experiment can be stopped"));
+            }
+            *response = live->View();
+            return absl::OkStatus();
+          },
+      "name");
 }
 
 absl::Status Service::ResumeExperiment(
     const v1::ResumeExperimentRequest& request, v1::Experiment* response) {
-  if (absl::Status s = ValidateExperimentName(request.name(), "name");
-      !s.ok()) {
-    return s;
-  }
-  auto found = Find(request.name(), "name");
-  if (!found.ok()) return found.status();
-  LiveExperiment& live = **found;
-  std::vector<WriteResult> writes;
-  {
-    absl::MutexLock lock(&live.mu);
-    if (live.deleted) return NotFound("name", request.name());
-    const absl::Time now = absl::Now();
-    if (live.spec.state() == v1::Experiment::STOPPED) {
-      live.SetExperimentState(live.allocated == 0 ? v1::Experiment::CREATED
-                                                  : v1::Experiment::RUNNING,
-                              "resumed", now);
-      writes.push_back(storage_->Write(Mutation::UpdateExperiment(live.spec)));
-      live.LogState();
-    } else if (!live.Active()) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("experiment \"", request.name(), "\" is ",
-                       v1::Experiment::State_Name(live.spec.state()),
-                       "; only a STOPPED experiment can be resumed"));
-    }
-    // It may be over already: all trials done while it was stopped, or
-    // max_duration passed.
-    live.Advance(now, storage_, &writes);
-    *response = live.View();
-  }
-  return AwaitAll(writes);
+  return WithExperiment(
+      request.name(),
+      [&](LiveExperiment* live, std::vector<WriteResult>& writes)
+          ABSL_NO_THREAD_SAFETY_ANALYSIS -> absl::Status {
+            const absl::Time now = absl::Now();
+            if (live->spec.state() == v1::Experiment::STOPPED) {
+              live->SetExperimentState(live->allocated == 0
+                                           ? v1::Experiment::CREATED
+                                           : v1::Experiment::RUNNING,
+                                       "resumed", now);
+              writes.push_back(
+                  storage_->Write(Mutation::UpdateExperiment(live->spec)));
+              live->LogState();
+            } else if (!live->Active()) {
+              return absl::FailedPreconditionError(
+                  absl::StrCat("experiment \"", request.name(), "\" is ",
+                               v1::Experiment::State_Name(live->spec.state()),
+                               "; only a STOPPED experiment can be resumed"));
+            }
+            // It may be over already: all trials done while it was stopped, or
+            // max_duration passed.
+            live->Advance(now, storage_, &writes);
+            *response = live->View();
+            return absl::OkStatus();
+          },
+      "name");
 }
 
 absl::Status Service::GetTrialConfig(const v1::GetTrialConfigRequest& request,
@@ -1038,8 +1025,15 @@ absl::Status Service::ReportResult(const v1::ReportResultRequest& request,
             trial->set_failure_reason(request.failure_reason());
             *trial->mutable_end_time() = ToProto(now);
             trial->clear_lease_expire_time();
-            auto record = ToTrialRecord(live->space, live->spec, *trial);
-            if (record.ok()) live->RecordOf(trial) = *std::move(record);
+            // SetState moved the record's state; only the values are new.
+            TrialRecord& record = live->RecordOf(trial);
+            record.values.clear();
+            if (new_state == v1::Trial::COMPLETED) {
+              // ValidateReport made sure every objective is there.
+              for (const v1::Objective& o : live->spec.objectives()) {
+                record.values.push_back(trial->metrics().at(o.name()));
+              }
+            }
 
             writes.push_back(storage_->Write(Mutation::PutTrial(*trial)));
             if (live->CheckTarget(*trial, now)) {

@@ -75,16 +75,18 @@ class Service {
   // matches the record.
   absl::StatusOr<std::shared_ptr<LiveExperiment>> Find(const std::string& name,
                                                        absl::string_view field);
-  // Forgets the cached copy of an experiment whose write failed; the next Find
-  // reloads.
   // The common shape of a request on one experiment: checks the name, finds
   // the experiment, runs `body` under its lock (NOT_FOUND if it was deleted
   // meanwhile), then waits with no lock held for the writes `body` queued; a
-  // failed write marks the experiment stale and is the answer.
+  // failed write marks the experiment stale and is the answer. `field` names
+  // the request field holding the name, for messages.
   absl::Status WithExperiment(const std::string& name,
                               absl::FunctionRef<absl::Status(
                                   LiveExperiment*, std::vector<WriteResult>&)>
-                                  body);
+                                  body,
+                              absl::string_view field = "experiment");
+  // Forgets the cached copy of an experiment whose write failed; the next Find
+  // reloads.
   void MarkStale(const std::shared_ptr<LiveExperiment>& live);
   absl::StatusOr<std::shared_ptr<LiveExperiment>> Load(
       const v1::Experiment& stored);

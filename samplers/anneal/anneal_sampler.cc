@@ -11,6 +11,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "core/history.h"
+#include "samplers/draws.h"
 
 namespace hpo {
 namespace {
@@ -28,34 +29,6 @@ struct Options {
   bool seeded = false;
   uint64_t seed = 0;
 };
-
-// SplitMix64's finalizer: spreads a user's small seed over all 64 bits before
-// it is mixed into the server's draw.
-uint64_t Mix(uint64_t x) {
-  x += 0x9E3779B97F4A7C15ull;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-  return x ^ (x >> 31);
-}
-
-// True if two coordinate vectors are the same configuration: inactive at the
-// same places and equal everywhere else.
-bool SameConfig(const std::vector<double>& a, const std::vector<double>& b) {
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (IsInactive(a[i]) != IsInactive(b[i])) return false;
-    if (!IsInactive(a[i]) && a[i] != b[i]) return false;
-  }
-  return true;
-}
-
-std::vector<double> PriorDraw(const SearchSpace& space, Rng& rng) {
-  std::vector<double> x(space.size());
-  for (size_t i = 0; i < space.size(); ++i) {
-    x[i] = space.param(i).FromUnit(UnitDraw(rng));
-  }
-  space.MaskInactive(x);
-  return x;
-}
 
 // A 0-based rank from the geometric distribution of mean avg_best_idx - 1:
 // rank k with probability (1 - p)^k p, p = 1 / avg_best_idx, as hyperopt's
@@ -84,7 +57,7 @@ class AnnealSampler : public Sampler {
     Rng seeded;
     Rng* rng = &server_rng;
     if (options_.seeded) {
-      seeded.seed(server_rng() ^ Mix(options_.seed));
+      seeded.seed(server_rng() ^ MixSeed(options_.seed));
       rng = &seeded;
     }
 
@@ -126,9 +99,10 @@ class AnnealSampler : public Sampler {
       x = startup || attempt >= kMaxAttempts / 2
               ? PriorDraw(space, *rng)
               : Propose(space, ranked, explored, ranked_active, *rng);
-      const bool repeats = std::any_of(
-          running.begin(), running.end(),
-          [&](const std::vector<double>* r) { return SameConfig(*r, x); });
+      const bool repeats = std::any_of(running.begin(), running.end(),
+                                       [&](const std::vector<double>* r) {
+                                         return SameConfiguration(*r, x);
+                                       });
       // When every attempt repeats, the space is all but used up by running
       // trials, and the last draw is as good as any.
       if (!repeats) break;

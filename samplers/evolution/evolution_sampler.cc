@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "core/history.h"
 #include "core/normal.h"
+#include "samplers/draws.h"
 
 namespace hpo {
 namespace {
@@ -37,34 +38,6 @@ struct Options {
   uint64_t seed = 0;
 };
 
-// SplitMix64's finalizer: spreads a user's small seed over all 64 bits before
-// it is mixed into the server's draw.
-uint64_t Mix(uint64_t x) {
-  x += 0x9E3779B97F4A7C15ull;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-  return x ^ (x >> 31);
-}
-
-// True if two coordinate vectors are the same configuration: inactive at the
-// same places and equal everywhere else.
-bool SameConfig(const std::vector<double>& a, const std::vector<double>& b) {
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (IsInactive(a[i]) != IsInactive(b[i])) return false;
-    if (!IsInactive(a[i]) && a[i] != b[i]) return false;
-  }
-  return true;
-}
-
-std::vector<double> PriorDraw(const SearchSpace& space, Rng& rng) {
-  std::vector<double> x(space.size());
-  for (size_t i = 0; i < space.size(); ++i) {
-    x[i] = space.param(i).FromUnit(UnitDraw(rng));
-  }
-  space.MaskInactive(x);
-  return x;
-}
-
 // An index in [0, n), n >= 1.
 size_t UniformIndex(size_t n, Rng& rng) {
   return std::min(n - 1, static_cast<size_t>(UnitDraw(rng) * n));
@@ -86,7 +59,7 @@ class EvolutionSampler : public Sampler {
     Rng seeded;
     Rng* rng = &server_rng;
     if (options_.seeded) {
-      seeded.seed(server_rng() ^ Mix(options_.seed));
+      seeded.seed(server_rng() ^ MixSeed(options_.seed));
       rng = &seeded;
     }
 
@@ -124,9 +97,10 @@ class EvolutionSampler : public Sampler {
               ? PriorDraw(space, *rng)
               : Mutate(space, *Tournament(population, *rng).params, *rng);
       // Children of running trials are fine, copies of them are not.
-      const bool repeats = std::any_of(
-          running.begin(), running.end(),
-          [&](const std::vector<double>* r) { return SameConfig(*r, x); });
+      const bool repeats = std::any_of(running.begin(), running.end(),
+                                       [&](const std::vector<double>* r) {
+                                         return SameConfiguration(*r, x);
+                                       });
       if (!repeats) break;
     }
     return Suggestion{std::move(x), ""};

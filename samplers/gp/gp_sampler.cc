@@ -16,6 +16,7 @@
 #include "absl/strings/str_cat.h"
 #include "core/history.h"
 #include "core/normal.h"
+#include "samplers/draws.h"
 #include "samplers/gp/acquisition.h"
 #include "samplers/gp/gaussian_process.h"
 #include "samplers/gp/halton.h"
@@ -123,15 +124,6 @@ class GpSampler : public Sampler {
     }
     space.MaskInactive(point.params);
     point.feature = Encode(space, point.params);
-  }
-
-  std::vector<double> RandomPoint(const SearchSpace& space, Rng& rng) const {
-    std::vector<double> x(space.size());
-    for (size_t i = 0; i < space.size(); ++i) {
-      x[i] = space.param(i).FromUnit(UnitDraw(rng));
-    }
-    space.MaskInactive(x);
-    return x;
   }
 
   // Sets every point's acquisition value.
@@ -346,7 +338,7 @@ absl::StatusOr<Suggestion> GpSampler::Suggest(const SearchSpace& space,
   }
   if (static_cast<int64_t>(observed.size()) <
       std::max<int64_t>(config_.n_startup, 2)) {
-    return Suggestion{RandomPoint(space, local), ""};
+    return Suggestion{PriorDraw(space, local), ""};
   }
 
   // Standardize; an infinite value counts as the worst finite one.
@@ -355,7 +347,7 @@ absl::StatusOr<Suggestion> GpSampler::Suggest(const SearchSpace& space,
   for (double v : values) {
     if (std::isfinite(v)) worst = std::max(worst, v);
   }
-  if (!std::isfinite(worst)) return Suggestion{RandomPoint(space, local), ""};
+  if (!std::isfinite(worst)) return Suggestion{PriorDraw(space, local), ""};
   Eigen::VectorXd y(n);
   for (Eigen::Index i = 0; i < n; ++i) {
     y[i] = std::isfinite(values[i]) ? values[i] : worst;
@@ -373,7 +365,7 @@ absl::StatusOr<Suggestion> GpSampler::Suggest(const SearchSpace& space,
       gp::FitKernel(kinds_, x, y, config_.fit, local);
   gp::Posterior model;
   if (!model.Build(kinds_, x, y, params, config_.fit.nu)) {
-    return Suggestion{RandomPoint(space, local), ""};
+    return Suggestion{PriorDraw(space, local), ""};
   }
 
   // Kriging believer: pending trials join the data at the model's mean, as if
@@ -396,7 +388,7 @@ absl::StatusOr<Suggestion> GpSampler::Suggest(const SearchSpace& space,
     ya << y, believed;
     if (!model.Build(kinds_, std::move(xa), std::move(ya), params,
                      config_.fit.nu, r)) {
-      return Suggestion{RandomPoint(space, local), ""};
+      return Suggestion{PriorDraw(space, local), ""};
     }
   }
 

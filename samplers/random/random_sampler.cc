@@ -7,6 +7,7 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
+#include "samplers/draws.h"
 
 namespace hpo {
 namespace {
@@ -16,15 +17,6 @@ constexpr int kDrawsBeforeEnumerating = 64;
 // Finite spaces up to this many raw combinations are enumerated when draws
 // keep hitting configurations already tried.
 constexpr double kMaxEnumerated = 1e6;
-
-// A configuration as a set key: NaN (inactive) does not equal itself, so it
-// becomes -inf, which no legal coordinate is.
-std::vector<double> Key(std::vector<double> coordinates) {
-  for (double& x : coordinates) {
-    if (IsInactive(x)) x = -std::numeric_limits<double>::infinity();
-  }
-  return coordinates;
-}
 
 // The number of raw combinations (ignoring conditions, so an upper bound on
 // distinct configurations), or +inf if any parameter is continuous.
@@ -45,15 +37,16 @@ class RandomSampler : public Sampler {
   absl::StatusOr<Suggestion> Suggest(const SearchSpace& space,
                                      const History& history,
                                      Rng& rng) override {
-    if (std::isinf(raw_size_)) return Suggestion{Draw(space, rng), ""};
+    if (std::isinf(raw_size_)) return Suggestion{PriorDraw(space, rng), ""};
 
     // A finite space: never hand out a configuration twice.
     absl::flat_hash_set<std::vector<double>> used;
-    for (const TrialRecord& t : history.trials) used.insert(Key(t.params));
+    for (const TrialRecord& t : history.trials)
+      used.insert(ConfigurationKey(t.params));
     std::vector<double> coordinates;
     for (int i = 0; i < kDrawsBeforeEnumerating; ++i) {
-      coordinates = Draw(space, rng);
-      if (!used.contains(Key(coordinates))) {
+      coordinates = PriorDraw(space, rng);
+      if (!used.contains(ConfigurationKey(coordinates))) {
         return Suggestion{std::move(coordinates), ""};
       }
     }
@@ -66,7 +59,7 @@ class RandomSampler : public Sampler {
     size_t total = 0;
     ForEachConfiguration(space, [&](const std::vector<double>& c) {
       ++total;
-      if (!used.contains(Key(c))) unused.push_back(c);
+      if (!used.contains(ConfigurationKey(c))) unused.push_back(c);
     });
     if (unused.empty()) {
       return absl::OutOfRangeError(absl::StrCat("random search has tried all ",
@@ -80,17 +73,6 @@ class RandomSampler : public Sampler {
   }
 
  private:
-  static std::vector<double> Draw(const SearchSpace& space, Rng& rng) {
-    std::vector<double> coordinates(space.size());
-    // One draw per parameter, in order, inactive ones included, so that a
-    // parameter's value does not depend on which branch its neighbours took.
-    for (size_t i = 0; i < space.size(); ++i) {
-      coordinates[i] = space.param(i).FromUnit(UnitDraw(rng));
-    }
-    space.MaskInactive(coordinates);
-    return coordinates;
-  }
-
   // Calls `visit` once per distinct configuration, in a fixed order.
   template <typename Visit>
   static void ForEachConfiguration(const SearchSpace& space, Visit visit) {
@@ -102,7 +84,7 @@ class RandomSampler : public Sampler {
         c[i] = space.param(i).NthValue(digits[i]);
       }
       space.MaskInactive(c);
-      if (seen.insert(Key(c)).second) visit(c);
+      if (seen.insert(ConfigurationKey(c)).second) visit(c);
       size_t i = space.size();
       while (i > 0) {
         --i;

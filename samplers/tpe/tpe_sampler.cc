@@ -15,6 +15,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "core/history.h"
+#include "samplers/draws.h"
 #include "samplers/tpe/parzen_estimator.h"
 #include "samplers/tpe/trial_split.h"
 
@@ -52,34 +53,6 @@ struct Options {
   uint64_t seed = 0;
 };
 
-// SplitMix64's finalizer: spreads a user's small seed over all 64 bits before
-// it is mixed into the server's draw.
-uint64_t Mix(uint64_t x) {
-  x += 0x9E3779B97F4A7C15ull;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-  return x ^ (x >> 31);
-}
-
-// A configuration as a set key: NaN (inactive) does not equal itself, so it
-// becomes -inf, which no legal coordinate is.
-std::vector<double> Key(std::vector<double> coordinates) {
-  for (double& x : coordinates) {
-    if (IsInactive(x)) x = -std::numeric_limits<double>::infinity();
-  }
-  return coordinates;
-}
-
-std::vector<double> PriorDraw(const SearchSpace& space, Rng& rng) {
-  std::vector<double> x(space.size());
-  // One draw per parameter, inactive ones included, as the random sampler.
-  for (size_t i = 0; i < space.size(); ++i) {
-    x[i] = space.param(i).FromUnit(UnitDraw(rng));
-  }
-  space.MaskInactive(x);
-  return x;
-}
-
 class TpeSampler : public Sampler {
  public:
   TpeSampler(Options options, size_t size)
@@ -96,7 +69,7 @@ class TpeSampler : public Sampler {
     Rng seeded;
     Rng* rng = &server_rng;
     if (options_.seeded) {
-      seeded.seed(server_rng() ^ Mix(options_.seed));
+      seeded.seed(server_rng() ^ MixSeed(options_.seed));
       rng = &seeded;
     }
 
@@ -109,7 +82,7 @@ class TpeSampler : public Sampler {
       if (t.params.size() != size_) continue;
       if (finite || t.state == TrialState::kRunning ||
           t.state == TrialState::kWaiting) {
-        taken.insert(Key(t.params));
+        taken.insert(ConfigurationKey(t.params));
       }
     }
 
@@ -125,7 +98,7 @@ class TpeSampler : public Sampler {
                                  : PriorDraw(space, *rng);
       // When every attempt repeats, the space is all but used up, and the
       // last draw is as good as any.
-      if (!taken.contains(Key(x))) break;
+      if (!taken.contains(ConfigurationKey(x))) break;
     }
     return Suggestion{std::move(x), ""};
   }
