@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -14,6 +15,25 @@ Settings::Settings(std::map<std::string, std::string> values, std::string field)
 
 bool Settings::Has(absl::string_view key) const {
   return values_.count(std::string(key)) > 0;
+}
+
+Settings Settings::Scoped(absl::string_view prefix,
+                          const std::vector<std::string>& shared) {
+  const std::string head = absl::StrCat(prefix, ".");
+  std::map<std::string, std::string> scoped;
+  for (const auto& [key, value] : values_) {
+    if (absl::StartsWith(key, head)) {
+      scoped[key.substr(head.size())] = value;
+      delegated_.insert(key);
+    }
+  }
+  for (const std::string& key : shared) {
+    auto it = values_.find(key);
+    if (it == values_.end()) continue;
+    read_.insert(key);
+    scoped.emplace(key, it->second);
+  }
+  return Settings(std::move(scoped), absl::StrCat(field_, ".", prefix));
 }
 
 absl::Status Settings::Invalid(absl::string_view key,
@@ -71,7 +91,7 @@ absl::StatusOr<std::string> Settings::GetString(absl::string_view key,
 
 absl::Status Settings::CheckAllRead(absl::string_view owner) const {
   for (const auto& [key, value] : values_) {
-    if (read_.count(key) == 0) {
+    if (read_.count(key) == 0 && delegated_.count(key) == 0) {
       std::vector<std::string> known(read_.begin(), read_.end());
       return Invalid(
           key, absl::StrCat("unknown setting for ", owner, " (known: ",

@@ -9,6 +9,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -28,6 +29,15 @@ class Settings {
   absl::StatusOr<std::string> GetString(absl::string_view key,
                                         std::string fallback);
 
+  // The settings whose keys start with `prefix` and a dot, with that part
+  // removed, as their own Settings (errors name them in full, e.g.
+  // "algorithm.settings.gp.n_candidates"). The returned object checks them,
+  // so this one no longer does. The `shared` settings, when given here and not
+  // under the prefix, are copied in too (and count as read here). For
+  // algorithms that configure others.
+  Settings Scoped(absl::string_view prefix,
+                  const std::vector<std::string>& shared = {});
+
   // INVALID_ARGUMENT naming the first setting no Get* call asked for.
   absl::Status CheckAllRead(absl::string_view owner) const;
 
@@ -38,6 +48,8 @@ class Settings {
   std::map<std::string, std::string> values_;
   std::string field_;
   std::set<std::string> read_;
+  // Handed to a Scoped() child, which checks them.
+  std::set<std::string> delegated_;
 };
 
 }  // namespace hpo

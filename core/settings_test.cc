@@ -126,5 +126,32 @@ TEST(SettingsTest, Invalid) {
   EXPECT_EQ(status.message(), "algorithm.settings.k: is wrong");
 }
 
+TEST(SettingsTest, ScopedTakesThePrefixedSettingsAndNamesThemInFull) {
+  Settings s =
+      Make({{"gp.n_candidates", "x"}, {"gp.kappa", "2"}, {"seed", "1"}});
+  Settings gp = s.Scoped("gp");
+  EXPECT_TRUE(gp.Has("kappa"));
+  EXPECT_FALSE(gp.Has("seed"));
+  EXPECT_EQ(
+      gp.GetInt("n_candidates", 0).status().message(),
+      "algorithm.settings.gp.n_candidates: must be an integer, got \"x\"");
+  // The scoped ones count as read in the parent; the child checks its own.
+  EXPECT_EQ(s.CheckAllRead("auto").message(),
+            "algorithm.settings.seed: unknown setting for auto (known: none)");
+  EXPECT_EQ(gp.CheckAllRead("gp").message(),
+            "algorithm.settings.gp.kappa: unknown setting for gp (known: "
+            "n_candidates)");
+}
+
+TEST(SettingsTest, ScopedCopiesSharedSettingsUnlessOverridden) {
+  Settings s = Make({{"seed", "1"}, {"tpe.seed", "2"}, {"other", "x"}});
+  Settings gp = s.Scoped("gp", {"seed"});
+  Settings tpe = s.Scoped("tpe", {"seed"});
+  EXPECT_EQ(*gp.GetInt("seed", 0), 1);
+  EXPECT_EQ(*tpe.GetInt("seed", 0), 2);
+  EXPECT_EQ(s.CheckAllRead("auto").message(),
+            "algorithm.settings.other: unknown setting for auto (known: seed)");
+}
+
 }  // namespace
 }  // namespace hpo

@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "samplers/anneal/anneal_sampler.h"
+#include "samplers/auto/auto_sampler.h"
 #include "samplers/cmaes/cmaes_sampler.h"
 #include "samplers/evolution/evolution_sampler.h"
 #include "samplers/gp/gp_sampler.h"
@@ -19,6 +20,7 @@ namespace {
 const std::map<std::string, SamplerFactory>& Registry() {
   static const auto* registry = new std::map<std::string, SamplerFactory>{
       {"anneal", &CreateAnnealSampler},
+      {"auto", &CreateAutoSampler},
       {"cmaes", &CreateCmaEsSampler},
       {"evolution", &CreateEvolutionSampler},
       {"gp", &CreateGpSampler},

@@ -53,6 +53,10 @@ struct Suggestion {
   // opaque to the server, and handed back as TrialRecord::sampler_data. Keep it
   // short; empty for most algorithms.
   std::string sampler_data;
+  // Set by samplers that pick among algorithms (auto): the one that made this
+  // suggestion, and why, for the experiment's status. Empty otherwise.
+  std::string algorithm = {};
+  std::string algorithm_reason = {};
 };
 
 class Sampler {

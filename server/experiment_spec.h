@@ -21,7 +21,7 @@
 namespace hpo {
 
 // The algorithm an experiment gets when it names none.
-inline constexpr char kDefaultAlgorithm[] = "random";
+inline constexpr char kDefaultAlgorithm[] = "auto";
 
 using ParamMap = google::protobuf::Map<std::string, google::protobuf::Value>;
 

@@ -908,6 +908,16 @@ absl::Status Service::GetTrialConfig(const v1::GetTrialConfigRequest& request,
                              " failed: ", suggested.status().message()));
           }
           suggestion = *std::move(suggested);
+          // An algorithm that picks among others (auto) says which it used;
+          // the status keeps the latest pick, stored when it changes.
+          v1::Experiment::Status* status = live->spec.mutable_status();
+          if (status->algorithm() != suggestion.algorithm ||
+              status->algorithm_reason() != suggestion.algorithm_reason) {
+            status->set_algorithm(suggestion.algorithm);
+            status->set_algorithm_reason(suggestion.algorithm_reason);
+            writes.push_back(
+                storage_->Write(Mutation::UpdateExperiment(live->spec)));
+          }
         }
 
         if (trial == nullptr) {
@@ -918,6 +928,7 @@ absl::Status Service::GetTrialConfig(const v1::GetTrialConfigRequest& request,
           fresh.set_origin(v1::Trial::SUGGESTED);
           ParamsToProto(live->space, suggestion.params, &fresh);
           fresh.set_sampler_data(suggestion.sampler_data);
+          fresh.set_algorithm(suggestion.algorithm);
           TrialRecord record;
           record.number = number;
           record.state = TrialState::kWaiting;

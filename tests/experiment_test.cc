@@ -413,7 +413,7 @@ TEST_F(ExperimentTest, ConditionalParametersAppearOnlyWhenActive) {
             "\"optimizer\" does not hold");
 }
 
-TEST_F(ExperimentTest, RandomSearchNeverRepeatsInAFiniteSpace) {
+TEST_F(ExperimentTest, TheDefaultAlgorithmNeverRepeatsInAFiniteSpace) {
   v1::Experiment e = ParseExperiment(R"pb(
     name: "finite"
     parameters {

@@ -105,7 +105,7 @@ class ServerTest : public ::testing::Test {
 TEST_F(ServerTest, CreateFillsInDefaultsAndGetReturnsIt) {
   v1::Experiment created;
   ASSERT_TRUE(Create(Iris("iris"), &created).ok());
-  EXPECT_EQ(created.algorithm().name(), "random");
+  EXPECT_EQ(created.algorithm().name(), "auto");
   EXPECT_TRUE(created.has_seed());
   EXPECT_EQ(created.state(), v1::Experiment::CREATED);
   EXPECT_GT(created.create_time().seconds(), 0);
@@ -193,6 +193,39 @@ TEST_F(ServerTest, SuggestReportBestListAndDelete) {
   EXPECT_TRUE(Create(Iris("flow")).ok());
   ASSERT_TRUE(Suggest("flow", &trial).ok());
   EXPECT_EQ(trial.number(), 0);
+}
+
+TEST_F(ServerTest, AutoSaysWhichAlgorithmItPickedAndTheStatusSurvivesRestart) {
+  v1::Experiment e = Iris("auto");
+  (*e.mutable_algorithm()->mutable_settings())["gp_max_trials"] = "3";
+  ASSERT_TRUE(Create(e).ok());
+  EXPECT_EQ(Get("auto").status().algorithm(), "");  // Nothing suggested yet.
+  for (int i = 0; i < 5; ++i) {
+    v1::Trial trial;
+    ASSERT_TRUE(Suggest("auto", &trial).ok());
+    // GP while fewer than 3 trials have completed, then TPE.
+    EXPECT_EQ(trial.algorithm(), i < 3 ? "gp" : "tpe") << "trial " << i;
+    const v1::Experiment::Status status = Get("auto").status();
+    EXPECT_EQ(status.algorithm(), trial.algorithm());
+    EXPECT_EQ(status.algorithm_reason(),
+              i < 3 ? "3 parameters and fewer than 3 completed trials"
+                    : "3 or more completed trials: GP hands over");
+    ASSERT_TRUE(Report("auto", i, {{"accuracy", 0.5 + 0.1 * i}}).ok());
+  }
+
+  ASSERT_EQ(server_.Signal(SIGTERM), 0);
+  ServerProcess restarted(server_.db_path());
+  ASSERT_TRUE(restarted.Start());
+  stub_ = restarted.NewStub();
+  EXPECT_EQ(Get("auto").status().algorithm(), "tpe");
+  grpc::ClientContext ctx;
+  v1::ListTrialsRequest req;
+  req.set_experiment("auto");
+  v1::ListTrialsResponse trials;
+  ASSERT_TRUE(stub_->ListTrials(&ctx, req, &trials).ok());
+  ASSERT_EQ(trials.trials_size(), 5);
+  EXPECT_EQ(trials.trials(0).algorithm(), "gp");
+  EXPECT_EQ(trials.trials(4).algorithm(), "tpe");
 }
 
 TEST_F(ServerTest, ListExperimentsPagesInNameOrder) {

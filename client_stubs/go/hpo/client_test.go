@@ -84,7 +84,7 @@ func TestCreateSuggestReportBest(t *testing.T) {
 	c := dial(t, shared.addr())
 	name := newName(t)
 	e := must(c.CreateExperiment(ctx, simple(name)))
-	if e.GetAlgorithm().GetName() != "random" || e.Seed == nil || e.GetState() != hpov1.Experiment_CREATED {
+	if e.GetAlgorithm().GetName() != "auto" || e.Seed == nil || e.GetState() != hpov1.Experiment_CREATED {
 		t.Fatalf("defaults not filled in: %v", e)
 	}
 	got := must(c.GetExperiment(ctx, name))

@@ -986,7 +986,8 @@ type Experiment struct {
 	Parameters  []*Parameter `protobuf:"bytes,3,rep,name=parameters,proto3" json:"parameters,omitempty"`
 	// One or more; the first is the one single-objective algorithms optimize.
 	Objectives []*Objective `protobuf:"bytes,4,rep,name=objectives,proto3" json:"objectives,omitempty"`
-	// Defaults to "random".
+	// Defaults to "auto", which picks an algorithm from the space and the
+	// trials so far and says which in status.algorithm.
 	Algorithm *Algorithm `protobuf:"bytes,5,opt,name=algorithm,proto3" json:"algorithm,omitempty"`
 	// Limits; 0 means no limit. The experiment allocates at most max_trials trials, runs
 	// at most parallel_trials at once, and fails when more than max_failed_trials fail.
@@ -1240,7 +1241,10 @@ type Trial struct {
 	PruneReason string `protobuf:"bytes,13,opt,name=prune_reason,json=pruneReason,proto3" json:"prune_reason,omitempty"`
 	// Output only: what the algorithm attached to the trial to remember why it
 	// suggested it (e.g. a CMA-ES generation). Opaque; for the algorithm only.
-	SamplerData   string `protobuf:"bytes,20,opt,name=sampler_data,json=samplerData,proto3" json:"sampler_data,omitempty"`
+	SamplerData string `protobuf:"bytes,20,opt,name=sampler_data,json=samplerData,proto3" json:"sampler_data,omitempty"`
+	// Output only: when the experiment's algorithm picks among others ("auto"),
+	// the one that suggested this trial.
+	Algorithm     string `protobuf:"bytes,21,opt,name=algorithm,proto3" json:"algorithm,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1369,6 +1373,13 @@ func (x *Trial) GetPruneReason() string {
 func (x *Trial) GetSamplerData() string {
 	if x != nil {
 		return x.SamplerData
+	}
+	return ""
+}
+
+func (x *Trial) GetAlgorithm() string {
+	if x != nil {
+		return x.Algorithm
 	}
 	return ""
 }
@@ -2493,9 +2504,13 @@ type Experiment_Status struct {
 	Pruned    int32                  `protobuf:"varint,5,opt,name=pruned,proto3" json:"pruned,omitempty"`
 	Waiting   int32                  `protobuf:"varint,7,opt,name=waiting,proto3" json:"waiting,omitempty"`
 	// Why the experiment is in its state, for a person to read.
-	Message       string `protobuf:"bytes,6,opt,name=message,proto3" json:"message,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Message string `protobuf:"bytes,6,opt,name=message,proto3" json:"message,omitempty"`
+	// When the experiment's algorithm picks among others ("auto"): the one it
+	// used for the latest suggestion, e.g. "gp", and why.
+	Algorithm       string `protobuf:"bytes,8,opt,name=algorithm,proto3" json:"algorithm,omitempty"`
+	AlgorithmReason string `protobuf:"bytes,9,opt,name=algorithm_reason,json=algorithmReason,proto3" json:"algorithm_reason,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *Experiment_Status) Reset() {
@@ -2577,6 +2592,20 @@ func (x *Experiment_Status) GetMessage() string {
 	return ""
 }
 
+func (x *Experiment_Status) GetAlgorithm() string {
+	if x != nil {
+		return x.Algorithm
+	}
+	return ""
+}
+
+func (x *Experiment_Status) GetAlgorithmReason() string {
+	if x != nil {
+		return x.AlgorithmReason
+	}
+	return ""
+}
+
 var File_hpo_v1_hpo_proto protoreflect.FileDescriptor
 
 const file_hpo_v1_hpo_proto_rawDesc = "" +
@@ -2636,7 +2665,7 @@ const file_hpo_v1_hpo_proto_rawDesc = "" +
 	"\bsettings\x18\x02 \x03(\v2#.hpo.v1.EarlyStopping.SettingsEntryR\bsettings\x1a;\n" +
 	"\rSettingsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xb4\b\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xfd\b\n" +
 	"\n" +
 	"Experiment\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12 \n" +
@@ -2663,7 +2692,7 @@ const file_hpo_v1_hpo_proto_rawDesc = "" +
 	"\vcreate_time\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"createTime\x12;\n" +
 	"\vupdate_time\x18\r \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"updateTime\x1a\xbc\x01\n" +
+	"updateTime\x1a\x85\x02\n" +
 	"\x06Status\x12\x16\n" +
 	"\x06trials\x18\x01 \x01(\x05R\x06trials\x12\x18\n" +
 	"\arunning\x18\x02 \x01(\x05R\arunning\x12\x1c\n" +
@@ -2671,7 +2700,9 @@ const file_hpo_v1_hpo_proto_rawDesc = "" +
 	"\x06failed\x18\x04 \x01(\x05R\x06failed\x12\x16\n" +
 	"\x06pruned\x18\x05 \x01(\x05R\x06pruned\x12\x18\n" +
 	"\awaiting\x18\a \x01(\x05R\awaiting\x12\x18\n" +
-	"\amessage\x18\x06 \x01(\tR\amessage\"o\n" +
+	"\amessage\x18\x06 \x01(\tR\amessage\x12\x1c\n" +
+	"\talgorithm\x18\b \x01(\tR\talgorithm\x12)\n" +
+	"\x10algorithm_reason\x18\t \x01(\tR\x0falgorithmReason\"o\n" +
 	"\x05State\x12\x15\n" +
 	"\x11STATE_UNSPECIFIED\x10\x00\x12\v\n" +
 	"\aCREATED\x10\x01\x12\v\n" +
@@ -2688,7 +2719,7 @@ const file_hpo_v1_hpo_proto_rawDesc = "" +
 	"\x04time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x1a:\n" +
 	"\fMetricsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\x01R\x05value:\x028\x01\"\xdb\a\n" +
+	"\x05value\x18\x02 \x01(\x01R\x05value:\x028\x01\"\xf9\a\n" +
 	"\x05Trial\x12\x1e\n" +
 	"\n" +
 	"experiment\x18\x01 \x01(\tR\n" +
@@ -2709,7 +2740,8 @@ const file_hpo_v1_hpo_proto_rawDesc = "" +
 	"\x06origin\x18\v \x01(\x0e2\x14.hpo.v1.Trial.OriginR\x06origin\x12J\n" +
 	"\x13intermediate_values\x18\f \x03(\v2\x19.hpo.v1.IntermediateValueR\x12intermediateValues\x12!\n" +
 	"\fprune_reason\x18\r \x01(\tR\vpruneReason\x12!\n" +
-	"\fsampler_data\x18\x14 \x01(\tR\vsamplerData\x1aU\n" +
+	"\fsampler_data\x18\x14 \x01(\tR\vsamplerData\x12\x1c\n" +
+	"\talgorithm\x18\x15 \x01(\tR\talgorithm\x1aU\n" +
 	"\x0fParametersEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12,\n" +
 	"\x05value\x18\x02 \x01(\v2\x16.google.protobuf.ValueR\x05value:\x028\x01\x1a:\n" +

@@ -48,7 +48,7 @@ const (
 // ReportResult.
 type HpoServiceClient interface {
 	// Creates an experiment: a search space, one or more objectives, an algorithm and
-	// limits. Fills in defaults (algorithm "random", a seed) and returns what was stored.
+	// limits. Fills in defaults (algorithm "auto", a seed) and returns what was stored.
 	CreateExperiment(ctx context.Context, in *CreateExperimentRequest, opts ...grpc.CallOption) (*Experiment, error)
 	GetExperiment(ctx context.Context, in *GetExperimentRequest, opts ...grpc.CallOption) (*Experiment, error)
 	// Lists experiments in name order, a page at a time.
@@ -243,7 +243,7 @@ func (c *hpoServiceClient) ListTrials(ctx context.Context, in *ListTrialsRequest
 // ReportResult.
 type HpoServiceServer interface {
 	// Creates an experiment: a search space, one or more objectives, an algorithm and
-	// limits. Fills in defaults (algorithm "random", a seed) and returns what was stored.
+	// limits. Fills in defaults (algorithm "auto", a seed) and returns what was stored.
 	CreateExperiment(context.Context, *CreateExperimentRequest) (*Experiment, error)
 	GetExperiment(context.Context, *GetExperimentRequest) (*Experiment, error)
 	// Lists experiments in name order, a page at a time.

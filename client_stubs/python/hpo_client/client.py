@@ -262,7 +262,7 @@ class Client:
                 "latency": "minimize"}`` or ``[("acc", "maximize"), ...]`` (a bare name
                 takes ``goal``); the first is the one single-objective algorithms use.
             target: the experiment completes once the first objective reaches it.
-            algorithm, settings: the search algorithm (server default: ``"random"``)
+            algorithm, settings: the search algorithm (server default: ``"auto"``)
                 and its settings (values are sent as strings).
             max_trials, parallel_trials, max_failed_trials: limits; 0 means none.
             max_duration: seconds (or a timedelta) after which no trial starts.
@@ -475,7 +475,8 @@ class Experiment:
 
     @property
     def status(self) -> pb.Experiment.Status:
-        """Trial counts by state and the status message, fetched now."""
+        """Trial counts by state, the status message and (for "auto") the
+        algorithm in use, fetched now."""
         return self.refresh()._proto.status
 
     @property

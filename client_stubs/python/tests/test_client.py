@@ -51,7 +51,7 @@ def create(client, name, **kw):
 def test_create_fills_in_defaults_and_experiment_finds_it(client, name):
     exp = create(client, name, max_trials=5, parallel_trials=2, seed=7, description="d")
     assert exp.name == name
-    assert exp.spec.algorithm.name == "random"
+    assert exp.spec.algorithm.name == "auto"
     assert exp.spec.seed == 7
     assert exp.objectives == [("accuracy", "maximize")]
     assert exp.state == "CREATED"

@@ -74,7 +74,7 @@ def test_readme_grpcurl_commands_work_through_v1alpha_reflection(fresh_server):
     assert "hpo.v1.HpoService" in listed and "grpc.health.v1.Health" in listed
     created = json.loads(outputs[1])
     assert created["name"] == "quadratic" and created["state"] == "CREATED"
-    assert created["algorithm"]["name"] == "random"
+    assert created["algorithm"]["name"] == "auto"
     trial = json.loads(outputs[2])
     assert trial["number"] == 0 and trial["state"] == "RUNNING"
     assert -5 <= trial["parameters"]["x"] <= 5 and trial["parameters"]["kind"] in ("a", "b")

@@ -168,7 +168,7 @@ class Experiment(_message.Message):
     FAILED: Experiment.State
     TIMED_OUT: Experiment.State
     class Status(_message.Message):
-        __slots__ = ("trials", "running", "completed", "failed", "pruned", "waiting", "message")
+        __slots__ = ("trials", "running", "completed", "failed", "pruned", "waiting", "message", "algorithm", "algorithm_reason")
         TRIALS_FIELD_NUMBER: _ClassVar[int]
         RUNNING_FIELD_NUMBER: _ClassVar[int]
         COMPLETED_FIELD_NUMBER: _ClassVar[int]
@@ -176,6 +176,8 @@ class Experiment(_message.Message):
         PRUNED_FIELD_NUMBER: _ClassVar[int]
         WAITING_FIELD_NUMBER: _ClassVar[int]
         MESSAGE_FIELD_NUMBER: _ClassVar[int]
+        ALGORITHM_FIELD_NUMBER: _ClassVar[int]
+        ALGORITHM_REASON_FIELD_NUMBER: _ClassVar[int]
         trials: int
         running: int
         completed: int
@@ -183,7 +185,9 @@ class Experiment(_message.Message):
         pruned: int
         waiting: int
         message: str
-        def __init__(self, trials: _Optional[int] = ..., running: _Optional[int] = ..., completed: _Optional[int] = ..., failed: _Optional[int] = ..., pruned: _Optional[int] = ..., waiting: _Optional[int] = ..., message: _Optional[str] = ...) -> None: ...
+        algorithm: str
+        algorithm_reason: str
+        def __init__(self, trials: _Optional[int] = ..., running: _Optional[int] = ..., completed: _Optional[int] = ..., failed: _Optional[int] = ..., pruned: _Optional[int] = ..., waiting: _Optional[int] = ..., message: _Optional[str] = ..., algorithm: _Optional[str] = ..., algorithm_reason: _Optional[str] = ...) -> None: ...
     NAME_FIELD_NUMBER: _ClassVar[int]
     DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
     PARAMETERS_FIELD_NUMBER: _ClassVar[int]
@@ -236,7 +240,7 @@ class IntermediateValue(_message.Message):
     def __init__(self, step: _Optional[int] = ..., metrics: _Optional[_Mapping[str, float]] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class Trial(_message.Message):
-    __slots__ = ("experiment", "number", "state", "parameters", "metrics", "worker_id", "failure_reason", "start_time", "end_time", "lease_expire_time", "origin", "intermediate_values", "prune_reason", "sampler_data")
+    __slots__ = ("experiment", "number", "state", "parameters", "metrics", "worker_id", "failure_reason", "start_time", "end_time", "lease_expire_time", "origin", "intermediate_values", "prune_reason", "sampler_data", "algorithm")
     class State(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
         __slots__ = ()
         STATE_UNSPECIFIED: _ClassVar[Trial.State]
@@ -289,6 +293,7 @@ class Trial(_message.Message):
     INTERMEDIATE_VALUES_FIELD_NUMBER: _ClassVar[int]
     PRUNE_REASON_FIELD_NUMBER: _ClassVar[int]
     SAMPLER_DATA_FIELD_NUMBER: _ClassVar[int]
+    ALGORITHM_FIELD_NUMBER: _ClassVar[int]
     experiment: str
     number: int
     state: Trial.State
@@ -303,7 +308,8 @@ class Trial(_message.Message):
     intermediate_values: _containers.RepeatedCompositeFieldContainer[IntermediateValue]
     prune_reason: str
     sampler_data: str
-    def __init__(self, experiment: _Optional[str] = ..., number: _Optional[int] = ..., state: _Optional[_Union[Trial.State, str]] = ..., parameters: _Optional[_Mapping[str, _struct_pb2.Value]] = ..., metrics: _Optional[_Mapping[str, float]] = ..., worker_id: _Optional[str] = ..., failure_reason: _Optional[str] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., lease_expire_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., origin: _Optional[_Union[Trial.Origin, str]] = ..., intermediate_values: _Optional[_Iterable[_Union[IntermediateValue, _Mapping]]] = ..., prune_reason: _Optional[str] = ..., sampler_data: _Optional[str] = ...) -> None: ...
+    algorithm: str
+    def __init__(self, experiment: _Optional[str] = ..., number: _Optional[int] = ..., state: _Optional[_Union[Trial.State, str]] = ..., parameters: _Optional[_Mapping[str, _struct_pb2.Value]] = ..., metrics: _Optional[_Mapping[str, float]] = ..., worker_id: _Optional[str] = ..., failure_reason: _Optional[str] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., lease_expire_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., origin: _Optional[_Union[Trial.Origin, str]] = ..., intermediate_values: _Optional[_Iterable[_Union[IntermediateValue, _Mapping]]] = ..., prune_reason: _Optional[str] = ..., sampler_data: _Optional[str] = ..., algorithm: _Optional[str] = ...) -> None: ...
 
 class ImportSpec(_message.Message):
     __slots__ = ("format", "content", "name")

@@ -118,7 +118,7 @@ class HpoServiceServicer:
 
     def CreateExperiment(self, request, context):
         """Creates an experiment: a search space, one or more objectives, an algorithm and
-        limits. Fills in defaults (algorithm "random", a seed) and returns what was stored.
+        limits. Fills in defaults (algorithm "auto", a seed) and returns what was stored.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -1,0 +1,133 @@
+#include "samplers/auto/auto_sampler.h"
+
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "samplers/draws.h"
+#include "samplers/gp/gp_sampler.h"
+#include "samplers/random/random_sampler.h"
+#include "samplers/tpe/tpe_sampler.h"
+
+namespace hpo {
+namespace {
+
+bool IsFinite(const SearchSpace& space) {
+  for (const ParamSpec& p : space.params()) {
+    if (p.Cardinality() < 0) return false;
+  }
+  return true;
+}
+
+bool AlreadyTried(const std::vector<double>& params, const History& history) {
+  for (const TrialRecord& t : history.trials) {
+    if (SameConfiguration(t.params, params)) return true;
+  }
+  return false;
+}
+
+class AutoSampler : public Sampler {
+ public:
+  AutoSampler(AutoRules rules, bool finite, std::unique_ptr<Sampler> gp,
+              std::unique_ptr<Sampler> tpe, std::unique_ptr<Sampler> random)
+      : rules_(rules),
+        finite_(finite),
+        gp_(std::move(gp)),
+        tpe_(std::move(tpe)),
+        random_(std::move(random)) {}
+
+  absl::StatusOr<Suggestion> Suggest(const SearchSpace& space,
+                                     const History& history,
+                                     Rng& rng) override {
+    AutoChoice choice = ChooseAlgorithm(rules_, space, history);
+    Sampler& chosen = choice.algorithm == "gp" ? *gp_ : *tpe_;
+    absl::StatusOr<Suggestion> suggestion = chosen.Suggest(space, history, rng);
+    if (!suggestion.ok()) return suggestion;
+    if (finite_ && AlreadyTried(suggestion->params, history)) {
+      // In a finite space a repeat teaches nothing, and the experiment should
+      // end once every configuration has been tried: random search hands out
+      // an untried one, or OUT_OF_RANGE when there is none.
+      suggestion = random_->Suggest(space, history, rng);
+      if (!suggestion.ok()) return suggestion;
+      suggestion->algorithm = "random";
+      suggestion->algorithm_reason = absl::StrCat(
+          choice.algorithm,
+          " chose a configuration already tried in this finite space");
+      return suggestion;
+    }
+    suggestion->algorithm = std::move(choice.algorithm);
+    suggestion->algorithm_reason = std::move(choice.reason);
+    return suggestion;
+  }
+
+ private:
+  const AutoRules rules_;
+  const bool finite_;
+  const std::unique_ptr<Sampler> gp_;
+  const std::unique_ptr<Sampler> tpe_;
+  const std::unique_ptr<Sampler> random_;
+};
+
+// One of the algorithms auto runs, from its scoped settings and the shared
+// seed.
+absl::StatusOr<std::unique_ptr<Sampler>> CreatePart(
+    absl::StatusOr<std::unique_ptr<Sampler>> (*factory)(const SearchSpace&,
+                                                        Settings&),
+    const char* name, const SearchSpace& space, Settings& settings) {
+  Settings part = settings.Scoped(name, {"seed", "random_state"});
+  auto sampler = factory(space, part);
+  if (!sampler.ok()) return sampler.status();
+  if (absl::Status s = part.CheckAllRead(name); !s.ok()) return s;
+  return sampler;
+}
+
+}  // namespace
+
+// The reasons name the rule, not the running counts, so that they change
+// only when the choice does (the server stores them when they change).
+AutoChoice ChooseAlgorithm(const AutoRules& rules, const SearchSpace& space,
+                           const History& history) {
+  const int64_t completed = history.CountInState(TrialState::kCompleted);
+  const int64_t dims = static_cast<int64_t>(space.size());
+  if (dims > rules.gp_max_dimensions) {
+    return {"tpe", absl::StrCat(dims, " parameters: more than GP's ",
+                                rules.gp_max_dimensions)};
+  }
+  if (completed >= rules.gp_max_trials) {
+    return {"tpe", absl::StrCat(rules.gp_max_trials,
+                                " or more completed trials: GP hands over")};
+  }
+  return {"gp", absl::StrCat(dims, " parameters and fewer than ",
+                             rules.gp_max_trials, " completed trials")};
+}
+
+absl::StatusOr<std::unique_ptr<Sampler>> CreateAutoSampler(
+    const SearchSpace& space, Settings& settings) {
+  AutoRules rules;
+  absl::StatusOr<int64_t> gp_max_trials =
+      settings.GetInt("gp_max_trials", rules.gp_max_trials);
+  if (!gp_max_trials.ok()) return gp_max_trials.status();
+  if (*gp_max_trials < 0) {
+    return settings.Invalid("gp_max_trials", "must be at least 0");
+  }
+  rules.gp_max_trials = *gp_max_trials;
+  absl::StatusOr<int64_t> gp_max_dimensions =
+      settings.GetInt("gp_max_dimensions", rules.gp_max_dimensions);
+  if (!gp_max_dimensions.ok()) return gp_max_dimensions.status();
+  if (*gp_max_dimensions < 0) {
+    return settings.Invalid("gp_max_dimensions", "must be at least 0");
+  }
+  rules.gp_max_dimensions = *gp_max_dimensions;
+
+  auto gp = CreatePart(&CreateGpSampler, "gp", space, settings);
+  if (!gp.ok()) return gp.status();
+  auto tpe = CreatePart(&CreateTpeSampler, "tpe", space, settings);
+  if (!tpe.ok()) return tpe.status();
+  Settings none({}, "algorithm.settings");
+  auto random = CreateRandomSampler(space, none);
+  if (!random.ok()) return random.status();
+  return std::make_unique<AutoSampler>(rules, IsFinite(space), *std::move(gp),
+                                       *std::move(tpe), *std::move(random));
+}
+
+}  // namespace hpo

@@ -1,0 +1,52 @@
+// auto: the default algorithm. Picks one of hpo's algorithms for each
+// suggestion from the search space and how many trials have completed, and
+// hands the suggestion to it. The pick and the reason travel with the
+// suggestion (Suggestion::algorithm), so the experiment's status shows them.
+//
+// The rules, and why, are in README.md; they were chosen from the benchmark
+// in bench/, not by taste.
+//
+// Settings:
+//   gp_max_trials      completed trials after which GP hands over to TPE
+//                      (default 200; 0: never GP).
+//   gp_max_dimensions  spaces with more parameters never use GP (default 32).
+//   seed (random_state)  passed to every algorithm.
+//   gp.*, tpe.*        settings for that algorithm, e.g. tpe.n_ei_candidates.
+
+#ifndef HPO_SAMPLERS_AUTO_AUTO_SAMPLER_H_
+#define HPO_SAMPLERS_AUTO_AUTO_SAMPLER_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "core/history.h"
+#include "core/search_space.h"
+#include "core/settings.h"
+#include "samplers/sampler.h"
+
+namespace hpo {
+
+struct AutoRules {
+  int64_t gp_max_trials = 200;
+  int64_t gp_max_dimensions = 32;
+};
+
+// Which algorithm auto uses for the next suggestion, and why in a phrase.
+struct AutoChoice {
+  std::string algorithm;
+  std::string reason;
+};
+
+AutoChoice ChooseAlgorithm(const AutoRules& rules, const SearchSpace& space,
+                           const History& history);
+
+// INVALID_ARGUMENT naming the setting when one is malformed, including the
+// gp.* and tpe.* ones.
+absl::StatusOr<std::unique_ptr<Sampler>> CreateAutoSampler(
+    const SearchSpace& space, Settings& settings);
+
+}  // namespace hpo
+
+#endif  // HPO_SAMPLERS_AUTO_AUTO_SAMPLER_H_

@@ -1,0 +1,160 @@
+#include "samplers/auto/auto_sampler.h"
+
+#include <cmath>
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/history.h"
+#include "core/search_space.h"
+#include "core/settings.h"
+#include "gtest/gtest.h"
+#include "samplers/sampler.h"
+#include "samplers/testing/sampler_test_util.h"
+
+namespace hpo {
+namespace {
+
+using ::hpo::sampler_testing::ActiveWhen;
+using ::hpo::sampler_testing::CategoricalParam;
+using ::hpo::sampler_testing::DiscreteParam;
+using ::hpo::sampler_testing::DoubleParam;
+using ::hpo::sampler_testing::ExpectLegalForSpace;
+using ::hpo::sampler_testing::IntParam;
+using ::hpo::sampler_testing::MakeSamplerReadingAllSettings;
+using ::hpo::sampler_testing::MakeTrial;
+
+SearchSpace Space(int dims) {
+  std::vector<ParamSpec> params;
+  for (int i = 0; i < dims; ++i) {
+    params.push_back(DoubleParam("x" + std::to_string(i), -5, 5));
+  }
+  return SearchSpace(std::move(params));
+}
+
+// A history of `completed` finished trials of a sphere, one running trial.
+History SphereHistory(const SearchSpace& space, int completed) {
+  History history;
+  history.goals = {Goal::kMinimize};
+  for (int n = 0; n < completed; ++n) {
+    std::vector<double> x;
+    double value = 0;
+    for (size_t i = 0; i < space.size(); ++i) {
+      x.push_back(std::sin(n * 1.3 + static_cast<double>(i)) * 4);
+      value += x.back() * x.back();
+    }
+    history.trials.push_back(
+        MakeTrial(n, TrialState::kCompleted, std::move(x), {value}));
+  }
+  return history;
+}
+
+TEST(AutoChoiceTest, GpWhileFewTrialsThenTpe) {
+  const AutoRules rules;
+  const SearchSpace space = Space(4);
+  EXPECT_EQ(ChooseAlgorithm(rules, space, SphereHistory(space, 0)).algorithm,
+            "gp");
+  EXPECT_EQ(ChooseAlgorithm(rules, space,
+                            SphereHistory(space, rules.gp_max_trials - 1))
+                .algorithm,
+            "gp");
+  const AutoChoice late =
+      ChooseAlgorithm(rules, space, SphereHistory(space, rules.gp_max_trials));
+  EXPECT_EQ(late.algorithm, "tpe");
+  EXPECT_EQ(late.reason, "200 or more completed trials: GP hands over")
+      << late.reason;
+}
+
+TEST(AutoChoiceTest, ManyParametersNeverUseGp) {
+  AutoRules rules;
+  rules.gp_max_dimensions = 3;
+  const AutoChoice choice =
+      ChooseAlgorithm(rules, Space(4), SphereHistory(Space(4), 1));
+  EXPECT_EQ(choice.algorithm, "tpe");
+  EXPECT_EQ(choice.reason, "4 parameters: more than GP's 3");
+}
+
+TEST(AutoSamplerTest, SuggestionsNameTheAlgorithmAndAreLegal) {
+  const SearchSpace space({DoubleParam("lr", 1e-4, 1, /*log=*/true),
+                           IntParam("layers", 1, 8),
+                           CategoricalParam("opt", {"sgd", "adam"}),
+                           ActiveWhen(DoubleParam("momentum", 0, 1), 2, {0}),
+                           DiscreteParam("batch", {16, 32, 64})});
+  auto sampler = MakeSamplerReadingAllSettings(
+      &CreateAutoSampler, space, {{"gp_max_trials", "12"}}, "auto");
+  ASSERT_NE(sampler, nullptr);
+  History history;
+  history.goals = {Goal::kMinimize};
+  for (int n = 0; n < 16; ++n) {
+    Rng rng(n);
+    auto s = sampler->Suggest(space, history, rng);
+    ASSERT_TRUE(s.ok()) << s.status();
+    ExpectLegalForSpace(space, s->params);
+    EXPECT_EQ(s->algorithm, n < 12 ? "gp" : "tpe") << "trial " << n;
+    EXPECT_FALSE(s->algorithm_reason.empty());
+    std::vector<double> x = s->params;
+    const double value = std::log10(x[0]) + x[1] + x[2];
+    history.trials.push_back(
+        MakeTrial(n, TrialState::kCompleted, std::move(x), {value}));
+  }
+}
+
+TEST(AutoSamplerTest, SameSeedAndHistorySameSuggestion) {
+  const SearchSpace space = Space(3);
+  const History history = SphereHistory(space, 15);
+  auto a = MakeSamplerReadingAllSettings(&CreateAutoSampler, space, {}, "auto");
+  auto b = MakeSamplerReadingAllSettings(&CreateAutoSampler, space, {}, "auto");
+  Rng ra(7), rb(7);
+  auto sa = a->Suggest(space, history, ra);
+  auto sb = b->Suggest(space, history, rb);
+  ASSERT_TRUE(sa.ok() && sb.ok());
+  EXPECT_EQ(sa->params, sb->params);
+}
+
+TEST(AutoSamplerTest, SettingsReachTheAlgorithmsAndErrorsNameThem) {
+  const SearchSpace space = Space(2);
+  EXPECT_NE(MakeSamplerReadingAllSettings(
+                &CreateAutoSampler, space,
+                {{"seed", "3"}, {"tpe.n_startup_trials", "5"}}, "auto"),
+            nullptr);
+  Settings bad({{"tpe.n_startup_trials", "many"}}, "algorithm.settings");
+  EXPECT_EQ(CreateAutoSampler(space, bad).status().message(),
+            "algorithm.settings.tpe.n_startup_trials: must be an integer, got "
+            "\"many\"");
+  Settings unknown({{"gp.no_such_thing", "1"}}, "algorithm.settings");
+  const absl::Status status = CreateAutoSampler(space, unknown).status();
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(status.message().find("algorithm.settings.gp.no_such_thing"),
+            std::string::npos)
+      << status.message();
+  Settings negative({{"gp_max_trials", "-1"}}, "algorithm.settings");
+  EXPECT_EQ(CreateAutoSampler(space, negative).status().message(),
+            "algorithm.settings.gp_max_trials: must be at least 0");
+}
+
+TEST(AutoSamplerTest, AFiniteSpaceIsNeverRepeatedAndThenExhausted) {
+  const SearchSpace space(
+      {IntParam("a", 1, 3), CategoricalParam("b", {"x", "y"})});
+  auto sampler =
+      MakeSamplerReadingAllSettings(&CreateAutoSampler, space, {}, "auto");
+  History history;
+  history.goals = {Goal::kMinimize};
+  for (int n = 0; n < 6; ++n) {
+    Rng rng(n);
+    auto s = sampler->Suggest(space, history, rng);
+    ASSERT_TRUE(s.ok()) << s.status();
+    for (const TrialRecord& t : history.trials) {
+      EXPECT_NE(t.params, s->params) << "repeat at trial " << n;
+    }
+    history.trials.push_back(
+        MakeTrial(n, TrialState::kCompleted, s->params, {s->params[0]}));
+  }
+  Rng rng(6);
+  EXPECT_EQ(sampler->Suggest(space, history, rng).status().code(),
+            absl::StatusCode::kOutOfRange);
+}
+
+}  // namespace
+}  // namespace hpo
