@@ -15,6 +15,8 @@
 #include <cctype>
 #include <cerrno>
 #include <chrono>
+#include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -24,6 +26,7 @@
 #include <memory>
 #include <optional>
 #include <regex>
+#include <set>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -53,7 +56,13 @@ constexpr char kUsage[] =
     "  worker EXP --command CMD [options]\n"
     "run/worker options: --parallel N, --trial-timeout SECONDS,\n"
     "  --metrics-file FILE, --metrics-pattern REGEX, --log-dir DIR,\n"
-    "  --grace-period SECONDS, --worker-id ID\n"
+    "  --grace-period SECONDS, --worker-id ID, --workdir DIR\n"
+    "run --name EXP creates EXP when it does not exist, from:\n"
+    "  --param NAME=double:MIN:MAX[:log] | NAME=int:MIN:MAX[:log] |\n"
+    "          NAME=categorical:A,B,... | NAME=discrete:V1,V2,...  (repeat)\n"
+    "  --objective NAME:minimize|maximize  (repeat for several)\n"
+    "  --max-trials N, --parallel N, --max-failed-trials N,\n"
+    "  --max-duration SECONDS, --algorithm NAME\n"
     "The server defaults to $HPO_SERVER, else localhost:50051.\n";
 
 constexpr char kKatibPattern[] =
@@ -61,17 +70,27 @@ constexpr char kKatibPattern[] =
 
 std::atomic<int> g_signal{0};
 
+// The server's address, for error messages.
+std::string g_server;
+
 void OnSignal(int sig) { g_signal.store(sig); }
 
 // ---------------------------------------------------------------- arguments
 
 struct Args {
   std::vector<std::string> positional;
-  std::map<std::string, std::string> flags;
+  // Every value of each flag, in order: some flags (--param, --objective)
+  // repeat.
+  std::map<std::string, std::vector<std::string>> flags;
 
+  // The flag's last value.
   std::string Get(const std::string& name, const std::string& def = "") const {
     auto it = flags.find(name);
-    return it == flags.end() ? def : it->second;
+    return it == flags.end() ? def : it->second.back();
+  }
+  std::vector<std::string> GetAll(const std::string& name) const {
+    auto it = flags.find(name);
+    return it == flags.end() ? std::vector<std::string>{} : it->second;
   }
   bool Has(const std::string& name) const { return flags.count(name) > 0; }
 };
@@ -85,11 +104,11 @@ Args ParseArgs(int argc, char** argv, int start) {
       std::string name = a.substr(a[1] == '-' ? 2 : 1);
       auto eq = name.find('=');
       if (eq != std::string::npos) {
-        args.flags[name.substr(0, eq)] = name.substr(eq + 1);
+        args.flags[name.substr(0, eq)].push_back(name.substr(eq + 1));
       } else if (i + 1 < argc) {
-        args.flags[name] = argv[++i];
+        args.flags[name].push_back(argv[++i]);
       } else {
-        args.flags[name] = "";
+        args.flags[name].push_back("");
       }
     } else {
       args.positional.push_back(a);
@@ -117,9 +136,37 @@ int Fail(const std::string& message) {
   return 1;
 }
 
+// One line, whatever gRPC put in the message: a script reading stderr gets
+// one error per failure.
+std::string OneLine(std::string s) {
+  std::replace(s.begin(), s.end(), '\n', ' ');
+  return s;
+}
+
 int FailRpc(const std::string& what, const grpc::Status& status) {
-  return Fail(what + ": " + status.error_message() + " (code " +
+  // gRPC fails fast (no wait_for_ready), so an unreachable server is one
+  // UNAVAILABLE: say which address was tried and what to change.
+  if (status.error_code() == grpc::StatusCode::UNAVAILABLE) {
+    return Fail(what + ": cannot reach the hpo server at " + g_server + " (" +
+                OneLine(status.error_message()) +
+                "); set --server HOST:PORT or $HPO_SERVER");
+  }
+  return Fail(what + ": " + OneLine(status.error_message()) + " (code " +
               std::to_string(status.error_code()) + ")");
+}
+
+// An error creating the experiment from a spec file: the server's message
+// names the field (for imported formats after "import_spec.content: "); the
+// file it is in comes first.
+int FailSpec(const std::string& cmd, const std::string& path,
+             const grpc::Status& s) {
+  if (s.error_code() != grpc::StatusCode::INVALID_ARGUMENT) {
+    return FailRpc(cmd, s);
+  }
+  std::string message = OneLine(s.error_message());
+  const std::string prefix = "import_spec.content: ";
+  if (message.rfind(prefix, 0) == 0) message = message.substr(prefix.size());
+  return Fail(cmd + ": " + path + ": " + message);
 }
 
 // ---------------------------------------------------------------- specs
@@ -198,6 +245,42 @@ std::string YamlToJson(const YAML::Node& node) {
   }
 }
 
+// yaml-cpp's "yaml-cpp: error at line L, column C: problem" as "line L,
+// column C: problem", the form the server uses for imported specs.
+std::string YamlError(const YAML::Exception& e) {
+  std::string m = e.what();
+  const std::string prefix = "yaml-cpp: error at ";
+  if (m.rfind(prefix, 0) == 0) m = m.substr(prefix.size());
+  return OneLine(m);
+}
+
+// protobuf's JSON parser says "INVALID_ARGUMENT:(path): problem", or
+// "(path) key: Cannot find field." for an unknown key; as "path: problem",
+// like every other spec error.
+std::string JsonFieldError(std::string m) {
+  const std::string code = "INVALID_ARGUMENT:";
+  if (m.rfind(code, 0) == 0) m = m.substr(code.size());
+  std::string path;
+  if (!m.empty() && m[0] == '(' && m.find(')') != std::string::npos) {
+    const std::size_t close = m.find(')');
+    path = m.substr(1, close - 1);
+    m = m.substr(close + 1);
+    if (m.rfind(": ", 0) == 0) {
+      m = m.substr(2);
+    } else if (m.rfind(" ", 0) == 0 && !path.empty()) {
+      // "(path) key: ...": the key is inside path.
+      m = path + "." + m.substr(1);
+      path.clear();
+    }
+  }
+  const std::string unknown = ": Cannot find field.";
+  if (m.size() > unknown.size() &&
+      m.compare(m.size() - unknown.size(), unknown.size(), unknown) == 0) {
+    m = m.substr(0, m.size() - unknown.size()) + ": unknown field";
+  }
+  return OneLine(path.empty() ? m : path + ": " + m);
+}
+
 // What `run` needs beyond the experiment: how to run a trial.
 struct RunSettings {
   std::string command;
@@ -208,7 +291,46 @@ struct RunSettings {
   // Katib's trialTemplate.trialParameters: ${trialParameters.NAME} stands for
   // the experiment parameter REFERENCE.
   std::map<std::string, std::string> aliases;
+  // NNI's conventions (an NNI config or a T9k AutoTuneExperiment): a last line
+  // that is a bare number or a JSON object is the final result, as
+  // nni.report_final_result prints it.
+  bool nni = false;
 };
+
+// A container's argv as one /bin/sh command line. Kubernetes runs argv as
+// is, without a shell, so every part with a character the shell would
+// interpret (a space, a quote, `$`) is single-quoted: `command: [sh, -c]` with
+// a script in `args` stays one argument. ${trialParameters.NAME} inside
+// quotes still works: hpoctl replaces it before the shell sees the line.
+std::string ContainerCommand(const YAML::Node& container) {
+  std::string cmd;
+  for (const char* key : {"command", "args"}) {
+    if (!container[key] || !container[key].IsSequence()) continue;
+    for (const auto& node : container[key]) {
+      std::string part = node.as<std::string>();
+      bool plain = !part.empty();
+      for (unsigned char c : part) {
+        if (!std::isalnum(c) && std::strchr("_-./=:,+@%", c) == nullptr) {
+          plain = false;
+        }
+      }
+      if (!plain) {
+        std::string quoted = "'";
+        for (char c : part) {
+          if (c == '\'') {
+            quoted += "'\\''";
+          } else {
+            quoted += c;
+          }
+        }
+        part = quoted + "'";
+      }
+      if (!cmd.empty()) cmd += " ";
+      cmd += part;
+    }
+  }
+  return cmd;
+}
 
 // Reads a spec file into a CreateExperimentRequest, and what it says about
 // running trials into `run`.
@@ -223,7 +345,7 @@ bool LoadSpec(const std::string& path, v1::CreateExperimentRequest* req,
   try {
     root = YAML::Load(content);
   } catch (const YAML::Exception& e) {
-    *error = path + ": " + e.what();
+    *error = path + ": " + YamlError(e);
     return false;
   }
   if (!root.IsMap()) {
@@ -266,23 +388,33 @@ bool LoadSpec(const std::string& path, v1::CreateExperimentRequest* req,
       }
     }
     if (containers && containers.IsSequence() && containers.size() > 0) {
-      YAML::Node c = containers[0];
-      std::string cmd;
-      for (const char* key : {"command", "args"}) {
-        if (!c[key] || !c[key].IsSequence()) continue;
-        for (const auto& part : c[key]) {
-          if (!cmd.empty()) cmd += " ";
-          cmd += part.as<std::string>();
-        }
-      }
-      run->command = cmd;
+      run->command = ContainerCommand(containers[0]);
     }
   } else if (kind == "AutoTuneExperiment" || nni_space || root["searchSpace"] ||
              root["searchSpaceFile"] || root["trialCommand"] || root["tuner"] ||
              root["trialConcurrency"]) {
     format = "nni";
+    run->nni = true;
     if (root["trialCommand"])
       run->command = root["trialCommand"].as<std::string>();
+    if (kind == "AutoTuneExperiment") {
+      // T9k runs the trial as the first container of its first task
+      // (spec.trainingConfig.tasks[0].template.spec.containers[0]); the trial
+      // gets its parameters as NNI's do, not through ${...} in the command.
+      YAML::Node tasks = root["spec"]["trainingConfig"]["tasks"];
+      YAML::Node containers;
+      if (tasks && tasks.IsSequence() && tasks.size() > 0 &&
+          tasks[0]["template"] && tasks[0]["template"]["spec"]) {
+        containers = tasks[0]["template"]["spec"]["containers"];
+      }
+      if (containers && containers.IsSequence() && containers.size() > 0) {
+        run->command = ContainerCommand(containers[0]);
+        if (containers[0]["workingDir"]) {
+          std::string d = containers[0]["workingDir"].as<std::string>();
+          run->working_dir = d[0] == '/' ? d : dir + "/" + d;
+        }
+      }
+    }
     if (root["trialCodeDirectory"]) {
       std::string d = root["trialCodeDirectory"].as<std::string>();
       run->working_dir = d[0] == '/' ? d : dir + "/" + d;
@@ -293,7 +425,7 @@ bool LoadSpec(const std::string& path, v1::CreateExperimentRequest* req,
       try {
         root["searchSpace"] = YAML::LoadFile(f);
       } catch (const YAML::Exception& e) {
-        *error = f + ": " + e.what();
+        *error = f + ": " + YamlError(e);
         return false;
       }
       root.remove("searchSpaceFile");
@@ -329,7 +461,7 @@ bool LoadSpec(const std::string& path, v1::CreateExperimentRequest* req,
   auto status = google::protobuf::util::JsonStringToMessage(
       YamlToJson(root), req->mutable_experiment(), options);
   if (!status.ok()) {
-    *error = path + ": " + status.ToString();
+    *error = path + ": " + JsonFieldError(status.ToString());
     return false;
   }
   return true;
@@ -475,7 +607,7 @@ int CmdCreate(Client& client, const Args& args) {
   v1::CreateExperimentRequest req;
   RunSettings run;
   std::string error;
-  if (!LoadSpec(path, &req, &run, &error)) return Fail(error);
+  if (!LoadSpec(path, &req, &run, &error)) return Fail("create: " + error);
   if (args.Has("name")) {
     if (req.has_import_spec()) {
       req.mutable_import_spec()->set_name(args.Get("name"));
@@ -486,7 +618,7 @@ int CmdCreate(Client& client, const Args& args) {
   grpc::ClientContext ctx;
   v1::Experiment out;
   grpc::Status s = client.stub()->CreateExperiment(&ctx, req, &out);
-  if (!s.ok()) return FailRpc("create", s);
+  if (!s.ok()) return FailSpec("create", path, s);
   std::cout << "experiment \"" << out.name() << "\" created\n";
   return 0;
 }
@@ -638,8 +770,15 @@ struct Options {
   double grace_seconds = 5;
   std::string log_dir;
   std::string worker_id;
-  bool create = false;
+  // How often a running trial's lease is renewed: well within the lease.
+  double heartbeat_seconds = 30;
 };
+
+// Where an interrupted hpoctl lists the trials it handed back, for the next
+// one with the same log dir to take back: one "NUMBER WORKER_ID" per line.
+std::string HandbackPath(const std::string& log_dir) {
+  return log_dir + "/handed-back";
+}
 
 struct RunningTrial {
   v1::Trial trial;
@@ -657,11 +796,19 @@ struct RunningTrial {
   bool reaped = false;   // the command's shell has exited
   bool hung_up = false;  // every writer closed the output pipe
   int wait_status = 0;
-  std::string end_state;  // "pruned", "timeout", "interrupted", "ended"
+  // "pruned", "timeout", "stopped" (reported FAILED), or "handback": killed
+  // but not reported, so that the trial runs again with the same parameters.
+  std::string end_state;
   std::string reason;
   std::string params_file;
   std::string metrics_file;  // empty: metrics come from the output
   std::size_t metrics_file_offset = 0;
+  // The last non-empty line of the metrics source (output or metrics file).
+  std::string last_line;
+  // A trial taken back after an interruption keeps the intermediate values
+  // its first run reported; its re-run's values up to this step are not sent
+  // again (the server takes steps only in increasing order).
+  int reported_through_step = -1;
 };
 
 std::string ParamEnvName(const std::string& name) {
@@ -722,22 +869,35 @@ class Runner {
   // Asks for a trial; false when no more will come.
   enum class Ask { kStarted, kWait, kDone, kError };
   Ask Next();
-  bool Spawn(const v1::Trial& trial);
+  // Nothing to start now: what the server said, logged once while it stays
+  // the same, so a waiting worker says why it waits without flooding.
+  Ask Wait(const std::string& why);
+  // Takes back a trial an interrupted hpoctl handed back (LoadHandback); false
+  // if it is no longer that worker's.
+  bool Reclaim(int number, const std::string& worker_id);
+  void LoadHandback();
+  bool Spawn(const v1::Trial& trial, int reported_through_step = -1);
   // Reads what the command wrote; at `eof`, a last unterminated line too.
   void Pump(RunningTrial& r, bool eof);
   void HandleLine(RunningTrial& r, const std::string& line, bool from_file);
   void Kill(RunningTrial& r, const std::string& state,
             const std::string& reason);
   void Finish(RunningTrial& r, int wait_status);
-  void ReadMetricsFile(RunningTrial& r);
+  // NNI's final result: the last line, a bare number or a JSON object.
+  void NniFinalResult(RunningTrial& r);
+  // At `eof`, a last line without its newline too.
+  void ReadMetricsFile(RunningTrial& r, bool eof = false);
 
   Client& client_;
   Options options_;
   std::regex pattern_;
   bool tty_;
   std::vector<std::unique_ptr<RunningTrial>> running_;
-  int completed_ = 0, failed_ = 0, pruned_ = 0;
+  int completed_ = 0, failed_ = 0, pruned_ = 0, handed_back_ = 0;
   std::string error_;
+  std::string waiting_for_;
+  // Handed-back trials still to take back: (number, worker id).
+  std::vector<std::pair<int, std::string>> reclaim_;
 };
 
 void Runner::Log(const std::string& line) {
@@ -753,7 +913,84 @@ void Runner::Status() {
             << " pruned, " << failed_ << " failed" << std::flush;
 }
 
+Runner::Ask Runner::Wait(const std::string& why) {
+  if (why != waiting_for_) {
+    waiting_for_ = why;
+    Log("waiting: " + why);
+  }
+  return Ask::kWait;
+}
+
+void Runner::LoadHandback() {
+  // Renamed first, atomically: of several hpoctl sharing the log dir, one
+  // takes each handed-back trial, never two.
+  const std::string path = HandbackPath(options_.log_dir);
+  const std::string mine = path + "." + std::to_string(::getpid());
+  if (::rename(path.c_str(), mine.c_str()) != 0) return;
+  std::ifstream in(mine);
+  std::string line;
+  while (std::getline(in, line)) {
+    // A worker id may hold spaces: it is the rest of the line.
+    const auto space = line.find(' ');
+    if (space == std::string::npos || space == 0) continue;
+    reclaim_.push_back(
+        {std::atoi(line.substr(0, space).c_str()), line.substr(space + 1)});
+  }
+  ::unlink(mine.c_str());
+}
+
+bool Runner::Reclaim(int number, const std::string& worker_id) {
+  const std::string what = "trial " + std::to_string(number);
+  v1::Trial trial;
+  {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() +
+                     std::chrono::seconds(30));
+    v1::GetTrialConfigRequest req;
+    req.set_experiment(options_.experiment);
+    req.set_trial(number);
+    grpc::Status s = client_.stub()->GetTrialConfig(&ctx, req, &trial);
+    if (!s.ok()) {
+      // Left to its lease, which sends it back to WAITING for anyone.
+      Log(what +
+          " (handed back) cannot be taken back: " + OneLine(s.error_message()));
+      return false;
+    }
+  }
+  if (trial.state() != v1::Trial::RUNNING || trial.worker_id() != worker_id) {
+    // Its lease ended: the server hands it out again, to whoever asks first.
+    Log(what + " (handed back) is " + v1::Trial::State_Name(trial.state()) +
+        " now; the server hands it out");
+    return false;
+  }
+  // Asking as the worker holding it returns that same trial, lease renewed.
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+  v1::GetTrialConfigRequest req;
+  req.set_experiment(options_.experiment);
+  req.set_worker_id(worker_id);
+  v1::Trial again;
+  grpc::Status s = client_.stub()->GetTrialConfig(&ctx, req, &again);
+  if (!s.ok()) {
+    Log(what +
+        " (handed back) cannot be taken back: " + OneLine(s.error_message()));
+    return false;
+  }
+  int through = -1;
+  for (const auto& v : again.intermediate_values()) {
+    through = std::max(through, v.step());
+  }
+  Log(what + ": taken back, running it again");
+  return Spawn(again, through);
+}
+
 Runner::Ask Runner::Next() {
+  while (!reclaim_.empty()) {
+    auto [number, worker_id] = reclaim_.front();
+    reclaim_.erase(reclaim_.begin());
+    if (Reclaim(number, worker_id)) return Ask::kStarted;
+    if (!error_.empty()) return Ask::kError;
+  }
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
   v1::GetTrialConfigRequest req;
@@ -772,14 +1009,33 @@ Runner::Ask Runner::Next() {
   req.set_worker_id(options_.worker_id + "-" + std::to_string(slot));
   v1::Trial trial;
   grpc::Status s = client_.stub()->GetTrialConfig(&ctx, req, &trial);
-  if (s.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED) return Ask::kWait;
-  // No more trials: the experiment ended, was stopped or handed out its last.
-  if (s.error_code() == grpc::StatusCode::FAILED_PRECONDITION) {
-    return Ask::kDone;
+  if (s.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED ||
+      s.error_code() == grpc::StatusCode::UNAVAILABLE ||
+      s.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
+    return Wait(OneLine(s.error_message()));
   }
-  if (s.error_code() == grpc::StatusCode::UNAVAILABLE) return Ask::kWait;
+  if (s.error_code() == grpc::StatusCode::FAILED_PRECONDITION) {
+    // The server says so both when the experiment is over and when it has
+    // nothing to hand out right now: all max_trials allocated or the space
+    // exhausted, while trials still run (here or at other workers). Those may
+    // yet fail their lease and come back WAITING, so only the experiment's
+    // state tells whether to stop.
+    v1::Experiment e;
+    grpc::Status g = client_.GetExperiment(options_.experiment, &e);
+    if (!g.ok()) return Wait(OneLine(g.error_message()));
+    if (Terminal(e.state()) || e.state() == v1::Experiment::STOPPED) {
+      return Ask::kDone;
+    }
+    if (e.status().running() == 0 && e.status().waiting() == 0) {
+      // Nothing runs anywhere that could change the answer (e.g. the
+      // algorithm cannot run): waiting would be forever.
+      error_ = "GetTrialConfig: " + OneLine(s.error_message());
+      return Ask::kError;
+    }
+    return Wait(OneLine(s.error_message()));
+  }
   if (!s.ok()) {
-    error_ = "GetTrialConfig: " + s.error_message();
+    error_ = "GetTrialConfig: " + OneLine(s.error_message());
     return Ask::kError;
   }
   for (const auto& r : running_) {
@@ -788,9 +1044,10 @@ Runner::Ask Runner::Next() {
   return Spawn(trial) ? Ask::kStarted : Ask::kError;
 }
 
-bool Runner::Spawn(const v1::Trial& trial) {
+bool Runner::Spawn(const v1::Trial& trial, int reported_through_step) {
   auto r = std::make_unique<RunningTrial>();
   r->trial = trial;
+  r->reported_through_step = reported_through_step;
   std::string command =
       Substitute(options_.run.command, trial, options_.run.aliases);
   std::string base =
@@ -877,6 +1134,13 @@ void Runner::HandleLine(RunningTrial& r, const std::string& line,
     // With a metrics file, stdout is only kept.
     if (!options_.run.metrics_file.empty()) return;
   }
+  {
+    const auto first = line.find_first_not_of(" \t\r");
+    if (first != std::string::npos) {
+      r.last_line =
+          line.substr(first, line.find_last_not_of(" \t\r") + 1 - first);
+    }
+  }
   std::map<std::string, double> found;
   int explicit_step = -1;
   for (auto it = std::sregex_iterator(line.begin(), line.end(), pattern_);
@@ -899,6 +1163,7 @@ void Runner::HandleLine(RunningTrial& r, const std::string& line,
   if (!found.count(options_.objective) || r.killing) return;
   int step = explicit_step >= 0 ? explicit_step : r.steps;
   ++r.steps;
+  if (step <= r.reported_through_step) return;
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
   v1::ReportIntermediateRequest req;
@@ -936,16 +1201,17 @@ void Runner::Pump(RunningTrial& r, bool eof) {
   }
 }
 
-void Runner::ReadMetricsFile(RunningTrial& r) {
+void Runner::ReadMetricsFile(RunningTrial& r, bool eof) {
   if (r.metrics_file.empty()) return;
   std::string content;
   if (!ReadFile(r.metrics_file, &content)) return;
   if (content.size() <= r.metrics_file_offset) return;
-  std::size_t end = content.rfind('\n');
+  // While the trial runs, only whole lines: the last may be half written.
+  std::size_t end = eof ? content.size() : content.rfind('\n');
   if (end == std::string::npos || end < r.metrics_file_offset) return;
   std::string fresh =
       content.substr(r.metrics_file_offset, end - r.metrics_file_offset);
-  r.metrics_file_offset = end + 1;
+  r.metrics_file_offset = eof ? end : end + 1;
   std::istringstream in(fresh);
   std::string line;
   while (std::getline(in, line)) HandleLine(r, line, true);
@@ -954,6 +1220,13 @@ void Runner::ReadMetricsFile(RunningTrial& r) {
 void Runner::Kill(RunningTrial& r, const std::string& state,
                   const std::string& reason) {
   if (r.killing) return;
+  // A trial that has just ended on its own keeps its own outcome: handing
+  // back a finished trial would run it twice.
+  if (state == "handback" && !r.reaped &&
+      ::waitpid(r.pid, &r.wait_status, WNOHANG) == r.pid) {
+    r.reaped = true;
+  }
+  if (state == "handback" && r.reaped) return;
   r.killing = true;
   r.end_state = state;
   r.reason = reason;
@@ -963,8 +1236,40 @@ void Runner::Kill(RunningTrial& r, const std::string& state,
       reason + "), sent SIGTERM");
 }
 
+void Runner::NniFinalResult(RunningTrial& r) {
+  const std::string& line = r.last_line;
+  if (LooksNumeric(line)) {
+    r.last[options_.objective] = std::strtod(line.c_str(), nullptr);
+    return;
+  }
+  if (line.empty() || line[0] != '{') return;
+  google::protobuf::Struct metrics;
+  if (!google::protobuf::util::JsonStringToMessage(line, &metrics).ok()) return;
+  for (const auto& [k, v] : metrics.fields()) {
+    if (v.kind_case() == google::protobuf::Value::kNumberValue) {
+      r.last[k] = v.number_value();
+    }
+  }
+}
+
 void Runner::Finish(RunningTrial& r, int wait_status) {
-  ReadMetricsFile(r);
+  ReadMetricsFile(r, /*eof=*/true);
+  const std::string what = "trial " + std::to_string(r.trial.number());
+  if (r.end_state == "handback") {
+    // Not reported: the trial stays RUNNING under its worker id, and the next
+    // hpoctl with this log dir asks for it as that worker and runs it again
+    // (Reclaim). Failing it would count towards max_failed_trials, and the
+    // API has no way to put it back to WAITING at once; its lease does that
+    // when it ends.
+    std::ofstream out(HandbackPath(options_.log_dir), std::ios::app);
+    out << r.trial.number() << " " << r.trial.worker_id() << "\n";
+    ++handed_back_;
+    Log(what + ": " + r.reason + "; handed back, to run again on resume");
+    if (r.fd >= 0) ::close(r.fd);
+    if (r.log_fd >= 0) ::close(r.log_fd);
+    return;
+  }
+  if (options_.run.nni && r.end_state.empty()) NniFinalResult(r);
   v1::ReportResultRequest req;
   req.set_experiment(options_.experiment);
   req.set_trial(r.trial.number());
@@ -1030,8 +1335,13 @@ void Runner::Finish(RunningTrial& r, int wait_status) {
 int Runner::Run() {
   ::mkdir(options_.log_dir.c_str(), 0755);
   Log("experiment " + options_.experiment + ", logs in " + options_.log_dir);
+  LoadHandback();
   bool done = false;
   bool interrupted = false;
+  // Between asks that got nothing: from 200 ms, doubling up to 2 s.
+  constexpr auto kFirstWait = std::chrono::milliseconds(200);
+  constexpr auto kMaxWait = std::chrono::milliseconds(2000);
+  auto wait = kFirstWait;
   Clock::time_point next_ask = Clock::now();
   Clock::time_point next_check = Clock::now() + std::chrono::seconds(1);
   while (true) {
@@ -1039,7 +1349,7 @@ int Runner::Run() {
       interrupted = true;
       done = true;
       Log("interrupted: stopping the running trials");
-      for (auto& r : running_) Kill(*r, "interrupted", "interrupted by hpoctl");
+      for (auto& r : running_) Kill(*r, "handback", "interrupted by hpoctl");
     }
     if (!interrupted && Clock::now() >= next_check) {
       next_check = Clock::now() + std::chrono::seconds(1);
@@ -1048,22 +1358,30 @@ int Runner::Run() {
           (Terminal(e.state()) || e.state() == v1::Experiment::STOPPED)) {
         done = true;
         for (auto& r : running_) {
-          Kill(*r, "stopped",
-               "experiment " + v1::Experiment::State_Name(e.state()));
+          if (e.state() == v1::Experiment::STOPPED) {
+            // Resumable: its trials run again on resume, not as failures.
+            Kill(*r, "handback", "experiment STOPPED");
+          } else {
+            Kill(*r, "stopped",
+                 "experiment " + v1::Experiment::State_Name(e.state()));
+          }
         }
       }
     }
     while (!done && static_cast<int>(running_.size()) < options_.parallel &&
            Clock::now() >= next_ask) {
       Ask a = Next();
-      if (a == Ask::kWait) {
-        next_ask = Clock::now() + std::chrono::milliseconds(200);
+      if (a == Ask::kStarted) {
+        wait = kFirstWait;
+      } else if (a == Ask::kWait) {
+        next_ask = Clock::now() + wait;
+        wait = std::min(wait * 2, kMaxWait);
       } else if (a == Ask::kDone) {
         done = true;
       } else if (a == Ask::kError) {
         Log(error_);
         done = true;
-        for (auto& r : running_) Kill(*r, "interrupted", error_);
+        for (auto& r : running_) Kill(*r, "handback", error_);
       }
     }
     if (done && running_.empty()) break;
@@ -1092,7 +1410,9 @@ int Runner::Run() {
                                                options_.grace_seconds)) {
         ::kill(-r.pid, SIGKILL);
       }
-      if (!r.killing && now - r.last_heartbeat > std::chrono::seconds(30)) {
+      if (!r.killing &&
+          now - r.last_heartbeat >
+              std::chrono::duration<double>(options_.heartbeat_seconds)) {
         grpc::ClientContext ctx;
         ctx.set_deadline(std::chrono::system_clock::now() +
                          std::chrono::seconds(10));
@@ -1116,10 +1436,18 @@ int Runner::Run() {
         Finish(r, r.wait_status);
         running_.erase(running_.begin() + static_cast<std::ptrdiff_t>(i));
         next_ask = Clock::now();
+        wait = kFirstWait;
         Status();
         continue;
       }
       ++i;
+    }
+  }
+  if (!reclaim_.empty()) {
+    // Not taken back this time (interrupted first): keep them for the next.
+    std::ofstream out(HandbackPath(options_.log_dir), std::ios::app);
+    for (const auto& [number, worker_id] : reclaim_) {
+      out << number << " " << worker_id << "\n";
     }
   }
   if (tty_) std::cerr << "\r\033[K";
@@ -1130,7 +1458,8 @@ int Runner::Run() {
   }
   std::cerr << "[hpoctl] " << options_.experiment << ": " << state
             << "; this run: " << completed_ << " completed, " << pruned_
-            << " pruned, " << failed_ << " failed\n";
+            << " pruned, " << failed_ << " failed, " << handed_back_
+            << " handed back\n";
   if (interrupted) return 130;
   return error_.empty() ? 0 : 1;
 }
@@ -1141,19 +1470,428 @@ std::string DefaultWorkerId() {
   return std::string(host) + "-" + std::to_string(::getpid());
 }
 
+// ---------------------------------------------------------------- run flags
+
+// The shortest decimal text that reads back as the same double, so that
+// 1e-4 shows as 0.0001 in messages and compares equal after a round trip.
+std::string Num(double v) {
+  char buf[64];
+  for (int precision = 6; precision <= 17; ++precision) {
+    std::snprintf(buf, sizeof(buf), "%.*g", precision, v);
+    if (std::strtod(buf, nullptr) == v) break;
+  }
+  return buf;
+}
+
+bool ParseDouble(const std::string& text, double* out) {
+  if (text.empty()) return false;
+  char* end = nullptr;
+  errno = 0;
+  *out = std::strtod(text.c_str(), &end);
+  return *end == '\0' && errno == 0 && std::isfinite(*out);
+}
+
+bool ParseInt(const std::string& text, int64_t* out) {
+  if (text.empty()) return false;
+  char* end = nullptr;
+  errno = 0;
+  *out = std::strtoll(text.c_str(), &end, 10);
+  return *end == '\0' && errno == 0;
+}
+
+std::vector<std::string> Split(const std::string& s, char sep) {
+  std::vector<std::string> parts;
+  std::size_t start = 0;
+  for (;;) {
+    std::size_t end = s.find(sep, start);
+    parts.push_back(s.substr(start, end - start));
+    if (end == std::string::npos) return parts;
+    start = end + 1;
+  }
+}
+
+constexpr char kParamSyntax[] =
+    "expected NAME=double:MIN:MAX[:log], NAME=int:MIN:MAX[:log], "
+    "NAME=categorical:A,B,... or NAME=discrete:V1,V2,...";
+
+// `--param NAME=TYPE:...` to a Parameter. The server checks the rest (names,
+// min < max, log with min > 0) and says so naming the field.
+bool ParseParamFlag(const std::string& text, v1::Parameter* p,
+                    std::string* error) {
+  const std::string where = "--param \"" + text + "\": ";
+  const auto eq = text.find('=');
+  const auto colon = eq == std::string::npos ? eq : text.find(':', eq);
+  if (eq == std::string::npos || eq == 0 || colon == std::string::npos) {
+    *error = where + kParamSyntax;
+    return false;
+  }
+  p->set_name(text.substr(0, eq));
+  const std::string type = text.substr(eq + 1, colon - eq - 1);
+  const std::string rest = text.substr(colon + 1);
+  if (type == "double" || type == "float" || type == "int") {
+    std::vector<std::string> parts = Split(rest, ':');
+    if (parts.size() < 2 || parts.size() > 3 ||
+        (parts.size() == 3 && parts[2] != "log")) {
+      *error =
+          where + "expected " + type + ":MIN:MAX or " + type + ":MIN:MAX:log";
+      return false;
+    }
+    const bool log = parts.size() == 3;
+    if (type == "int") {
+      int64_t lo, hi;
+      for (int i = 0; i < 2; ++i) {
+        if (!ParseInt(parts[i], i == 0 ? &lo : &hi)) {
+          *error = where + (i == 0 ? "MIN" : "MAX") + " \"" + parts[i] +
+                   "\" is not a whole number";
+          return false;
+        }
+      }
+      p->mutable_int_range()->set_min(lo);
+      p->mutable_int_range()->set_max(hi);
+      p->mutable_int_range()->set_log(log);
+    } else {
+      double lo, hi;
+      for (int i = 0; i < 2; ++i) {
+        if (!ParseDouble(parts[i], i == 0 ? &lo : &hi)) {
+          *error = where + (i == 0 ? "MIN" : "MAX") + " \"" + parts[i] +
+                   "\" is not a number";
+          return false;
+        }
+      }
+      p->mutable_double_range()->set_min(lo);
+      p->mutable_double_range()->set_max(hi);
+      p->mutable_double_range()->set_log(log);
+    }
+    return true;
+  }
+  if (type == "categorical" || type == "discrete") {
+    std::vector<std::string> values = Split(rest, ',');
+    for (const std::string& v : values) {
+      if (v.empty()) {
+        *error = where + "an empty value in the list";
+        return false;
+      }
+      if (type == "categorical") {
+        p->mutable_categorical()->add_values(v);
+        continue;
+      }
+      double d;
+      if (!ParseDouble(v, &d)) {
+        *error = where + "\"" + v + "\" is not a number";
+        return false;
+      }
+      p->mutable_discrete()->add_values(d);
+    }
+    return true;
+  }
+  *error = where + "unknown type \"" + type +
+           "\" (known: double, int, categorical, discrete)";
+  return false;
+}
+
+// A parameter in --param's syntax, to compare a flag with a stored
+// parameter and to show the difference. What the syntax cannot say (a step,
+// a normal prior, a condition) is shown too, so that it never compares equal.
+std::string ParamText(const v1::Parameter& p) {
+  std::string out = p.name() + "=";
+  switch (p.domain_case()) {
+    case v1::Parameter::kDoubleRange: {
+      const v1::DoubleRange& r = p.double_range();
+      out += "double:" + Num(r.min()) + ":" + Num(r.max());
+      if (r.log() || r.distribution() == v1::LOG_UNIFORM) out += ":log";
+      if (r.step() > 0) out += " step " + Num(r.step());
+      if (r.q() > 0) out += " q " + Num(r.q());
+      if (r.distribution() == v1::NORMAL || r.distribution() == v1::LOG_NORMAL)
+        out += " " + v1::Distribution_Name(r.distribution());
+      break;
+    }
+    case v1::Parameter::kIntRange: {
+      const v1::IntRange& r = p.int_range();
+      out += "int:" + std::to_string(r.min()) + ":" + std::to_string(r.max());
+      if (r.log() || r.distribution() == v1::LOG_UNIFORM) out += ":log";
+      if (r.step() > 1) out += " step " + std::to_string(r.step());
+      if (r.distribution() == v1::NORMAL || r.distribution() == v1::LOG_NORMAL)
+        out += " " + v1::Distribution_Name(r.distribution());
+      break;
+    }
+    case v1::Parameter::kCategorical: {
+      out += "categorical:";
+      for (int i = 0; i < p.categorical().values_size(); ++i) {
+        out += (i > 0 ? "," : "") + p.categorical().values(i);
+      }
+      break;
+    }
+    case v1::Parameter::kDiscrete: {
+      out += "discrete:";
+      for (int i = 0; i < p.discrete().values_size(); ++i) {
+        out += (i > 0 ? "," : "") + Num(p.discrete().values(i));
+      }
+      break;
+    }
+    default:
+      out += "?";
+  }
+  if (p.has_condition()) out += " if " + p.condition().parent();
+  return out;
+}
+
+std::string ObjectiveText(const v1::Objective& o) {
+  return o.name() + ":" +
+         (o.goal() == v1::Objective::MAXIMIZE ? "maximize" : "minimize");
+}
+
+// Flags that describe the experiment itself, as opposed to how to run it.
+constexpr const char* kExperimentFlags[] = {
+    "param",     "objective",         "max-trials",
+    "algorithm", "max-failed-trials", "max-duration"};
+
+bool DescribesExperiment(const Args& args) {
+  for (const char* f : kExperimentFlags) {
+    if (args.Has(f)) return true;
+  }
+  return false;
+}
+
+// A whole number flag >= `min`; false with an error naming the flag.
+bool CountFlag(const Args& args, const std::string& flag, int min, int* out,
+               std::string* error) {
+  if (!args.Has(flag)) return true;
+  int64_t v;
+  const std::string text = args.Get(flag);
+  if (!ParseInt(text, &v) || v < min || v > 1000000000) {
+    *error = "--" + flag + " \"" + text +
+             "\": expected a whole number >= " + std::to_string(min);
+    return false;
+  }
+  *out = static_cast<int>(v);
+  return true;
+}
+
+// The experiment the flags describe: `--param` (repeated), `--objective
+// NAME:minimize|maximize` (repeated; the first is the one single-objective
+// algorithms optimize), `--max-trials`, `--parallel`, `--max-failed-trials`,
+// `--max-duration SECONDS`, `--algorithm`.
+bool ExperimentFromFlags(const Args& args, const std::string& name,
+                         v1::Experiment* e, std::string* error) {
+  e->set_name(name);
+  for (const std::string& text : args.GetAll("param")) {
+    if (!ParseParamFlag(text, e->add_parameters(), error)) return false;
+  }
+  for (const std::string& text : args.GetAll("objective")) {
+    const auto colon = text.rfind(':');
+    const std::string goal =
+        colon == std::string::npos ? "" : text.substr(colon + 1);
+    if (colon == std::string::npos || colon == 0 ||
+        (goal != "minimize" && goal != "maximize")) {
+      *error = "--objective \"" + text +
+               "\": expected NAME:minimize or NAME:maximize";
+      return false;
+    }
+    v1::Objective* o = e->add_objectives();
+    o->set_name(text.substr(0, colon));
+    o->set_goal(goal == "minimize" ? v1::Objective::MINIMIZE
+                                   : v1::Objective::MAXIMIZE);
+  }
+  int n = 0;
+  if (!CountFlag(args, "max-trials", 1, &n, error)) return false;
+  e->set_max_trials(n);
+  n = 0;
+  if (!CountFlag(args, "parallel", 1, &n, error)) return false;
+  e->set_parallel_trials(n);
+  n = 0;
+  if (!CountFlag(args, "max-failed-trials", 0, &n, error)) return false;
+  e->set_max_failed_trials(n);
+  if (args.Has("max-duration")) {
+    double seconds;
+    if (!ParseDouble(args.Get("max-duration"), &seconds) || seconds <= 0) {
+      *error = "--max-duration \"" + args.Get("max-duration") +
+               "\": expected a number of seconds > 0";
+      return false;
+    }
+    e->mutable_max_duration()->set_seconds(static_cast<int64_t>(seconds));
+    e->mutable_max_duration()->set_nanos(static_cast<int32_t>(
+        (seconds - static_cast<double>(static_cast<int64_t>(seconds))) * 1e9));
+  }
+  if (args.Has("algorithm"))
+    e->mutable_algorithm()->set_name(args.Get("algorithm"));
+  return true;
+}
+
+// An existing experiment against the flags that describe one. The search
+// space and objectives must match: running trials of a different space than
+// the user wrote would be silently wrong. Limits and the algorithm cannot be
+// changed on an existing experiment; differences are warned about and
+// ignored, so that extending a command line does not block a resume.
+bool CheckExisting(const Args& args, const v1::Experiment& flags,
+                   const v1::Experiment& existing, std::string* error) {
+  const std::string exp = "experiment \"" + existing.name() + "\" exists";
+  if (args.Has("param")) {
+    std::map<std::string, std::string> have, want;
+    for (const auto& p : existing.parameters()) have[p.name()] = ParamText(p);
+    for (const auto& p : flags.parameters()) want[p.name()] = ParamText(p);
+    for (const auto& [name, text] : want) {
+      auto it = have.find(name);
+      if (it == have.end()) {
+        *error = "--param " + text + ": " + exp + " without parameter " + name;
+        return false;
+      }
+      if (it->second != text) {
+        *error = "--param " + text + ": " + exp + " with " + it->second;
+        return false;
+      }
+    }
+    for (const auto& [name, text] : have) {
+      if (!want.count(name)) {
+        *error = "--param: " + exp + " with one more parameter, " + text;
+        return false;
+      }
+    }
+  }
+  if (args.Has("objective")) {
+    std::string have, want;
+    for (const auto& o : existing.objectives())
+      have += (have.empty() ? "" : " ") + ObjectiveText(o);
+    for (const auto& o : flags.objectives())
+      want += (want.empty() ? "" : " ") + ObjectiveText(o);
+    if (have != want) {
+      *error = "--objective " + want + ": " + exp + " with objective " + have;
+      return false;
+    }
+  }
+  auto warn = [&](const std::string& flag, const std::string& setting,
+                  const std::string& have, const std::string& want) {
+    if (args.Has(flag) && have != want) {
+      std::cerr << "[hpoctl] warning: " << exp << " with " << setting << " "
+                << have << "; --" << flag << " " << want
+                << " is ignored (an existing experiment's limits and "
+                   "algorithm cannot change)\n";
+    }
+  };
+  warn("max-trials", "max_trials", std::to_string(existing.max_trials()),
+       std::to_string(flags.max_trials()));
+  warn("max-failed-trials", "max_failed_trials",
+       std::to_string(existing.max_failed_trials()),
+       std::to_string(flags.max_failed_trials()));
+  warn("max-duration", "max_duration (seconds)",
+       std::to_string(existing.max_duration().seconds()),
+       std::to_string(flags.max_duration().seconds()));
+  warn("algorithm", "algorithm", existing.algorithm().name(),
+       flags.algorithm().name());
+  return true;
+}
+
+// The server's error about the experiment built from the flags names a field
+// (experiment.parameters[1].double_range.min: ...); the user wrote a flag, so
+// name that instead.
+std::string FlagForField(const Args& args, const std::string& message) {
+  for (const auto& [field, flag] :
+       std::vector<std::pair<std::string, std::string>>{
+           {"experiment.parameters[", "param"},
+           {"experiment.objectives[", "objective"}}) {
+    if (message.rfind(field, 0) != 0) continue;
+    const std::size_t close = message.find(']', field.size());
+    if (close == std::string::npos) break;
+    const std::size_t index = static_cast<std::size_t>(
+        std::atoi(message.substr(field.size()).c_str()));
+    const std::vector<std::string> values = args.GetAll(flag);
+    if (index >= values.size()) break;
+    std::string rest = message.substr(close + 1);
+    if (!rest.empty() && rest[0] == '.') rest = rest.substr(1);
+    if (rest.rfind(": ", 0) == 0) rest = rest.substr(2);
+    return "--" + flag + " \"" + values[index] + "\": " + rest;
+  }
+  for (const auto& [field, flag] :
+       std::vector<std::pair<std::string, std::string>>{
+           {"experiment.algorithm", "algorithm"},
+           {"experiment.max_trials", "max-trials"},
+           {"experiment.parallel_trials", "parallel"},
+           {"experiment.max_failed_trials", "max-failed-trials"},
+           {"experiment.max_duration", "max-duration"}}) {
+    if (message.rfind(field, 0) != 0 || !args.Has(flag)) continue;
+    std::string rest = message.substr(field.size());
+    if (!rest.empty() && rest[0] == '.') rest = rest.substr(1);
+    if (rest.rfind(": ", 0) == 0) rest = rest.substr(2);
+    return "--" + flag + " \"" + args.Get(flag) + "\": " + rest;
+  }
+  return "the experiment the flags describe: " + message;
+}
+
+// `${trialParameters.NAME}` names in a command that the experiment does not
+// have: such a command would run every trial with the text left in.
+std::vector<std::string> UnknownTemplateNames(
+    const std::string& command, const v1::Experiment& e,
+    const std::map<std::string, std::string>& aliases) {
+  std::set<std::string> known;
+  for (const auto& p : e.parameters()) known.insert(p.name());
+  for (const auto& [alias, ref] : aliases) known.insert(alias);
+  std::vector<std::string> unknown;
+  const std::string open = "${trialParameters.";
+  for (std::size_t pos = command.find(open); pos != std::string::npos;
+       pos = command.find(open, pos + 1)) {
+    const std::size_t start = pos + open.size();
+    const std::size_t close = command.find('}', start);
+    if (close == std::string::npos) break;
+    const std::string name = command.substr(start, close - start);
+    if (!known.count(name) &&
+        std::find(unknown.begin(), unknown.end(), name) == unknown.end()) {
+      unknown.push_back(name);
+    }
+  }
+  return unknown;
+}
+
 int CmdRun(Client& client, const std::string& cmd, const Args& args) {
   Options options;
   v1::CreateExperimentRequest req;
   std::string spec = args.Get("f", args.Get("file"));
+  const bool describes = DescribesExperiment(args);
+  if (describes && (!spec.empty() || cmd == "worker")) {
+    std::string flag;
+    for (const char* f : kExperimentFlags) {
+      if (args.Has(f)) {
+        flag = f;
+        break;
+      }
+    }
+    return Fail(cmd + ": --" + flag +
+                (cmd == "worker"
+                     ? ": a worker joins an existing experiment; create it "
+                       "with `hpoctl run` or `hpoctl create`"
+                     : " describes an experiment without a spec file; it "
+                       "cannot be combined with -f " +
+                           spec));
+  }
   if (!spec.empty()) {
     std::string error;
-    if (!LoadSpec(spec, &req, &options.run, &error)) return Fail(error);
+    if (!LoadSpec(spec, &req, &options.run, &error)) {
+      return Fail(cmd + ": " + error);
+    }
   }
   if (args.Has("command")) options.run.command = args.Get("command");
   if (args.Has("metrics-file"))
     options.run.metrics_file = args.Get("metrics-file");
   if (args.Has("metrics-pattern")) {
     options.run.metrics_pattern = args.Get("metrics-pattern");
+  }
+  // From the flag or the spec: checked here, since the runner would throw.
+  if (!options.run.metrics_pattern.empty()) {
+    try {
+      std::regex check(options.run.metrics_pattern);
+      if (check.mark_count() < 2) {
+        return Fail(cmd + ": metrics pattern \"" + options.run.metrics_pattern +
+                    "\": needs two groups, the name and the value");
+      }
+    } catch (const std::regex_error& e) {
+      return Fail(cmd + ": metrics pattern \"" + options.run.metrics_pattern +
+                  "\": not a valid regular expression (" + e.what() + ")");
+    }
+  }
+  for (const char* flag : {"trial-timeout", "grace-period"}) {
+    double v;
+    if (args.Has(flag) && (!ParseDouble(args.Get(flag), &v) || v < 0)) {
+      return Fail(cmd + ": --" + flag + " \"" + args.Get(flag) +
+                  "\": expected a number of seconds >= 0");
+    }
   }
   if (args.Has("trial-timeout")) {
     options.run.trial_timeout = std::atof(args.Get("trial-timeout").c_str());
@@ -1171,6 +1909,16 @@ int CmdRun(Client& client, const std::string& cmd, const Args& args) {
   if (!name.empty()) {
     if (req.has_import_spec()) req.mutable_import_spec()->set_name(name);
     req.mutable_experiment()->set_name(name);
+  }
+  // Everything the flags say is checked before the server is asked, so that a
+  // typo never creates an experiment.
+  v1::Experiment from_flags;
+  if (describes) {
+    if (name.empty()) return Fail(cmd + ": --name is required with --param");
+    std::string error;
+    if (!ExperimentFromFlags(args, name, &from_flags, &error)) {
+      return Fail(cmd + ": " + error);
+    }
   }
   v1::Experiment experiment;
   if (cmd == "run" && !spec.empty()) {
@@ -1190,14 +1938,76 @@ int CmdRun(Client& client, const std::string& cmd, const Args& args) {
       if (!s.ok()) return FailRpc("run", s);
       std::cerr << "[hpoctl] resuming experiment " << existing << "\n";
     } else if (!s.ok()) {
-      return FailRpc("create", s);
+      return FailSpec("run", spec, s);
     }
     name = experiment.name();
   } else {
     if (name.empty())
       return Fail(cmd + ": -f SPEC or an experiment name is required");
     grpc::Status s = client.GetExperiment(name, &experiment);
-    if (!s.ok()) return FailRpc(cmd, s);
+    if (s.error_code() == grpc::StatusCode::NOT_FOUND && cmd == "run") {
+      if (!describes) {
+        return Fail("run: experiment \"" + name +
+                    "\" does not exist; describe it with --param "
+                    "NAME=TYPE:... and --objective NAME:minimize|maximize, "
+                    "or give a spec with -f");
+      }
+      if (from_flags.parameters().empty() || from_flags.objectives().empty()) {
+        return Fail(std::string("run: --") +
+                    (from_flags.parameters().empty() ? "param" : "objective") +
+                    " is required to create experiment \"" + name + "\"");
+      }
+      grpc::ClientContext ctx;
+      *req.mutable_experiment() = from_flags;
+      req.clear_import_spec();
+      s = client.stub()->CreateExperiment(&ctx, req, &experiment);
+      if (s.ok()) {
+        std::cerr << "[hpoctl] created experiment " << name << "\n";
+      } else if (s.error_code() == grpc::StatusCode::ALREADY_EXISTS) {
+        // Another hpoctl created it first: check it like any existing one.
+        s = client.GetExperiment(name, &experiment);
+        if (!s.ok()) return FailRpc(cmd, s);
+        std::string error;
+        if (!CheckExisting(args, from_flags, experiment, &error)) {
+          return Fail(cmd + ": " + error);
+        }
+      } else if (s.error_code() == grpc::StatusCode::INVALID_ARGUMENT) {
+        return Fail("run: " + FlagForField(args, OneLine(s.error_message())));
+      } else {
+        return FailRpc("create", s);
+      }
+    } else if (!s.ok()) {
+      return FailRpc(cmd, s);
+    } else if (describes) {
+      std::string error;
+      if (!CheckExisting(args, from_flags, experiment, &error)) {
+        return Fail(cmd + ": " + error);
+      }
+      std::cerr << "[hpoctl] resuming experiment " << name << "\n";
+    }
+  }
+  const std::vector<std::string> unknown = UnknownTemplateNames(
+      options.run.command, experiment, options.run.aliases);
+  if (!unknown.empty()) {
+    std::string known;
+    for (const auto& p : experiment.parameters()) {
+      known += (known.empty() ? "" : ", ") + p.name();
+    }
+    for (const auto& [alias, ref] : options.run.aliases) {
+      known += ", " + alias;
+    }
+    return Fail(cmd + ": the command names ${trialParameters." + unknown[0] +
+                "}, but experiment \"" + name + "\" has no parameter " +
+                unknown[0] + " (it has: " + known + ")");
+  }
+  if (!options.run.working_dir.empty()) {
+    struct stat st;
+    if (::stat(options.run.working_dir.c_str(), &st) != 0 ||
+        !S_ISDIR(st.st_mode)) {
+      return Fail(cmd + ": the trials' working directory " +
+                  options.run.working_dir +
+                  " does not exist here; set one with --workdir DIR");
+    }
   }
   if (experiment.state() == v1::Experiment::STOPPED && cmd == "run") {
     grpc::ClientContext ctx;
@@ -1209,11 +2019,23 @@ int CmdRun(Client& client, const std::string& cmd, const Args& args) {
   if (experiment.objectives().empty()) return Fail(name + ": no objective");
   options.experiment = name;
   options.objective = experiment.objectives(0).name();
-  options.parallel =
-      args.Has("parallel") ? std::atoi(args.Get("parallel").c_str())
-      : cmd == "worker"    ? 1
-                           : std::max(1, experiment.parallel_trials());
-  if (options.parallel < 1) options.parallel = 1;
+  {
+    int parallel =
+        cmd == "worker" ? 1 : std::max(1, experiment.parallel_trials());
+    std::string error;
+    if (!CountFlag(args, "parallel", 1, &parallel, &error)) {
+      return Fail(cmd + ": " + error);
+    }
+    options.parallel = parallel;
+  }
+  // Three heartbeats per lease (10 minutes unless the experiment says), so a
+  // late one does not lose the trial.
+  const double lease =
+      experiment.has_trial_lease()
+          ? static_cast<double>(experiment.trial_lease().seconds()) +
+                experiment.trial_lease().nanos() / 1e9
+          : 600;
+  options.heartbeat_seconds = std::clamp(lease / 3, 0.2, 30.0);
   options.worker_id = args.Get("worker-id", DefaultWorkerId());
   options.log_dir = args.Get("log-dir", "hpoctl-logs/" + name);
   if (options.log_dir[0] != '/') {
@@ -1255,6 +2077,7 @@ int Main(int argc, char** argv) {
   std::string cmd = argv[i];
   Args args = ParseArgs(argc, argv, i + 1);
   if (args.Has("server")) server = args.Get("server");
+  g_server = server;
   signal(SIGPIPE, SIG_IGN);
   struct sigaction sa = {};
   sa.sa_handler = OnSignal;

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
+#include <map>
 #include <set>
 #include <sstream>
 #include <string>
@@ -80,6 +81,33 @@ Hpoctl StartHpoctl(const ServerProcess& server,
   return p;
 }
 
+// Waits for `p` at most `seconds`; kills it (and fails) past that, so that a
+// hung hpoctl fails the test instead of hanging it.
+int WaitAtMost(Hpoctl& p, int seconds) {
+  for (int i = 0; i < seconds * 20; ++i) {
+    int status = 0;
+    if (::waitpid(p.pid, &status, WNOHANG) == p.pid) {
+      p.pid = -1;
+      return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ADD_FAILURE() << "hpoctl still runs after " << seconds << " s:\n"
+                << p.Output();
+  ::kill(p.pid, SIGKILL);
+  return p.Wait();
+}
+
+// True if `p` still runs.
+bool Running(const Hpoctl& p) {
+  int status = 0;
+  return ::waitpid(p.pid, &status, WNOHANG) == 0;
+}
+
+int Lines(const std::string& s) {
+  return static_cast<int>(std::count(s.begin(), s.end(), '\n'));
+}
+
 int RunHpoctl(const ServerProcess& server, const std::vector<std::string>& args,
               std::string* output = nullptr) {
   Hpoctl p = StartHpoctl(server, args);
@@ -107,6 +135,20 @@ class HpoctlTest : public ::testing::Test {
     v1::ListTrialsResponse resp;
     EXPECT_TRUE(stub_->ListTrials(&ctx, req, &resp).ok());
     return {resp.trials().begin(), resp.trials().end()};
+  }
+
+  int CountState(const std::string& exp, v1::Trial::State state) {
+    int n = 0;
+    for (const auto& t : Trials(exp)) n += t.state() == state;
+    return n;
+  }
+
+  bool Exists(const std::string& exp) {
+    grpc::ClientContext ctx;
+    v1::GetExperimentRequest req;
+    req.set_name(exp);
+    v1::Experiment e;
+    return stub_->GetExperiment(&ctx, req, &e).ok();
   }
 
   v1::Experiment Get(const std::string& exp) {
@@ -311,36 +353,123 @@ TEST_F(HpoctlTest, ExperimentDurationEndsItTimedOut) {
   }
 }
 
-TEST_F(HpoctlTest, SigintStopsCleanlyAndRunResumes) {
-  CreateExperiment("interrupt", "max_trials: 6 parallel_trials: 2");
+TEST_F(HpoctlTest, SigintHandsTrialsBackAndRunResumesThem) {
+  CreateExperiment("interrupt",
+                   "max_trials: 6 parallel_trials: 2 max_failed_trials: 1");
   std::vector<std::string> args = Run("interrupt", "sleep 0.7; echo loss=${x}");
   Hpoctl p = StartHpoctl(server_, args);
-  for (int i = 0; i < 200; ++i) {
-    int completed = 0;
-    for (const auto& t : Trials("interrupt")) {
-      completed += t.state() == v1::Trial::COMPLETED;
+  // Interrupt once two trials completed and one runs.
+  for (int i = 0; i < 400; ++i) {
+    if (CountState("interrupt", v1::Trial::COMPLETED) >= 2 &&
+        CountState("interrupt", v1::Trial::RUNNING) >= 1) {
+      break;
     }
-    if (completed >= 2) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   ::kill(p.pid, SIGINT);
-  EXPECT_EQ(p.Wait(), 130) << p.Output();
-  std::vector<v1::Trial> before = Trials("interrupt");
+  EXPECT_EQ(WaitAtMost(p, 30), 130) << p.Output();
+  EXPECT_NE(p.Output().find("handed back"), std::string::npos) << p.Output();
+  // Nothing failed: the interrupted trials are held (RUNNING, their process
+  // gone) for the next run, not FAILED towards max_failed_trials.
+  std::map<int, double> held;
   int completed_before = 0;
-  for (const auto& t : before) {
-    EXPECT_NE(t.state(), v1::Trial::RUNNING) << t.number();
+  for (const auto& t : Trials("interrupt")) {
+    EXPECT_NE(t.state(), v1::Trial::FAILED) << t.failure_reason();
     completed_before += t.state() == v1::Trial::COMPLETED;
+    if (t.state() == v1::Trial::RUNNING) {
+      held[t.number()] = t.parameters().at("x").number_value();
+    }
   }
   EXPECT_GE(completed_before, 2);
-  EXPECT_LT(before.size(), 6u);
-  ASSERT_EQ(RunHpoctl(server_, args), 0);
-  EXPECT_EQ(Get("interrupt").state(), v1::Experiment::COMPLETED);
+  EXPECT_GE(held.size(), 1u);
+  EXPECT_EQ(Get("interrupt").status().failed(), 0);
+  EXPECT_NE(ReadAll(log_dir_ + "/interrupt/handed-back"), "");
+
+  // The next run takes them back, runs them again with the same parameters,
+  // and finishes the experiment: max_trials completed, none failed.
+  std::string out;
+  ASSERT_EQ(RunHpoctl(server_, args, &out), 0);
+  EXPECT_NE(out.find("taken back"), std::string::npos) << out;
+  v1::Experiment e = Get("interrupt");
+  EXPECT_EQ(e.state(), v1::Experiment::COMPLETED) << e.status().message();
+  EXPECT_EQ(e.status().failed(), 0);
   std::vector<v1::Trial> after = Trials("interrupt");
   EXPECT_EQ(after.size(), 6u);
-  int completed_after = 0;
-  for (const auto& t : after)
-    completed_after += t.state() == v1::Trial::COMPLETED;
-  EXPECT_GT(completed_after, completed_before);
+  for (const auto& t : after) {
+    EXPECT_EQ(t.state(), v1::Trial::COMPLETED) << t.number();
+    auto it = held.find(t.number());
+    if (it != held.end()) {
+      EXPECT_EQ(t.parameters().at("x").number_value(), it->second);
+      EXPECT_NEAR(t.metrics().at("loss"), it->second, 1e-4);
+    }
+  }
+}
+
+TEST_F(HpoctlTest, StopHandsTrialsBackAndRunResumesThem) {
+  CreateExperiment("pause", "max_trials: 2 max_failed_trials: 1");
+  // Long enough that the stop, seen within a second, comes first.
+  Hpoctl p = StartHpoctl(
+      server_, Run("pause", "sleep 10; echo loss=${x}", {"--parallel", "1"}));
+  for (int i = 0; i < 400; ++i) {
+    if (CountState("pause", v1::Trial::RUNNING) == 1) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  std::string out;
+  ASSERT_EQ(RunHpoctl(server_, {"stop", "pause"}, &out), 0);
+  // STOPPED is resumable: hpoctl ends, its trial handed back, not failed.
+  EXPECT_EQ(WaitAtMost(p, 30), 0) << p.Output();
+  EXPECT_NE(p.Output().find("experiment STOPPED; handed back"),
+            std::string::npos)
+      << p.Output();
+  EXPECT_EQ(Get("pause").status().failed(), 0);
+  EXPECT_EQ(CountState("pause", v1::Trial::FAILED), 0);
+  // `run` resumes the experiment and runs the trial again.
+  ASSERT_EQ(
+      RunHpoctl(server_, Run("pause", "echo loss=${x}", {"--parallel", "1"}),
+                &out),
+      0);
+  EXPECT_NE(out.find("taken back"), std::string::npos) << out;
+  EXPECT_EQ(Get("pause").state(), v1::Experiment::COMPLETED);
+  EXPECT_EQ(CountState("pause", v1::Trial::COMPLETED), 2);
+  EXPECT_EQ(Trials("pause").size(), 2u);
+}
+
+TEST_F(HpoctlTest, WorkerWaitsWhileOtherWorkersHoldTheTrials) {
+  // A short lease, so that the trials of a worker killed with SIGTERM come
+  // back WAITING soon; hpoctl heartbeats at a third of it.
+  CreateExperiment("waiting", "max_trials: 2 trial_lease { seconds: 2 }");
+  Hpoctl a =
+      StartHpoctl(server_, {"worker", "waiting", "--parallel", "2", "--command",
+                            "sleep 30; echo loss=${x}", "--worker-id", "a",
+                            "--log-dir", log_dir_ + "/a"});
+  for (int i = 0; i < 400; ++i) {
+    if (CountState("waiting", v1::Trial::RUNNING) == 2) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_EQ(CountState("waiting", v1::Trial::RUNNING), 2) << a.Output();
+  // Worker b finds both max_trials handed out: it must wait, not exit.
+  Hpoctl b = StartHpoctl(
+      server_, {"worker", "waiting", "--command", "sleep 0.3; echo loss=${x}",
+                "--worker-id", "b", "--log-dir", log_dir_ + "/b"});
+  std::this_thread::sleep_for(std::chrono::seconds(3));
+  EXPECT_TRUE(Running(b)) << b.Output();
+  EXPECT_EQ(CountState("waiting", v1::Trial::RUNNING), 2)
+      << "a's heartbeats keep its trials";
+  ::kill(a.pid, SIGTERM);
+  EXPECT_EQ(WaitAtMost(a, 30), 130) << a.Output();
+  // a's trials come back when their lease ends; b runs them and exits 0 once
+  // the experiment is COMPLETED.
+  EXPECT_EQ(WaitAtMost(b, 60), 0) << b.Output();
+  EXPECT_NE(b.Output().find("waiting: "), std::string::npos) << b.Output();
+  v1::Experiment e = Get("waiting");
+  EXPECT_EQ(e.state(), v1::Experiment::COMPLETED);
+  EXPECT_EQ(e.status().failed(), 0);
+  std::vector<v1::Trial> trials = Trials("waiting");
+  ASSERT_EQ(trials.size(), 2u);
+  for (const auto& t : trials) {
+    EXPECT_EQ(t.state(), v1::Trial::COMPLETED) << t.failure_reason();
+    EXPECT_EQ(t.worker_id().substr(0, 2), "b-");
+  }
 }
 
 TEST_F(HpoctlTest, TwoWorkersShareOneExperiment) {
@@ -399,6 +528,282 @@ TEST_F(HpoctlTest, KatibIrisFromKatibYaml) {
   }
   ASSERT_EQ(RunHpoctl(server_, {"best", "katib-iris"}, &out), 0);
   EXPECT_NE(out.find("accuracy"), std::string::npos);
+}
+
+TEST_F(HpoctlTest, RunCreatesTheExperimentFromFlags) {
+  const std::vector<std::string> space = {
+      "--param",      "lr=double:1e-4:1e-1:log",
+      "--param",      "layers=int:1:4",
+      "--param",      "opt=categorical:sgd,adam",
+      "--param",      "batch=discrete:16,32,64",
+      "--objective",  "loss:minimize",
+      "--max-trials", "4",
+      "--parallel",   "2",
+      "--algorithm",  "tpe"};
+  const std::string cmd =
+      "echo \"layers=${trialParameters.layers} opt=${opt} batch=${batch}\"; "
+      "echo loss=${trialParameters.lr}";
+  std::string out;
+  ASSERT_EQ(RunHpoctl(server_, Run("flags", cmd, space), &out), 0);
+  EXPECT_NE(out.find("created experiment flags"), std::string::npos) << out;
+  v1::Experiment e = Get("flags");
+  ASSERT_EQ(e.parameters_size(), 4);
+  EXPECT_EQ(e.parameters(0).name(), "lr");
+  EXPECT_DOUBLE_EQ(e.parameters(0).double_range().min(), 1e-4);
+  EXPECT_DOUBLE_EQ(e.parameters(0).double_range().max(), 1e-1);
+  EXPECT_TRUE(e.parameters(0).double_range().log());
+  EXPECT_EQ(e.parameters(1).int_range().max(), 4);
+  EXPECT_EQ(e.parameters(2).categorical().values_size(), 2);
+  EXPECT_EQ(e.parameters(3).discrete().values_size(), 3);
+  ASSERT_EQ(e.objectives_size(), 1);
+  EXPECT_EQ(e.objectives(0).goal(), v1::Objective::MINIMIZE);
+  EXPECT_EQ(e.max_trials(), 4);
+  EXPECT_EQ(e.parallel_trials(), 2);
+  EXPECT_EQ(e.algorithm().name(), "tpe");
+  EXPECT_EQ(e.state(), v1::Experiment::COMPLETED);
+  std::vector<v1::Trial> trials = Trials("flags");
+  ASSERT_EQ(trials.size(), 4u);
+  for (const auto& t : trials) {
+    ASSERT_EQ(t.state(), v1::Trial::COMPLETED) << t.failure_reason();
+    const double lr = t.parameters().at("lr").number_value();
+    EXPECT_NEAR(t.metrics().at("loss"), lr, lr * 1e-5);
+    EXPECT_DOUBLE_EQ(t.metrics().at("layers"),
+                     t.parameters().at("layers").number_value());
+    EXPECT_DOUBLE_EQ(t.metrics().at("batch"),
+                     t.parameters().at("batch").number_value());
+  }
+
+  // The same line again resumes it: nothing more to run.
+  ASSERT_EQ(RunHpoctl(server_, Run("flags", cmd, space), &out), 0);
+  EXPECT_NE(out.find("resuming experiment flags"), std::string::npos) << out;
+  EXPECT_EQ(Trials("flags").size(), 4u);
+  // A limit that differs is ignored with a warning.
+  std::vector<std::string> more = space;
+  more[11] = "9";  // --max-trials
+  ASSERT_EQ(RunHpoctl(server_, Run("flags", cmd, more), &out), 0);
+  EXPECT_NE(out.find("warning: experiment \"flags\" exists with max_trials 4; "
+                     "--max-trials 9 is ignored"),
+            std::string::npos)
+      << out;
+  EXPECT_EQ(Get("flags").max_trials(), 4);
+  // A search space that differs is refused, naming the flag and both.
+  more = space;
+  more[1] = "lr=double:1e-3:1e-1:log";
+  EXPECT_EQ(RunHpoctl(server_, Run("flags", cmd, more), &out), 1);
+  EXPECT_EQ(out,
+            "hpoctl: run: --param lr=double:0.001:0.1:log: experiment "
+            "\"flags\" exists with lr=double:0.0001:0.1:log\n");
+  more = space;
+  more[9] = "loss:maximize";
+  EXPECT_EQ(RunHpoctl(server_, Run("flags", cmd, more), &out), 1);
+  EXPECT_NE(out.find("--objective loss:maximize"), std::string::npos) << out;
+}
+
+TEST_F(HpoctlTest, RunFlagErrorsNameTheFlagAndCreateNothing) {
+  struct Case {
+    std::vector<std::string> flags;
+    std::string message;
+  };
+  const std::vector<Case> cases = {
+      {{"--param", "lr=double:1e-4", "--objective", "loss:minimize"},
+       "hpoctl: run: --param \"lr=double:1e-4\": expected double:MIN:MAX or "
+       "double:MIN:MAX:log\n"},
+      {{"--param", "lr=double:a:1", "--objective", "loss:minimize"},
+       "hpoctl: run: --param \"lr=double:a:1\": MIN \"a\" is not a number\n"},
+      {{"--param", "n=int:1:2.5", "--objective", "loss:minimize"},
+       "hpoctl: run: --param \"n=int:1:2.5\": MAX \"2.5\" is not a whole "
+       "number\n"},
+      {{"--param", "lr=real:0:1", "--objective", "loss:minimize"},
+       "hpoctl: run: --param \"lr=real:0:1\": unknown type \"real\" (known: "
+       "double, int, categorical, discrete)\n"},
+      {{"--param", "lr", "--objective", "loss:minimize"},
+       "hpoctl: run: --param \"lr\": expected NAME=double:MIN:MAX[:log], "
+       "NAME=int:MIN:MAX[:log], NAME=categorical:A,B,... or "
+       "NAME=discrete:V1,V2,...\n"},
+      {{"--param", "lr=double:0:1", "--objective", "loss"},
+       "hpoctl: run: --objective \"loss\": expected NAME:minimize or "
+       "NAME:maximize\n"},
+      {{"--param", "lr=double:0:1", "--objective", "loss:minimize",
+        "--max-trials", "0"},
+       "hpoctl: run: --max-trials \"0\": expected a whole number >= 1\n"},
+      {{"--param", "lr=double:0:1"},
+       "hpoctl: run: --objective is required to create experiment \"bad\"\n"},
+      {{},
+       "hpoctl: run: experiment \"bad\" does not exist; describe it with "
+       "--param NAME=TYPE:... and --objective NAME:minimize|maximize, or give "
+       "a spec with -f\n"},
+  };
+  for (const Case& c : cases) {
+    std::string out;
+    EXPECT_EQ(RunHpoctl(server_, Run("bad", "echo loss=1", c.flags), &out), 1);
+    EXPECT_EQ(out, c.message);
+  }
+  std::string out;
+  EXPECT_EQ(RunHpoctl(server_,
+                      Run("bad", "echo loss=1",
+                          {"--metrics-pattern", "(", "--param", "x=double:0:1",
+                           "--objective", "loss:minimize"}),
+                      &out),
+            1);
+  EXPECT_EQ(out.rfind("hpoctl: run: metrics pattern \"(\": not a valid "
+                      "regular expression",
+                      0),
+            0u)
+      << out;
+  EXPECT_EQ(
+      RunHpoctl(server_,
+                Run("bad", "echo loss=1", {"--metrics-pattern", "loss=(\\d+)"}),
+                &out),
+      1);
+  EXPECT_EQ(out,
+            "hpoctl: run: metrics pattern \"loss=(\\d+)\": needs two groups, "
+            "the name and the value\n");
+  // What only the server checks comes back naming the flag.
+  EXPECT_EQ(RunHpoctl(server_,
+                      Run("bad", "echo loss=1",
+                          {"--param", "x=double:0:1", "--param",
+                           "lr=double:1:0", "--objective", "loss:minimize"}),
+                      &out),
+            1);
+  EXPECT_EQ(out,
+            "hpoctl: run: --param \"lr=double:1:0\": double_range.min: must "
+            "be <= max (min 1, max 0)\n");
+  EXPECT_EQ(RunHpoctl(server_,
+                      Run("bad", "echo loss=1",
+                          {"--param", "x=double:0:1", "--objective",
+                           "loss:minimize", "--algorithm", "nosuch"}),
+                      &out),
+            1);
+  EXPECT_EQ(Lines(out), 1) << out;
+  EXPECT_EQ(out.rfind("hpoctl: run: --algorithm \"nosuch\": ", 0), 0u) << out;
+  EXPECT_FALSE(Exists("bad"));
+}
+
+TEST_F(HpoctlTest, UnknownTemplateParameterIsRefusedBeforeAnyTrial) {
+  CreateExperiment("typo", "max_trials: 2");
+  std::string out;
+  EXPECT_EQ(
+      RunHpoctl(server_, Run("typo", "echo loss=${trialParameters.y}"), &out),
+      1);
+  EXPECT_EQ(out,
+            "hpoctl: run: the command names ${trialParameters.y}, but "
+            "experiment \"typo\" has no parameter y (it has: x)\n");
+  EXPECT_TRUE(Trials("typo").empty());
+}
+
+TEST_F(HpoctlTest, UnreachableServerIsOneClearLine) {
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"list"},
+        std::vector<std::string>{"run", "--name", "x", "--command",
+                                 "echo loss=1"},
+        std::vector<std::string>{"worker", "x", "--command", "echo loss=1"}}) {
+    std::vector<std::string> with = args;
+    with.insert(with.end(), {"--server", "127.0.0.1:1"});
+    std::string out;
+    auto start = std::chrono::steady_clock::now();
+    EXPECT_EQ(RunHpoctl(server_, with, &out), 1);
+    EXPECT_LT(std::chrono::steady_clock::now() - start,
+              std::chrono::seconds(10));
+    EXPECT_EQ(Lines(out), 1) << out;
+    EXPECT_EQ(out.rfind("hpoctl: " + args[0] +
+                            ": cannot reach the hpo server at 127.0.0.1:1 (",
+                        0),
+              0u)
+        << out;
+    EXPECT_NE(out.find("set --server HOST:PORT or $HPO_SERVER"),
+              std::string::npos)
+        << out;
+  }
+}
+
+TEST_F(HpoctlTest, SpecErrorNamesTheFileAndTheField) {
+  std::string out;
+  EXPECT_EQ(RunHpoctl(server_, {"run", "-f", Data("nni-bad.yaml")}, &out), 1);
+  EXPECT_EQ(Lines(out), 1) << out;
+  EXPECT_EQ(out.rfind("hpoctl: run: " + Data("nni-bad.yaml") + ": ", 0), 0u)
+      << out;
+  EXPECT_NE(out.find("x._type: unknown _type \"uniformish\""),
+            std::string::npos)
+      << out;
+  EXPECT_EQ(RunHpoctl(server_, {"create", "-f", Data("nni-bad.yaml")}, &out),
+            1);
+  EXPECT_EQ(out.rfind("hpoctl: create: " + Data("nni-bad.yaml") +
+                          ": searchSpace.x._type: unknown _type",
+                      0),
+            0u)
+      << out;
+  EXPECT_FALSE(Exists("nni-bad"));
+  // hpo's own format, parsed by hpoctl itself, says it the same way.
+  EXPECT_EQ(RunHpoctl(server_, {"run", "-f", Data("bad-own.yaml")}, &out), 1);
+  EXPECT_EQ(out, "hpoctl: run: " + Data("bad-own.yaml") +
+                     ": parameters[0].doubleRang: unknown field\n");
+  EXPECT_FALSE(Exists("bad-own"));
+}
+
+TEST_F(HpoctlTest, NniFinalResultAsBareNumberOrJson) {
+  // The last line of output, a bare number, is the final `default`; the
+  // default=5 before it was an intermediate value.
+  ASSERT_EQ(RunHpoctl(server_, {"run", "-f", Data("nni-final-result.yaml"),
+                                "--log-dir", log_dir_ + "/nni-final"}),
+            0);
+  std::vector<v1::Trial> trials = Trials("nni-final");
+  ASSERT_EQ(trials.size(), 2u);
+  for (const auto& t : trials) {
+    ASSERT_EQ(t.state(), v1::Trial::COMPLETED) << t.failure_reason();
+    EXPECT_NEAR(t.metrics().at("default"),
+                t.parameters().at("x").number_value(), 1e-5);
+    ASSERT_EQ(t.intermediate_values_size(), 1);
+    EXPECT_EQ(t.intermediate_values(0).metrics().at("default"), 5);
+  }
+  // A metrics file whose last line is a JSON object (no newline at its end),
+  // as nni.report_final_result({"default": ..., ...}) writes it.
+  ASSERT_EQ(
+      RunHpoctl(server_, {"run", "-f", Data("nni-final-result.yaml"), "--name",
+                          "nni-json", "--log-dir", log_dir_ + "/nni-json",
+                          "--metrics-file", "metrics.json", "--command",
+                          "echo 0.5; printf '{\"default\": %s, \"other\": 7}' "
+                          "${x} > \"$HPO_METRICS_FILE\""}),
+      0);
+  trials = Trials("nni-json");
+  ASSERT_EQ(trials.size(), 2u);
+  for (const auto& t : trials) {
+    ASSERT_EQ(t.state(), v1::Trial::COMPLETED) << t.failure_reason();
+    EXPECT_NEAR(t.metrics().at("default"),
+                t.parameters().at("x").number_value(), 1e-5);
+    EXPECT_EQ(t.metrics().at("other"), 7);
+  }
+  // hpo's own specs keep to name=value: a bare number is no result.
+  CreateExperiment("bare", "max_trials: 1");
+  ASSERT_EQ(RunHpoctl(server_, Run("bare", "echo 0.5")), 0);
+  trials = Trials("bare");
+  ASSERT_EQ(trials.size(), 1u);
+  EXPECT_EQ(trials[0].state(), v1::Trial::FAILED);
+  EXPECT_NE(trials[0].failure_reason().find("no value for objective"),
+            std::string::npos);
+}
+
+TEST_F(HpoctlTest, T9kAutoTuneExperiment) {
+  std::string out;
+  ASSERT_EQ(RunHpoctl(server_,
+                      {"run", "-f", Data("t9k-autotune.yaml"), "--log-dir",
+                       log_dir_ + "/t9k"},
+                      &out),
+            0);
+  v1::Experiment e = Get("t9k-quadratic");
+  EXPECT_EQ(e.state(), v1::Experiment::COMPLETED);
+  EXPECT_EQ(e.algorithm().name(), "tpe");
+  EXPECT_EQ(e.parallel_trials(), 2);
+  EXPECT_EQ(e.objectives(0).name(), "default");
+  EXPECT_EQ(e.objectives(0).goal(), v1::Objective::MINIMIZE);
+  std::vector<v1::Trial> trials = Trials("t9k-quadratic");
+  ASSERT_EQ(trials.size(), 3u);
+  for (const auto& t : trials) {
+    ASSERT_EQ(t.state(), v1::Trial::COMPLETED) << t.failure_reason();
+    const double lr = t.parameters().at("learning_rate").number_value();
+    const double batch = t.parameters().at("batch_size").number_value();
+    EXPECT_NEAR(t.metrics().at("default"),
+                (lr - 0.01) * (lr - 0.01) + batch / 1e5, 1e-6);
+  }
 }
 
 }  // namespace
