@@ -103,6 +103,13 @@ grpc::ServerUnaryReactor* GrpcService::Heartbeat(
                   &::hpo::Service::Heartbeat);
 }
 
+grpc::ServerUnaryReactor* GrpcService::ReleaseTrial(
+    grpc::CallbackServerContext* context,
+    const v1::ReleaseTrialRequest* request, v1::Trial* response) {
+  return Dispatch("ReleaseTrial", context, request, response,
+                  &::hpo::Service::ReleaseTrial);
+}
+
 grpc::ServerUnaryReactor* GrpcService::AddTrial(
     grpc::CallbackServerContext* context, const v1::AddTrialRequest* request,
     v1::Trial* response) {

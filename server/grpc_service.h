@@ -58,6 +58,9 @@ class GrpcService final : public v1::HpoService::CallbackService {
   grpc::ServerUnaryReactor* Heartbeat(grpc::CallbackServerContext* context,
                                       const v1::HeartbeatRequest* request,
                                       v1::Trial* response) override;
+  grpc::ServerUnaryReactor* ReleaseTrial(grpc::CallbackServerContext* context,
+                                         const v1::ReleaseTrialRequest* request,
+                                         v1::Trial* response) override;
   grpc::ServerUnaryReactor* AddTrial(grpc::CallbackServerContext* context,
                                      const v1::AddTrialRequest* request,
                                      v1::Trial* response) override;

@@ -265,10 +265,21 @@ class LiveExperiment {
       HPO_LOG(INFO) << "experiment \"" << spec.name() << "\": trial " << number
                     << " of worker \"" << t->worker_id()
                     << "\" lost its lease; it will be handed out again";
-      SetState(t, v1::Trial::WAITING);
-      t->clear_lease_expire_time();
+      HandBack(t);
       writes->push_back(storage->Write(Mutation::PutTrial(*t)));
     }
+  }
+
+  // A running trial back to WAITING, to be handed out again with the same
+  // parameters. The abandoned run's intermediate values go: the next run
+  // starts again from its first step, and the early-stopping rule must judge
+  // that run, not a mix of two.
+  void HandBack(v1::Trial* t) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    SetState(t, v1::Trial::WAITING);
+    t->clear_lease_expire_time();
+    t->clear_start_time();
+    t->clear_intermediate_values();
+    RecordOf(t).intermediate.clear();
   }
 
   // Everything time changes, with the writes it needs.
@@ -1091,6 +1102,44 @@ absl::Status Service::Heartbeat(const v1::HeartbeatRequest& request,
             return absl::OkStatus();
           });
   return result;
+}
+
+absl::Status Service::ReleaseTrial(const v1::ReleaseTrialRequest& request,
+                                   v1::Trial* response) {
+  const std::string& name = request.experiment();
+  return WithExperiment(
+      name,
+      [&](LiveExperiment* live, std::vector<WriteResult>& writes)
+          ABSL_NO_THREAD_SAFETY_ANALYSIS -> absl::Status {
+            v1::Trial* trial = live->FindTrial(request.trial());
+            if (trial == nullptr) return TrialNotFound(name, request.trial());
+            live->Advance(absl::Now(), storage_, &writes);
+            if (trial->state() == v1::Trial::WAITING &&
+                (request.worker_id().empty() ||
+                 trial->worker_id() == request.worker_id())) {
+              *response = *trial;  // A retry, or its lease ran out meanwhile.
+              return absl::OkStatus();
+            }
+            if (trial->state() != v1::Trial::RUNNING) {
+              return absl::FailedPreconditionError(absl::StrCat(
+                  "trial ", request.trial(), " of experiment \"", name,
+                  "\" is ", v1::Trial::State_Name(trial->state()),
+                  ", not RUNNING"));
+            }
+            if (absl::Status s = CheckLease(*trial, request.worker_id(), name);
+                !s.ok()) {
+              return s;
+            }
+            HPO_LOG(INFO) << "experiment \"" << name << "\": worker \""
+                          << trial->worker_id() << "\" handed back trial "
+                          << trial->number()
+                          << (request.reason().empty() ? "" : ": ")
+                          << request.reason();
+            live->HandBack(trial);
+            writes.push_back(storage_->Write(Mutation::PutTrial(*trial)));
+            *response = *trial;
+            return absl::OkStatus();
+          });
 }
 
 absl::Status Service::AddTrial(const v1::AddTrialRequest& request,

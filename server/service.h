@@ -53,6 +53,8 @@ class Service {
                                 v1::Experiment* response);
   absl::Status Heartbeat(const v1::HeartbeatRequest& request,
                          v1::Trial* response);
+  absl::Status ReleaseTrial(const v1::ReleaseTrialRequest& request,
+                            v1::Trial* response);
   absl::Status AddTrial(const v1::AddTrialRequest& request,
                         v1::Trial* response);
   absl::Status EnqueueTrial(const v1::EnqueueTrialRequest& request,

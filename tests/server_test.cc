@@ -228,6 +228,69 @@ TEST_F(ServerTest, AutoSaysWhichAlgorithmItPickedAndTheStatusSurvivesRestart) {
   EXPECT_EQ(trials.trials(4).algorithm(), "tpe");
 }
 
+TEST_F(ServerTest, ReleaseTrialHandsItBackToRunAgainWithoutCountingAFailure) {
+  ASSERT_TRUE(Create(Iris("release")).ok());
+  v1::Trial first;
+  ASSERT_TRUE(Suggest("release", &first, "w1").ok());
+  {
+    grpc::ClientContext ctx;
+    v1::ReportIntermediateRequest req;
+    req.set_experiment("release");
+    req.set_trial(first.number());
+    req.set_step(3);
+    (*req.mutable_metrics())["accuracy"] = 0.4;
+    v1::ReportIntermediateResponse resp;
+    ASSERT_TRUE(stub_->ReportIntermediate(&ctx, req, &resp).ok());
+  }
+  auto release = [&](const std::string& worker, v1::Trial* out) {
+    grpc::ClientContext ctx;
+    v1::ReleaseTrialRequest req;
+    req.set_experiment("release");
+    req.set_trial(first.number());
+    req.set_worker_id(worker);
+    req.set_reason("interrupted");
+    return stub_->ReleaseTrial(&ctx, req, out);
+  };
+  v1::Trial released;
+  grpc::Status wrong = release("w2", &released);
+  EXPECT_EQ(wrong.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_NE(wrong.error_message().find("leased to worker \"w1\""),
+            std::string::npos)
+      << wrong.error_message();
+  ASSERT_TRUE(release("w1", &released).ok());
+  EXPECT_EQ(released.state(), v1::Trial::WAITING);
+  EXPECT_EQ(released.intermediate_values_size(), 0);
+  ASSERT_TRUE(release("w1", &released).ok()) << "a retry is answered again";
+
+  // Another worker gets the same trial, runs it from its first step, and the
+  // experiment counts no failure.
+  v1::Trial again;
+  ASSERT_TRUE(Suggest("release", &again, "w2").ok());
+  EXPECT_EQ(again.number(), first.number());
+  EXPECT_EQ(again.worker_id(), "w2");
+  for (const auto& [k, v] : first.parameters()) {
+    EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(
+        v, again.parameters().at(k)))
+        << k;
+  }
+  {
+    grpc::ClientContext ctx;
+    v1::ReportIntermediateRequest req;
+    req.set_experiment("release");
+    req.set_trial(again.number());
+    req.set_step(1);
+    (*req.mutable_metrics())["accuracy"] = 0.3;
+    v1::ReportIntermediateResponse resp;
+    EXPECT_TRUE(stub_->ReportIntermediate(&ctx, req, &resp).ok());
+  }
+  ASSERT_TRUE(Report("release", again.number(), {{"accuracy", 0.9}}).ok());
+  EXPECT_EQ(Get("release").status().failed(), 0);
+  EXPECT_EQ(Get("release").status().completed(), 1);
+  EXPECT_EQ(release("w2", &released).error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION)
+      << "a finished trial cannot be handed back";
+}
+
 TEST_F(ServerTest, ListExperimentsPagesInNameOrder) {
   for (const char* name : {"c", "a", "e", "b", "d"})
     ASSERT_TRUE(Create(Iris(name)).ok());

@@ -2159,6 +2159,76 @@ func (x *HeartbeatRequest) GetWorkerId() string {
 	return ""
 }
 
+type ReleaseTrialRequest struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Experiment string                 `protobuf:"bytes,1,opt,name=experiment,proto3" json:"experiment,omitempty"`
+	Trial      int32                  `protobuf:"varint,2,opt,name=trial,proto3" json:"trial,omitempty"`
+	// If set, must be the worker holding the trial's lease.
+	WorkerId string `protobuf:"bytes,3,opt,name=worker_id,json=workerId,proto3" json:"worker_id,omitempty"`
+	// Why, for the server's log (e.g. "interrupted").
+	Reason        string `protobuf:"bytes,4,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReleaseTrialRequest) Reset() {
+	*x = ReleaseTrialRequest{}
+	mi := &file_hpo_v1_hpo_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReleaseTrialRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReleaseTrialRequest) ProtoMessage() {}
+
+func (x *ReleaseTrialRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_hpo_v1_hpo_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReleaseTrialRequest.ProtoReflect.Descriptor instead.
+func (*ReleaseTrialRequest) Descriptor() ([]byte, []int) {
+	return file_hpo_v1_hpo_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *ReleaseTrialRequest) GetExperiment() string {
+	if x != nil {
+		return x.Experiment
+	}
+	return ""
+}
+
+func (x *ReleaseTrialRequest) GetTrial() int32 {
+	if x != nil {
+		return x.Trial
+	}
+	return 0
+}
+
+func (x *ReleaseTrialRequest) GetWorkerId() string {
+	if x != nil {
+		return x.WorkerId
+	}
+	return ""
+}
+
+func (x *ReleaseTrialRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
 type AddTrialRequest struct {
 	state      protoimpl.MessageState `protogen:"open.v1"`
 	Experiment string                 `protobuf:"bytes,1,opt,name=experiment,proto3" json:"experiment,omitempty"`
@@ -2173,7 +2243,7 @@ type AddTrialRequest struct {
 
 func (x *AddTrialRequest) Reset() {
 	*x = AddTrialRequest{}
-	mi := &file_hpo_v1_hpo_proto_msgTypes[25]
+	mi := &file_hpo_v1_hpo_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2185,7 +2255,7 @@ func (x *AddTrialRequest) String() string {
 func (*AddTrialRequest) ProtoMessage() {}
 
 func (x *AddTrialRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_hpo_v1_hpo_proto_msgTypes[25]
+	mi := &file_hpo_v1_hpo_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2198,7 +2268,7 @@ func (x *AddTrialRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddTrialRequest.ProtoReflect.Descriptor instead.
 func (*AddTrialRequest) Descriptor() ([]byte, []int) {
-	return file_hpo_v1_hpo_proto_rawDescGZIP(), []int{25}
+	return file_hpo_v1_hpo_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *AddTrialRequest) GetExperiment() string {
@@ -2240,7 +2310,7 @@ type EnqueueTrialRequest struct {
 
 func (x *EnqueueTrialRequest) Reset() {
 	*x = EnqueueTrialRequest{}
-	mi := &file_hpo_v1_hpo_proto_msgTypes[26]
+	mi := &file_hpo_v1_hpo_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2252,7 +2322,7 @@ func (x *EnqueueTrialRequest) String() string {
 func (*EnqueueTrialRequest) ProtoMessage() {}
 
 func (x *EnqueueTrialRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_hpo_v1_hpo_proto_msgTypes[26]
+	mi := &file_hpo_v1_hpo_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2265,7 +2335,7 @@ func (x *EnqueueTrialRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EnqueueTrialRequest.ProtoReflect.Descriptor instead.
 func (*EnqueueTrialRequest) Descriptor() ([]byte, []int) {
-	return file_hpo_v1_hpo_proto_rawDescGZIP(), []int{26}
+	return file_hpo_v1_hpo_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *EnqueueTrialRequest) GetExperiment() string {
@@ -2291,7 +2361,7 @@ type GetBestRequest struct {
 
 func (x *GetBestRequest) Reset() {
 	*x = GetBestRequest{}
-	mi := &file_hpo_v1_hpo_proto_msgTypes[27]
+	mi := &file_hpo_v1_hpo_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2303,7 +2373,7 @@ func (x *GetBestRequest) String() string {
 func (*GetBestRequest) ProtoMessage() {}
 
 func (x *GetBestRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_hpo_v1_hpo_proto_msgTypes[27]
+	mi := &file_hpo_v1_hpo_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2316,7 +2386,7 @@ func (x *GetBestRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetBestRequest.ProtoReflect.Descriptor instead.
 func (*GetBestRequest) Descriptor() ([]byte, []int) {
-	return file_hpo_v1_hpo_proto_rawDescGZIP(), []int{27}
+	return file_hpo_v1_hpo_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *GetBestRequest) GetExperiment() string {
@@ -2337,7 +2407,7 @@ type GetBestResponse struct {
 
 func (x *GetBestResponse) Reset() {
 	*x = GetBestResponse{}
-	mi := &file_hpo_v1_hpo_proto_msgTypes[28]
+	mi := &file_hpo_v1_hpo_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2349,7 +2419,7 @@ func (x *GetBestResponse) String() string {
 func (*GetBestResponse) ProtoMessage() {}
 
 func (x *GetBestResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_hpo_v1_hpo_proto_msgTypes[28]
+	mi := &file_hpo_v1_hpo_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2362,7 +2432,7 @@ func (x *GetBestResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetBestResponse.ProtoReflect.Descriptor instead.
 func (*GetBestResponse) Descriptor() ([]byte, []int) {
-	return file_hpo_v1_hpo_proto_rawDescGZIP(), []int{28}
+	return file_hpo_v1_hpo_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *GetBestResponse) GetTrials() []*Trial {
@@ -2386,7 +2456,7 @@ type ListTrialsRequest struct {
 
 func (x *ListTrialsRequest) Reset() {
 	*x = ListTrialsRequest{}
-	mi := &file_hpo_v1_hpo_proto_msgTypes[29]
+	mi := &file_hpo_v1_hpo_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2398,7 +2468,7 @@ func (x *ListTrialsRequest) String() string {
 func (*ListTrialsRequest) ProtoMessage() {}
 
 func (x *ListTrialsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_hpo_v1_hpo_proto_msgTypes[29]
+	mi := &file_hpo_v1_hpo_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2411,7 +2481,7 @@ func (x *ListTrialsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTrialsRequest.ProtoReflect.Descriptor instead.
 func (*ListTrialsRequest) Descriptor() ([]byte, []int) {
-	return file_hpo_v1_hpo_proto_rawDescGZIP(), []int{29}
+	return file_hpo_v1_hpo_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *ListTrialsRequest) GetExperiment() string {
@@ -2452,7 +2522,7 @@ type ListTrialsResponse struct {
 
 func (x *ListTrialsResponse) Reset() {
 	*x = ListTrialsResponse{}
-	mi := &file_hpo_v1_hpo_proto_msgTypes[30]
+	mi := &file_hpo_v1_hpo_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2464,7 +2534,7 @@ func (x *ListTrialsResponse) String() string {
 func (*ListTrialsResponse) ProtoMessage() {}
 
 func (x *ListTrialsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_hpo_v1_hpo_proto_msgTypes[30]
+	mi := &file_hpo_v1_hpo_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2477,7 +2547,7 @@ func (x *ListTrialsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTrialsResponse.ProtoReflect.Descriptor instead.
 func (*ListTrialsResponse) Descriptor() ([]byte, []int) {
-	return file_hpo_v1_hpo_proto_rawDescGZIP(), []int{30}
+	return file_hpo_v1_hpo_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *ListTrialsResponse) GetTrials() []*Trial {
@@ -2515,7 +2585,7 @@ type Experiment_Status struct {
 
 func (x *Experiment_Status) Reset() {
 	*x = Experiment_Status{}
-	mi := &file_hpo_v1_hpo_proto_msgTypes[33]
+	mi := &file_hpo_v1_hpo_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2527,7 +2597,7 @@ func (x *Experiment_Status) String() string {
 func (*Experiment_Status) ProtoMessage() {}
 
 func (x *Experiment_Status) ProtoReflect() protoreflect.Message {
-	mi := &file_hpo_v1_hpo_proto_msgTypes[33]
+	mi := &file_hpo_v1_hpo_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2830,7 +2900,14 @@ const file_hpo_v1_hpo_proto_rawDesc = "" +
 	"experiment\x18\x01 \x01(\tR\n" +
 	"experiment\x12\x14\n" +
 	"\x05trial\x18\x02 \x01(\x05R\x05trial\x12\x1b\n" +
-	"\tworker_id\x18\x03 \x01(\tR\bworkerId\"\xe5\x02\n" +
+	"\tworker_id\x18\x03 \x01(\tR\bworkerId\"\x80\x01\n" +
+	"\x13ReleaseTrialRequest\x12\x1e\n" +
+	"\n" +
+	"experiment\x18\x01 \x01(\tR\n" +
+	"experiment\x12\x14\n" +
+	"\x05trial\x18\x02 \x01(\x05R\x05trial\x12\x1b\n" +
+	"\tworker_id\x18\x03 \x01(\tR\bworkerId\x12\x16\n" +
+	"\x06reason\x18\x04 \x01(\tR\x06reason\"\xe5\x02\n" +
 	"\x0fAddTrialRequest\x12\x1e\n" +
 	"\n" +
 	"experiment\x18\x01 \x01(\tR\n" +
@@ -2880,7 +2957,7 @@ const file_hpo_v1_hpo_proto_rawDesc = "" +
 	"\n" +
 	"\x06NORMAL\x10\x03\x12\x0e\n" +
 	"\n" +
-	"LOG_NORMAL\x10\x042\x87\r\n" +
+	"LOG_NORMAL\x10\x042\x83\x0e\n" +
 	"\n" +
 	"HpoService\x12c\n" +
 	"\x10CreateExperiment\x12\x1f.hpo.v1.CreateExperimentRequest\x1a\x12.hpo.v1.Experiment\"\x1a\x82\xd3\xe4\x93\x02\x14:\x01*\"\x0f/v1/experiments\x12a\n" +
@@ -2892,7 +2969,8 @@ const file_hpo_v1_hpo_proto_rawDesc = "" +
 	"\x12ReportIntermediate\x12!.hpo.v1.ReportIntermediateRequest\x1a\".hpo.v1.ReportIntermediateResponse\"I\x82\xd3\xe4\x93\x02C:\x01*\">/v1/experiments/{experiment}/trials/{trial}:reportIntermediate\x12k\n" +
 	"\x0eStopExperiment\x12\x1d.hpo.v1.StopExperimentRequest\x1a\x12.hpo.v1.Experiment\"&\x82\xd3\xe4\x93\x02 :\x01*\"\x1b/v1/experiments/{name}:stop\x12q\n" +
 	"\x10ResumeExperiment\x12\x1f.hpo.v1.ResumeExperimentRequest\x1a\x12.hpo.v1.Experiment\"(\x82\xd3\xe4\x93\x02\":\x01*\"\x1d/v1/experiments/{name}:resume\x12v\n" +
-	"\tHeartbeat\x12\x18.hpo.v1.HeartbeatRequest\x1a\r.hpo.v1.Trial\"@\x82\xd3\xe4\x93\x02::\x01*\"5/v1/experiments/{experiment}/trials/{trial}:heartbeat\x12f\n" +
+	"\tHeartbeat\x12\x18.hpo.v1.HeartbeatRequest\x1a\r.hpo.v1.Trial\"@\x82\xd3\xe4\x93\x02::\x01*\"5/v1/experiments/{experiment}/trials/{trial}:heartbeat\x12z\n" +
+	"\fReleaseTrial\x12\x1b.hpo.v1.ReleaseTrialRequest\x1a\r.hpo.v1.Trial\">\x82\xd3\xe4\x93\x028:\x01*\"3/v1/experiments/{experiment}/trials/{trial}:release\x12f\n" +
 	"\bAddTrial\x12\x17.hpo.v1.AddTrialRequest\x1a\r.hpo.v1.Trial\"2\x82\xd3\xe4\x93\x02,:\x01*\"'/v1/experiments/{experiment}/trials:add\x12r\n" +
 	"\fEnqueueTrial\x12\x1b.hpo.v1.EnqueueTrialRequest\x1a\r.hpo.v1.Trial\"6\x82\xd3\xe4\x93\x020:\x01*\"+/v1/experiments/{experiment}/trials:enqueue\x12e\n" +
 	"\aGetBest\x12\x16.hpo.v1.GetBestRequest\x1a\x17.hpo.v1.GetBestResponse\")\x82\xd3\xe4\x93\x02#\x12!/v1/experiments/{experiment}/best\x12p\n" +
@@ -2912,7 +2990,7 @@ func file_hpo_v1_hpo_proto_rawDescGZIP() []byte {
 }
 
 var file_hpo_v1_hpo_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
-var file_hpo_v1_hpo_proto_msgTypes = make([]protoimpl.MessageInfo, 42)
+var file_hpo_v1_hpo_proto_msgTypes = make([]protoimpl.MessageInfo, 43)
 var file_hpo_v1_hpo_proto_goTypes = []any{
 	(Distribution)(0),                  // 0: hpo.v1.Distribution
 	(Objective_Goal)(0),                // 1: hpo.v1.Objective.Goal
@@ -2944,74 +3022,75 @@ var file_hpo_v1_hpo_proto_goTypes = []any{
 	(*StopExperimentRequest)(nil),      // 27: hpo.v1.StopExperimentRequest
 	(*ResumeExperimentRequest)(nil),    // 28: hpo.v1.ResumeExperimentRequest
 	(*HeartbeatRequest)(nil),           // 29: hpo.v1.HeartbeatRequest
-	(*AddTrialRequest)(nil),            // 30: hpo.v1.AddTrialRequest
-	(*EnqueueTrialRequest)(nil),        // 31: hpo.v1.EnqueueTrialRequest
-	(*GetBestRequest)(nil),             // 32: hpo.v1.GetBestRequest
-	(*GetBestResponse)(nil),            // 33: hpo.v1.GetBestResponse
-	(*ListTrialsRequest)(nil),          // 34: hpo.v1.ListTrialsRequest
-	(*ListTrialsResponse)(nil),         // 35: hpo.v1.ListTrialsResponse
-	nil,                                // 36: hpo.v1.Algorithm.SettingsEntry
-	nil,                                // 37: hpo.v1.EarlyStopping.SettingsEntry
-	(*Experiment_Status)(nil),          // 38: hpo.v1.Experiment.Status
-	nil,                                // 39: hpo.v1.IntermediateValue.MetricsEntry
-	nil,                                // 40: hpo.v1.Trial.ParametersEntry
-	nil,                                // 41: hpo.v1.Trial.MetricsEntry
-	nil,                                // 42: hpo.v1.ReportResultRequest.MetricsEntry
-	nil,                                // 43: hpo.v1.ReportIntermediateRequest.MetricsEntry
-	nil,                                // 44: hpo.v1.AddTrialRequest.ParametersEntry
-	nil,                                // 45: hpo.v1.AddTrialRequest.MetricsEntry
-	nil,                                // 46: hpo.v1.EnqueueTrialRequest.ParametersEntry
-	(*structpb.Value)(nil),             // 47: google.protobuf.Value
-	(*durationpb.Duration)(nil),        // 48: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil),      // 49: google.protobuf.Timestamp
-	(*emptypb.Empty)(nil),              // 50: google.protobuf.Empty
+	(*ReleaseTrialRequest)(nil),        // 30: hpo.v1.ReleaseTrialRequest
+	(*AddTrialRequest)(nil),            // 31: hpo.v1.AddTrialRequest
+	(*EnqueueTrialRequest)(nil),        // 32: hpo.v1.EnqueueTrialRequest
+	(*GetBestRequest)(nil),             // 33: hpo.v1.GetBestRequest
+	(*GetBestResponse)(nil),            // 34: hpo.v1.GetBestResponse
+	(*ListTrialsRequest)(nil),          // 35: hpo.v1.ListTrialsRequest
+	(*ListTrialsResponse)(nil),         // 36: hpo.v1.ListTrialsResponse
+	nil,                                // 37: hpo.v1.Algorithm.SettingsEntry
+	nil,                                // 38: hpo.v1.EarlyStopping.SettingsEntry
+	(*Experiment_Status)(nil),          // 39: hpo.v1.Experiment.Status
+	nil,                                // 40: hpo.v1.IntermediateValue.MetricsEntry
+	nil,                                // 41: hpo.v1.Trial.ParametersEntry
+	nil,                                // 42: hpo.v1.Trial.MetricsEntry
+	nil,                                // 43: hpo.v1.ReportResultRequest.MetricsEntry
+	nil,                                // 44: hpo.v1.ReportIntermediateRequest.MetricsEntry
+	nil,                                // 45: hpo.v1.AddTrialRequest.ParametersEntry
+	nil,                                // 46: hpo.v1.AddTrialRequest.MetricsEntry
+	nil,                                // 47: hpo.v1.EnqueueTrialRequest.ParametersEntry
+	(*structpb.Value)(nil),             // 48: google.protobuf.Value
+	(*durationpb.Duration)(nil),        // 49: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil),      // 50: google.protobuf.Timestamp
+	(*emptypb.Empty)(nil),              // 51: google.protobuf.Empty
 }
 var file_hpo_v1_hpo_proto_depIdxs = []int32{
 	0,  // 0: hpo.v1.DoubleRange.distribution:type_name -> hpo.v1.Distribution
 	0,  // 1: hpo.v1.IntRange.distribution:type_name -> hpo.v1.Distribution
-	47, // 2: hpo.v1.Condition.values:type_name -> google.protobuf.Value
+	48, // 2: hpo.v1.Condition.values:type_name -> google.protobuf.Value
 	5,  // 3: hpo.v1.Parameter.double_range:type_name -> hpo.v1.DoubleRange
 	6,  // 4: hpo.v1.Parameter.int_range:type_name -> hpo.v1.IntRange
 	7,  // 5: hpo.v1.Parameter.categorical:type_name -> hpo.v1.Categorical
 	8,  // 6: hpo.v1.Parameter.discrete:type_name -> hpo.v1.Discrete
 	9,  // 7: hpo.v1.Parameter.condition:type_name -> hpo.v1.Condition
 	1,  // 8: hpo.v1.Objective.goal:type_name -> hpo.v1.Objective.Goal
-	36, // 9: hpo.v1.Algorithm.settings:type_name -> hpo.v1.Algorithm.SettingsEntry
-	37, // 10: hpo.v1.EarlyStopping.settings:type_name -> hpo.v1.EarlyStopping.SettingsEntry
+	37, // 9: hpo.v1.Algorithm.settings:type_name -> hpo.v1.Algorithm.SettingsEntry
+	38, // 10: hpo.v1.EarlyStopping.settings:type_name -> hpo.v1.EarlyStopping.SettingsEntry
 	10, // 11: hpo.v1.Experiment.parameters:type_name -> hpo.v1.Parameter
 	11, // 12: hpo.v1.Experiment.objectives:type_name -> hpo.v1.Objective
 	12, // 13: hpo.v1.Experiment.algorithm:type_name -> hpo.v1.Algorithm
-	48, // 14: hpo.v1.Experiment.max_duration:type_name -> google.protobuf.Duration
-	48, // 15: hpo.v1.Experiment.trial_lease:type_name -> google.protobuf.Duration
+	49, // 14: hpo.v1.Experiment.max_duration:type_name -> google.protobuf.Duration
+	49, // 15: hpo.v1.Experiment.trial_lease:type_name -> google.protobuf.Duration
 	13, // 16: hpo.v1.Experiment.early_stopping:type_name -> hpo.v1.EarlyStopping
 	2,  // 17: hpo.v1.Experiment.state:type_name -> hpo.v1.Experiment.State
-	38, // 18: hpo.v1.Experiment.status:type_name -> hpo.v1.Experiment.Status
-	49, // 19: hpo.v1.Experiment.create_time:type_name -> google.protobuf.Timestamp
-	49, // 20: hpo.v1.Experiment.update_time:type_name -> google.protobuf.Timestamp
-	39, // 21: hpo.v1.IntermediateValue.metrics:type_name -> hpo.v1.IntermediateValue.MetricsEntry
-	49, // 22: hpo.v1.IntermediateValue.time:type_name -> google.protobuf.Timestamp
+	39, // 18: hpo.v1.Experiment.status:type_name -> hpo.v1.Experiment.Status
+	50, // 19: hpo.v1.Experiment.create_time:type_name -> google.protobuf.Timestamp
+	50, // 20: hpo.v1.Experiment.update_time:type_name -> google.protobuf.Timestamp
+	40, // 21: hpo.v1.IntermediateValue.metrics:type_name -> hpo.v1.IntermediateValue.MetricsEntry
+	50, // 22: hpo.v1.IntermediateValue.time:type_name -> google.protobuf.Timestamp
 	3,  // 23: hpo.v1.Trial.state:type_name -> hpo.v1.Trial.State
-	40, // 24: hpo.v1.Trial.parameters:type_name -> hpo.v1.Trial.ParametersEntry
-	41, // 25: hpo.v1.Trial.metrics:type_name -> hpo.v1.Trial.MetricsEntry
-	49, // 26: hpo.v1.Trial.start_time:type_name -> google.protobuf.Timestamp
-	49, // 27: hpo.v1.Trial.end_time:type_name -> google.protobuf.Timestamp
-	49, // 28: hpo.v1.Trial.lease_expire_time:type_name -> google.protobuf.Timestamp
+	41, // 24: hpo.v1.Trial.parameters:type_name -> hpo.v1.Trial.ParametersEntry
+	42, // 25: hpo.v1.Trial.metrics:type_name -> hpo.v1.Trial.MetricsEntry
+	50, // 26: hpo.v1.Trial.start_time:type_name -> google.protobuf.Timestamp
+	50, // 27: hpo.v1.Trial.end_time:type_name -> google.protobuf.Timestamp
+	50, // 28: hpo.v1.Trial.lease_expire_time:type_name -> google.protobuf.Timestamp
 	4,  // 29: hpo.v1.Trial.origin:type_name -> hpo.v1.Trial.Origin
 	15, // 30: hpo.v1.Trial.intermediate_values:type_name -> hpo.v1.IntermediateValue
 	14, // 31: hpo.v1.CreateExperimentRequest.experiment:type_name -> hpo.v1.Experiment
 	17, // 32: hpo.v1.CreateExperimentRequest.import_spec:type_name -> hpo.v1.ImportSpec
 	14, // 33: hpo.v1.ListExperimentsResponse.experiments:type_name -> hpo.v1.Experiment
-	42, // 34: hpo.v1.ReportResultRequest.metrics:type_name -> hpo.v1.ReportResultRequest.MetricsEntry
-	43, // 35: hpo.v1.ReportIntermediateRequest.metrics:type_name -> hpo.v1.ReportIntermediateRequest.MetricsEntry
-	44, // 36: hpo.v1.AddTrialRequest.parameters:type_name -> hpo.v1.AddTrialRequest.ParametersEntry
-	45, // 37: hpo.v1.AddTrialRequest.metrics:type_name -> hpo.v1.AddTrialRequest.MetricsEntry
-	46, // 38: hpo.v1.EnqueueTrialRequest.parameters:type_name -> hpo.v1.EnqueueTrialRequest.ParametersEntry
+	43, // 34: hpo.v1.ReportResultRequest.metrics:type_name -> hpo.v1.ReportResultRequest.MetricsEntry
+	44, // 35: hpo.v1.ReportIntermediateRequest.metrics:type_name -> hpo.v1.ReportIntermediateRequest.MetricsEntry
+	45, // 36: hpo.v1.AddTrialRequest.parameters:type_name -> hpo.v1.AddTrialRequest.ParametersEntry
+	46, // 37: hpo.v1.AddTrialRequest.metrics:type_name -> hpo.v1.AddTrialRequest.MetricsEntry
+	47, // 38: hpo.v1.EnqueueTrialRequest.parameters:type_name -> hpo.v1.EnqueueTrialRequest.ParametersEntry
 	16, // 39: hpo.v1.GetBestResponse.trials:type_name -> hpo.v1.Trial
 	3,  // 40: hpo.v1.ListTrialsRequest.states:type_name -> hpo.v1.Trial.State
 	16, // 41: hpo.v1.ListTrialsResponse.trials:type_name -> hpo.v1.Trial
-	47, // 42: hpo.v1.Trial.ParametersEntry.value:type_name -> google.protobuf.Value
-	47, // 43: hpo.v1.AddTrialRequest.ParametersEntry.value:type_name -> google.protobuf.Value
-	47, // 44: hpo.v1.EnqueueTrialRequest.ParametersEntry.value:type_name -> google.protobuf.Value
+	48, // 42: hpo.v1.Trial.ParametersEntry.value:type_name -> google.protobuf.Value
+	48, // 43: hpo.v1.AddTrialRequest.ParametersEntry.value:type_name -> google.protobuf.Value
+	48, // 44: hpo.v1.EnqueueTrialRequest.ParametersEntry.value:type_name -> google.protobuf.Value
 	18, // 45: hpo.v1.HpoService.CreateExperiment:input_type -> hpo.v1.CreateExperimentRequest
 	19, // 46: hpo.v1.HpoService.GetExperiment:input_type -> hpo.v1.GetExperimentRequest
 	20, // 47: hpo.v1.HpoService.ListExperiments:input_type -> hpo.v1.ListExperimentsRequest
@@ -3022,26 +3101,28 @@ var file_hpo_v1_hpo_proto_depIdxs = []int32{
 	27, // 52: hpo.v1.HpoService.StopExperiment:input_type -> hpo.v1.StopExperimentRequest
 	28, // 53: hpo.v1.HpoService.ResumeExperiment:input_type -> hpo.v1.ResumeExperimentRequest
 	29, // 54: hpo.v1.HpoService.Heartbeat:input_type -> hpo.v1.HeartbeatRequest
-	30, // 55: hpo.v1.HpoService.AddTrial:input_type -> hpo.v1.AddTrialRequest
-	31, // 56: hpo.v1.HpoService.EnqueueTrial:input_type -> hpo.v1.EnqueueTrialRequest
-	32, // 57: hpo.v1.HpoService.GetBest:input_type -> hpo.v1.GetBestRequest
-	34, // 58: hpo.v1.HpoService.ListTrials:input_type -> hpo.v1.ListTrialsRequest
-	14, // 59: hpo.v1.HpoService.CreateExperiment:output_type -> hpo.v1.Experiment
-	14, // 60: hpo.v1.HpoService.GetExperiment:output_type -> hpo.v1.Experiment
-	21, // 61: hpo.v1.HpoService.ListExperiments:output_type -> hpo.v1.ListExperimentsResponse
-	50, // 62: hpo.v1.HpoService.DeleteExperiment:output_type -> google.protobuf.Empty
-	16, // 63: hpo.v1.HpoService.GetTrialConfig:output_type -> hpo.v1.Trial
-	16, // 64: hpo.v1.HpoService.ReportResult:output_type -> hpo.v1.Trial
-	26, // 65: hpo.v1.HpoService.ReportIntermediate:output_type -> hpo.v1.ReportIntermediateResponse
-	14, // 66: hpo.v1.HpoService.StopExperiment:output_type -> hpo.v1.Experiment
-	14, // 67: hpo.v1.HpoService.ResumeExperiment:output_type -> hpo.v1.Experiment
-	16, // 68: hpo.v1.HpoService.Heartbeat:output_type -> hpo.v1.Trial
-	16, // 69: hpo.v1.HpoService.AddTrial:output_type -> hpo.v1.Trial
-	16, // 70: hpo.v1.HpoService.EnqueueTrial:output_type -> hpo.v1.Trial
-	33, // 71: hpo.v1.HpoService.GetBest:output_type -> hpo.v1.GetBestResponse
-	35, // 72: hpo.v1.HpoService.ListTrials:output_type -> hpo.v1.ListTrialsResponse
-	59, // [59:73] is the sub-list for method output_type
-	45, // [45:59] is the sub-list for method input_type
+	30, // 55: hpo.v1.HpoService.ReleaseTrial:input_type -> hpo.v1.ReleaseTrialRequest
+	31, // 56: hpo.v1.HpoService.AddTrial:input_type -> hpo.v1.AddTrialRequest
+	32, // 57: hpo.v1.HpoService.EnqueueTrial:input_type -> hpo.v1.EnqueueTrialRequest
+	33, // 58: hpo.v1.HpoService.GetBest:input_type -> hpo.v1.GetBestRequest
+	35, // 59: hpo.v1.HpoService.ListTrials:input_type -> hpo.v1.ListTrialsRequest
+	14, // 60: hpo.v1.HpoService.CreateExperiment:output_type -> hpo.v1.Experiment
+	14, // 61: hpo.v1.HpoService.GetExperiment:output_type -> hpo.v1.Experiment
+	21, // 62: hpo.v1.HpoService.ListExperiments:output_type -> hpo.v1.ListExperimentsResponse
+	51, // 63: hpo.v1.HpoService.DeleteExperiment:output_type -> google.protobuf.Empty
+	16, // 64: hpo.v1.HpoService.GetTrialConfig:output_type -> hpo.v1.Trial
+	16, // 65: hpo.v1.HpoService.ReportResult:output_type -> hpo.v1.Trial
+	26, // 66: hpo.v1.HpoService.ReportIntermediate:output_type -> hpo.v1.ReportIntermediateResponse
+	14, // 67: hpo.v1.HpoService.StopExperiment:output_type -> hpo.v1.Experiment
+	14, // 68: hpo.v1.HpoService.ResumeExperiment:output_type -> hpo.v1.Experiment
+	16, // 69: hpo.v1.HpoService.Heartbeat:output_type -> hpo.v1.Trial
+	16, // 70: hpo.v1.HpoService.ReleaseTrial:output_type -> hpo.v1.Trial
+	16, // 71: hpo.v1.HpoService.AddTrial:output_type -> hpo.v1.Trial
+	16, // 72: hpo.v1.HpoService.EnqueueTrial:output_type -> hpo.v1.Trial
+	34, // 73: hpo.v1.HpoService.GetBest:output_type -> hpo.v1.GetBestResponse
+	36, // 74: hpo.v1.HpoService.ListTrials:output_type -> hpo.v1.ListTrialsResponse
+	60, // [60:75] is the sub-list for method output_type
+	45, // [45:60] is the sub-list for method input_type
 	45, // [45:45] is the sub-list for extension type_name
 	45, // [45:45] is the sub-list for extension extendee
 	0,  // [0:45] is the sub-list for field type_name
@@ -3068,7 +3149,7 @@ func file_hpo_v1_hpo_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_hpo_v1_hpo_proto_rawDesc), len(file_hpo_v1_hpo_proto_rawDesc)),
 			NumEnums:      5,
-			NumMessages:   42,
+			NumMessages:   43,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

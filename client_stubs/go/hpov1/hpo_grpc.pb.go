@@ -33,6 +33,7 @@ const (
 	HpoService_StopExperiment_FullMethodName     = "/hpo.v1.HpoService/StopExperiment"
 	HpoService_ResumeExperiment_FullMethodName   = "/hpo.v1.HpoService/ResumeExperiment"
 	HpoService_Heartbeat_FullMethodName          = "/hpo.v1.HpoService/Heartbeat"
+	HpoService_ReleaseTrial_FullMethodName       = "/hpo.v1.HpoService/ReleaseTrial"
 	HpoService_AddTrial_FullMethodName           = "/hpo.v1.HpoService/AddTrial"
 	HpoService_EnqueueTrial_FullMethodName       = "/hpo.v1.HpoService/EnqueueTrial"
 	HpoService_GetBest_FullMethodName            = "/hpo.v1.HpoService/GetBest"
@@ -74,6 +75,11 @@ type HpoServiceClient interface {
 	// runs. A trial whose lease expires goes back to WAITING and is handed out
 	// again.
 	Heartbeat(ctx context.Context, in *HeartbeatRequest, opts ...grpc.CallOption) (*Trial, error)
+	// Hands a running trial back: it goes to WAITING at once, keeps its
+	// parameters, drops the intermediate values of the abandoned run, and is
+	// handed out again before any new trial. For a worker that is interrupted (Ctrl-C, a node
+	// drained): the trial is run again rather than counted as failed.
+	ReleaseTrial(ctx context.Context, in *ReleaseTrialRequest, opts ...grpc.CallOption) (*Trial, error)
 	// Records a configuration evaluated elsewhere, with its result (warm start).
 	// The algorithm learns from it; it does not count towards max_trials.
 	AddTrial(ctx context.Context, in *AddTrialRequest, opts ...grpc.CallOption) (*Trial, error)
@@ -194,6 +200,16 @@ func (c *hpoServiceClient) Heartbeat(ctx context.Context, in *HeartbeatRequest, 
 	return out, nil
 }
 
+func (c *hpoServiceClient) ReleaseTrial(ctx context.Context, in *ReleaseTrialRequest, opts ...grpc.CallOption) (*Trial, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Trial)
+	err := c.cc.Invoke(ctx, HpoService_ReleaseTrial_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *hpoServiceClient) AddTrial(ctx context.Context, in *AddTrialRequest, opts ...grpc.CallOption) (*Trial, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(Trial)
@@ -269,6 +285,11 @@ type HpoServiceServer interface {
 	// runs. A trial whose lease expires goes back to WAITING and is handed out
 	// again.
 	Heartbeat(context.Context, *HeartbeatRequest) (*Trial, error)
+	// Hands a running trial back: it goes to WAITING at once, keeps its
+	// parameters, drops the intermediate values of the abandoned run, and is
+	// handed out again before any new trial. For a worker that is interrupted (Ctrl-C, a node
+	// drained): the trial is run again rather than counted as failed.
+	ReleaseTrial(context.Context, *ReleaseTrialRequest) (*Trial, error)
 	// Records a configuration evaluated elsewhere, with its result (warm start).
 	// The algorithm learns from it; it does not count towards max_trials.
 	AddTrial(context.Context, *AddTrialRequest) (*Trial, error)
@@ -318,6 +339,9 @@ func (UnimplementedHpoServiceServer) ResumeExperiment(context.Context, *ResumeEx
 }
 func (UnimplementedHpoServiceServer) Heartbeat(context.Context, *HeartbeatRequest) (*Trial, error) {
 	return nil, status.Error(codes.Unimplemented, "method Heartbeat not implemented")
+}
+func (UnimplementedHpoServiceServer) ReleaseTrial(context.Context, *ReleaseTrialRequest) (*Trial, error) {
+	return nil, status.Error(codes.Unimplemented, "method ReleaseTrial not implemented")
 }
 func (UnimplementedHpoServiceServer) AddTrial(context.Context, *AddTrialRequest) (*Trial, error) {
 	return nil, status.Error(codes.Unimplemented, "method AddTrial not implemented")
@@ -532,6 +556,24 @@ func _HpoService_Heartbeat_Handler(srv interface{}, ctx context.Context, dec fun
 	return interceptor(ctx, in, info, handler)
 }
 
+func _HpoService_ReleaseTrial_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ReleaseTrialRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(HpoServiceServer).ReleaseTrial(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: HpoService_ReleaseTrial_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(HpoServiceServer).ReleaseTrial(ctx, req.(*ReleaseTrialRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _HpoService_AddTrial_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(AddTrialRequest)
 	if err := dec(in); err != nil {
@@ -650,6 +692,10 @@ var HpoService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Heartbeat",
 			Handler:    _HpoService_Heartbeat_Handler,
+		},
+		{
+			MethodName: "ReleaseTrial",
+			Handler:    _HpoService_ReleaseTrial_Handler,
 		},
 		{
 			MethodName: "AddTrial",

@@ -447,6 +447,18 @@ class HeartbeatRequest(_message.Message):
     worker_id: str
     def __init__(self, experiment: _Optional[str] = ..., trial: _Optional[int] = ..., worker_id: _Optional[str] = ...) -> None: ...
 
+class ReleaseTrialRequest(_message.Message):
+    __slots__ = ("experiment", "trial", "worker_id", "reason")
+    EXPERIMENT_FIELD_NUMBER: _ClassVar[int]
+    TRIAL_FIELD_NUMBER: _ClassVar[int]
+    WORKER_ID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    experiment: str
+    trial: int
+    worker_id: str
+    reason: str
+    def __init__(self, experiment: _Optional[str] = ..., trial: _Optional[int] = ..., worker_id: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
 class AddTrialRequest(_message.Message):
     __slots__ = ("experiment", "parameters", "metrics", "failed")
     class ParametersEntry(_message.Message):

@@ -88,6 +88,11 @@ class HpoServiceStub:
                 request_serializer=hpo_dot_v1_dot_hpo__pb2.HeartbeatRequest.SerializeToString,
                 response_deserializer=hpo_dot_v1_dot_hpo__pb2.Trial.FromString,
                 _registered_method=True)
+        self.ReleaseTrial = channel.unary_unary(
+                '/hpo.v1.HpoService/ReleaseTrial',
+                request_serializer=hpo_dot_v1_dot_hpo__pb2.ReleaseTrialRequest.SerializeToString,
+                response_deserializer=hpo_dot_v1_dot_hpo__pb2.Trial.FromString,
+                _registered_method=True)
         self.AddTrial = channel.unary_unary(
                 '/hpo.v1.HpoService/AddTrial',
                 request_serializer=hpo_dot_v1_dot_hpo__pb2.AddTrialRequest.SerializeToString,
@@ -193,6 +198,16 @@ class HpoServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ReleaseTrial(self, request, context):
+        """Hands a running trial back: it goes to WAITING at once, keeps its
+        parameters, drops the intermediate values of the abandoned run, and is
+        handed out again before any new trial. For a worker that is interrupted (Ctrl-C, a node
+        drained): the trial is run again rather than counted as failed.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def AddTrial(self, request, context):
         """Records a configuration evaluated elsewhere, with its result (warm start).
         The algorithm learns from it; it does not count towards max_trials.
@@ -274,6 +289,11 @@ def add_HpoServiceServicer_to_server(servicer, server):
             'Heartbeat': grpc.unary_unary_rpc_method_handler(
                     servicer.Heartbeat,
                     request_deserializer=hpo_dot_v1_dot_hpo__pb2.HeartbeatRequest.FromString,
+                    response_serializer=hpo_dot_v1_dot_hpo__pb2.Trial.SerializeToString,
+            ),
+            'ReleaseTrial': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReleaseTrial,
+                    request_deserializer=hpo_dot_v1_dot_hpo__pb2.ReleaseTrialRequest.FromString,
                     response_serializer=hpo_dot_v1_dot_hpo__pb2.Trial.SerializeToString,
             ),
             'AddTrial': grpc.unary_unary_rpc_method_handler(
@@ -569,6 +589,33 @@ class HpoService:
             target,
             '/hpo.v1.HpoService/Heartbeat',
             hpo_dot_v1_dot_hpo__pb2.HeartbeatRequest.SerializeToString,
+            hpo_dot_v1_dot_hpo__pb2.Trial.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReleaseTrial(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/hpo.v1.HpoService/ReleaseTrial',
+            hpo_dot_v1_dot_hpo__pb2.ReleaseTrialRequest.SerializeToString,
             hpo_dot_v1_dot_hpo__pb2.Trial.FromString,
             options,
             channel_credentials,
