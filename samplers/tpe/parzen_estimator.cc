@@ -18,12 +18,15 @@ constexpr double kSqrt2Pi = 2.50662827463100050242;
 constexpr double kSqrt1_2 = 0.70710678118654752440;
 // Optuna's floor on bandwidths without the magic clip.
 constexpr double kMinSigma = 1e-12;
-// Optuna's scale of the multivariate (Scott's rule) bandwidth.
-constexpr double kSigma0Magnitude = 0.2;
 // A bin narrower than this many kernel deviations gets the midpoint rule,
 // density times width, instead of two erfc calls: the relative error is about
 // (width / sigma)^2 / 24, under 0.2%.
 constexpr double kMidpointWidth = 0.2;
+// Kernels per block in a joint estimator's evaluation (see LogDensity): small
+// enough that a block's kernels are all far from a candidate more often than
+// not, large enough to vectorize.
+constexpr int kBlock = 8;
+using Block = Eigen::Array<double, kBlock, 1>;
 
 // log of the standard normal's upper tail, Q(x) = 1 - Phi(x), for x >= 0.
 double LogUpperTail(double x) {
@@ -55,16 +58,16 @@ Eigen::ArrayXd TruncationMass(const Eigen::ArrayXd& mu,
                               const Eigen::ArrayXd& sigma) {
   Eigen::ArrayXd mass(mu.size());
   for (Eigen::Index j = 0; j < mu.size(); ++j) {
+    // Both ends 9 deviations away or more (most narrow kernels): the tails
+    // are under 1.2e-19 each, and 1 minus them rounds to exactly 1.
+    if (mu[j] >= 9 * sigma[j] && 1 - mu[j] >= 9 * sigma[j]) {
+      mass[j] = 1;
+      continue;
+    }
     mass[j] = 1 - ApproxUpperTail((1 - mu[j]) / sigma[j]) -
               ApproxUpperTail(mu[j] / sigma[j]);
   }
   return mass;
-}
-
-double LogSumExp(const Eigen::ArrayXd& t) {
-  const double m = t.maxCoeff();
-  if (!(m > -kInf)) return -kInf;
-  return m + std::log((t - m).exp().sum());
 }
 
 bool StrictlyMonotone(const std::vector<double>& v) {
@@ -98,8 +101,20 @@ void SortUnitPairs(std::vector<std::pair<double, int>>& v) {
   std::vector<uint32_t> next(start.begin(), start.end() - 1);
   for (const auto& p : v) out[next[bucket(p.first)]++] = p;
   for (size_t b = 0; b < n; ++b) {
-    if (start[b + 1] - start[b] > 1) {
-      std::sort(out.begin() + start[b], out.begin() + start[b + 1]);
+    const size_t size = start[b + 1] - start[b];
+    if (size <= 1) continue;
+    auto* first = out.data() + start[b];
+    if (size > 16) {
+      std::sort(first, first + size);
+      continue;
+    }
+    // Buckets hold one element on average: an insertion sort in place,
+    // cheaper than std::sort's call for a handful.
+    for (size_t i = 1; i < size; ++i) {
+      const std::pair<double, int> x = first[i];
+      size_t k = i;
+      for (; k > 0 && x < first[k - 1]; --k) first[k] = first[k - 1];
+      first[k] = x;
     }
   }
   v.swap(out);
@@ -121,6 +136,21 @@ Axis::Axis(const ParamSpec& spec, bool discrete_as_categorical)
     default:
       kind_ = cardinality_ > 0 ? AxisKind::kBinned : AxisKind::kContinuous;
   }
+  if (!spec.IsIndexed() && spec.prior != Prior::kNormal) {
+    // ParamSpec::ToUnit's interval, computed as it does (its DrawInterval),
+    // so that Observe gives the same values bit for bit (a test checks).
+    const double half = spec.step > 0 ? spec.step / 2 : 0;
+    double lo = spec.low - half;
+    double hi =
+        (spec.step > 0 ? spec.NthValue(cardinality_ - 1) : spec.high) + half;
+    if (spec.log) {
+      lo = std::log(std::max(lo, spec.low / 2));
+      hi = std::log(hi);
+    }
+    linear_ = true;
+    unit_lo_ = lo;
+    unit_hi_ = hi;
+  }
 }
 
 double Axis::Observe(double x) const {
@@ -131,7 +161,15 @@ double Axis::Observe(double x) const {
     }
     return kind_ == AxisKind::kCategorical ? x : spec_->ToUnit(x);
   }
-  const double u = spec_->ToUnit(x);
+  double u;
+  if (linear_) {
+    const double t = spec_->log ? std::log(x) : x;
+    u = unit_hi_ <= unit_lo_
+            ? 0.5
+            : std::clamp((t - unit_lo_) / (unit_hi_ - unit_lo_), 0.0, 1.0);
+  } else {
+    u = spec_->ToUnit(x);
+  }
   return std::isfinite(u) ? u : kInactive;
 }
 
@@ -224,8 +262,15 @@ ParzenEstimator::ParzenEstimator(const std::vector<const Axis*>& axes,
     cumulative_weight_[j] = running;
   }
   const double prior_share = weight_[n];
+  // Several axes: per kernel, 1 / weight times the continuous axes' sigma
+  // and truncation mass, not yet folded into constant_ (whose log is then
+  // the log weight minus the normalizers: one log per kernel). A weight of 0
+  // (the prior's, with prior_weight 0) gives an infinite scale and a term of
+  // -inf, as it should.
+  Eigen::ArrayXd scale;
   if (dims > 1) {
-    constant_ = Eigen::Map<const Eigen::ArrayXd>(weight_.data(), kernels).log();
+    constant_.setZero(kernels);
+    scale = Eigen::Map<const Eigen::ArrayXd>(weight_.data(), kernels).inverse();
   }
 
   const double min_sigma =
@@ -275,47 +320,53 @@ ParzenEstimator::ParzenEstimator(const std::vector<const Axis*>& axes,
     a.sigma.resize(kernels);
     for (int j = 0; j < n; ++j) a.mu[j] = obs(j);
     a.mu[n] = 0.5;
-    // Kernels by increasing mu (ties by index, so the order is fixed).
-    std::vector<std::pair<double, int>> sorted;
-    const bool need_order =
-        dims == 1 || !options.multivariate || axis.kind() == AxisKind::kBinned;
-    if (need_order) {
-      sorted.resize(kernels);
-      for (int j = 0; j < kernels; ++j) sorted[j] = {a.mu[j], j};
-      SortUnitPairs(sorted);
-    }
-    if (options.multivariate) {
-      a.sigma.head(n).setConstant(
-          kSigma0Magnitude * std::pow(static_cast<double>(std::max(n, 1)),
-                                      -1.0 / (static_cast<double>(dims) + 4)));
-    } else {
-      // Each kernel as wide as the larger gap to its neighbours, the prior's
-      // centre counting as a neighbour and the ends of the range too, except
-      // that the outermost kernels ignore the ends unless consider_endpoints.
-      const int m = kernels;
-      auto ext = [&](int i) {
-        return i == 0 ? 0.0 : i == m + 1 ? 1.0 : sorted[i - 1].first;
-      };
-      for (int i = 1; i <= m; ++i) {
-        double s = std::max(ext(i) - ext(i - 1), ext(i + 1) - ext(i));
-        if (!options.consider_endpoints && m >= 2) {
-          if (i == 1) s = ext(2) - ext(1);
-          if (i == m) s = ext(m) - ext(m - 1);
-        }
-        a.sigma[sorted[i - 1].second] = s;
+    // The observations by increasing mu (ties by index, so the order is
+    // fixed). The prior's kernel is not among them: Optuna 5 no longer counts
+    // it as a neighbour.
+    std::vector<std::pair<double, int>> sorted(n);
+    for (int j = 0; j < n; ++j) sorted[j] = {a.mu[j], j};
+    SortUnitPairs(sorted);
+    // Optuna 5's bandwidths, in univariate and multivariate estimators alike
+    // (it dropped Scott's rule): each observation's kernel is as wide as the
+    // larger gap to its neighbours, the range's ends counting as neighbours,
+    // except that without consider_endpoints the outermost kernels (with two
+    // observations or more) take their inner gap only.
+    auto at = [&](int i) {
+      return i < 0 ? 0.0 : i >= n ? 1.0 : sorted[i].first;
+    };
+    for (int i = 0; i < n; ++i) {
+      double s = std::max(at(i) - at(i - 1), at(i + 1) - at(i));
+      if (!options.consider_endpoints && n >= 2) {
+        if (i == 0) s = at(1) - at(0);
+        if (i == n - 1) s = at(n - 1) - at(n - 2);
       }
+      a.sigma[sorted[i].second] = s;
     }
     a.sigma = a.sigma.max(min_sigma).min(1.0);
-    a.sigma[n] = 1.0;
-    a.inv_sigma = a.sigma.inverse();
+    a.sigma[n] = 1.0;  // the prior's kernel spans the range
 
-    if (dims == 1) {
-      BuildBuckets(sorted, prior_share);
+    if (dims > 1 && axis.kind() == AxisKind::kContinuous) {
+      // What LogDensity needs per kernel: 1 / (2 sigma^2), and the product
+      // of sigma and the truncation mass, whose log is folded into constant_
+      // (one log per kernel rather than two per kernel and axis).
+      a.half_precision = 0.5 * a.sigma.square().inverse();
+      scale *= a.sigma * TruncationMass(a.mu, a.sigma);
+      constant_ -= kLogSqrt2Pi;
+      // A factor is at least 1e-12 * 0.34 (and 1 / weight >= 1): fold
+      // before the product can underflow.
+      if (scale.minCoeff() < 1e-250) {
+        constant_ -= scale.log();
+        scale.setOnes();
+      }
       continue;
     }
-    if (axis.kind() == AxisKind::kContinuous) {
-      constant_ -=
-          a.sigma.log() + TruncationMass(a.mu, a.sigma).log() + kLogSqrt2Pi;
+    // The univariate buckets and the binned atoms want every kernel in
+    // order, the prior's too (after observations of the same mu).
+    sorted.insert(
+        std::upper_bound(sorted.begin(), sorted.end(), std::make_pair(0.5, n)),
+        {0.5, n});
+    if (dims == 1) {
+      BuildBuckets(sorted, prior_share);
       continue;
     }
     // Binned: kernels of equal mu and sigma share an atom. Runs of equal mu
@@ -349,6 +400,34 @@ ParzenEstimator::ParzenEstimator(const std::vector<const Axis*>& axes,
         a.atom_sigma.data(), static_cast<Eigen::Index>(a.atom_sigma.size()));
     Eigen::Map<Eigen::ArrayXd>(a.atom_log_z.data(), atom_mu.size()) =
         TruncationMass(atom_mu, atom_sigma).log();
+  }
+  if (dims > 1) {
+    constant_ -= scale.log();
+    // LogDensity's blocks are fixed-size Eigen arrays, which it vectorizes:
+    // pad with kernels whose log term is -inf (they are never kept).
+    const Eigen::Index padded = (kernels + kBlock - 1) / kBlock * kBlock;
+    const Eigen::Index extra = padded - kernels;
+    auto pad = [&](Eigen::ArrayXd& v, double value) {
+      v.conservativeResize(padded);
+      v.tail(extra).setConstant(value);
+    };
+    pad(constant_, -kInf);
+    for (size_t d = 0; d < dims; ++d) {
+      switch (axes[d]->kind()) {
+        case AxisKind::kContinuous:
+          pad(numeric_[d].mu, 0.5);
+          pad(numeric_[d].half_precision, 0);
+          break;
+        case AxisKind::kBinned:
+          numeric_[d].atom.resize(padded, 0);
+          break;
+        case AxisKind::kCategorical:
+          pad(categorical_[d].category, -1);
+          pad(categorical_[d].log_hit, 0);
+          pad(categorical_[d].log_miss, 0);
+          break;
+      }
+    }
   }
 }
 
@@ -564,6 +643,7 @@ Eigen::ArrayXd ParzenEstimator::LogDensity(const Candidates& cands) const {
   // (candidates often share bins, kernels often share atoms).
   std::vector<std::vector<std::vector<double>>> tables(dims);
   std::vector<std::vector<int>> row_of(dims);
+  std::vector<std::vector<std::pair<double, double>>> edges(dims);
   for (size_t d = 0; d < dims; ++d) {
     if (axes_[d]->kind() != AxisKind::kBinned) continue;
     const NumericAxis& a = numeric_[d];
@@ -576,55 +656,127 @@ Eigen::ArrayXd ParzenEstimator::LogDensity(const Candidates& cands) const {
           std::lower_bound(bins.begin(), bins.end(), cands.bin[d][c]) -
           bins.begin());
     }
-    tables[d].resize(bins.size());
+    // Entries are computed when first needed (NaN until then): the pruned
+    // evaluation below never reads most of them after the first axis, and
+    // with per-gap widths each costs two erfc calls.
+    tables[d].assign(
+        bins.size(),
+        std::vector<double>(a.atom_mu.size(),
+                            std::numeric_limits<double>::quiet_NaN()));
+    edges[d].resize(bins.size());
     for (size_t r = 0; r < bins.size(); ++r) {
-      double lo;
-      double hi;
-      axes_[d]->BinEdges(bins[r], &lo, &hi);
-      const double width = hi - lo;
-      const double mid = 0.5 * (lo + hi);
-      std::vector<double>& row = tables[d][r];
-      row.resize(a.atom_mu.size());
-      for (size_t t = 0; t < a.atom_mu.size(); ++t) {
-        const double mu = a.atom_mu[t];
-        const double s = a.atom_sigma[t];
-        double log_mass;
-        if (width <= kMidpointWidth * s) {
-          const double z = (mid - mu) / s;
-          log_mass = std::log(width) - 0.5 * z * z - std::log(s) - kLogSqrt2Pi;
-        } else {
-          log_mass = LogNormalMass((lo - mu) / s, (hi - mu) / s);
-        }
-        row[t] = log_mass - a.atom_log_z[t];
-      }
+      axes_[d]->BinEdges(bins[r], &edges[d][r].first, &edges[d][r].second);
     }
   }
+  // The log mass of bin row `r` of binned axis `d` under atom `t`, minus the
+  // atom's log truncation mass.
+  auto table_entry = [&](size_t d, int r, int t) {
+    double& entry = tables[d][r][t];
+    if (!std::isnan(entry)) return entry;
+    const NumericAxis& a = numeric_[d];
+    const double lo = edges[d][r].first;
+    const double hi = edges[d][r].second;
+    const double width = hi - lo;
+    const double mu = a.atom_mu[t];
+    const double s = a.atom_sigma[t];
+    double log_mass;
+    if (width <= kMidpointWidth * s) {
+      const double z = (0.5 * (lo + hi) - mu) / s;
+      log_mass = std::log(width) - 0.5 * z * z - std::log(s) - kLogSqrt2Pi;
+    } else {
+      log_mass = LogNormalMass((lo - mu) / s, (hi - mu) / s);
+    }
+    entry = log_mass - a.atom_log_z[t];
+    return entry;
+  };
 
-  Eigen::ArrayXd t(kernels());
+  // The hot loop of a multivariate suggestion: every candidate against every
+  // kernel ("above" has one per trial). A kernel's log term starts at its
+  // constant and each axis adds a term <= 0 (minus a square for continuous
+  // axes, a log probability for the others; up to rounding), so a partial
+  // sum bounds the final term from above. Kernels go in blocks of kBlock,
+  // axis by axis, and a block is dropped as soon as all its partial sums are
+  // below `cutoff`: the best complete term so far (a lower bound of the
+  // maximum) minus slack = 40 + log(K). Every dropped term then ends below
+  // max - slack, so the K of them at most change the sum by less than e^-40
+  // (4e-18) of it, below its rounding error: the result is exact up to
+  // rounding. With Optuna 5's narrow per-gap kernels most blocks go after an
+  // axis or two, and only the kept terms need an exp.
+  const int n_kernels = kernels();
+  const int n_blocks = (n_kernels + kBlock - 1) / kBlock;
+  const double slack = 40 + std::log(static_cast<double>(n_kernels));
+  std::vector<double> kept;
+  kept.reserve(static_cast<size_t>(n_blocks * kBlock));
   for (int c = 0; c < cands.count; ++c) {
-    std::copy(constant_.data(), constant_.data() + kernels(), t.data());
-    for (size_t d = 0; d < dims; ++d) {
-      switch (axes_[d]->kind()) {
-        case AxisKind::kContinuous: {
-          const NumericAxis& a = numeric_[d];
-          t -= 0.5 * ((a.mu - cands.unit[d][c]) * a.inv_sigma).square();
-          break;
+    // The log terms of the kernels of block `b` after all axes, or false
+    // once they are all below `cutoff`.
+    auto block = [&](int b, double cutoff, Block& tb) {
+      const int begin = b * kBlock;
+      tb = Block::Map(constant_.data() + begin);
+      for (size_t d = 0; d < dims; ++d) {
+        switch (axes_[d]->kind()) {
+          case AxisKind::kContinuous: {
+            // Eigen's fixed-size arrays, which it vectorizes (SSE2) where
+            // GCC's -O2 would not (it cannot rule out aliasing).
+            const NumericAxis& a = numeric_[d];
+            const double x = cands.unit[d][c];
+            tb -= (Block::Map(a.mu.data() + begin) - x).square() *
+                  Block::Map(a.half_precision.data() + begin);
+            break;
+          }
+          case AxisKind::kBinned: {
+            const NumericAxis& a = numeric_[d];
+            const int r = row_of[d][c];
+            for (int j = 0; j < kBlock; ++j) {
+              tb[j] += table_entry(d, r, a.atom[begin + j]);
+            }
+            break;
+          }
+          case AxisKind::kCategorical: {
+            const CategoricalAxis& cat = categorical_[d];
+            const double x = cands.coordinate[d][c];
+            for (int j = 0; j < kBlock; ++j) {
+              tb[j] += cat.category[begin + j] == x ? cat.log_hit[begin + j]
+                                                    : cat.log_miss[begin + j];
+            }
+            break;
+          }
         }
-        case AxisKind::kBinned: {
-          const NumericAxis& a = numeric_[d];
-          const std::vector<double>& row = tables[d][row_of[d][c]];
-          for (int j = 0; j < kernels(); ++j) t[j] += row[a.atom[j]];
-          break;
-        }
-        case AxisKind::kCategorical: {
-          const CategoricalAxis& cat = categorical_[d];
-          t += (cat.category == cands.coordinate[d][c])
-                   .select(cat.log_hit, cat.log_miss);
-          break;
+        if (tb.maxCoeff() < cutoff) return false;
+      }
+      return true;
+    };
+    Block tb;
+    // The block of the prior's kernel (the last) first, complete: any
+    // complete term bounds the maximum from below, and the prior's, spread
+    // over the whole space, is seldom far below it.
+    kept.clear();
+    double best = -kInf;
+    block(n_blocks - 1, -kInf, tb);
+    for (int j = 0; j < kBlock; ++j) {
+      kept.push_back(tb[j]);
+      best = std::max(best, tb[j]);
+    }
+    for (int b = 0; b + 1 < n_blocks; ++b) {
+      const double cutoff = best - slack;
+      if (!block(b, cutoff, tb)) continue;
+      for (int j = 0; j < kBlock; ++j) {
+        if (tb[j] >= cutoff) {
+          kept.push_back(tb[j]);
+          best = std::max(best, tb[j]);
         }
       }
     }
-    out[c] = LogSumExp(t);
+    if (!(best > -kInf)) {
+      out[c] = -kInf;
+      continue;
+    }
+    const double cutoff = best - slack;
+    double sum = 0;
+    for (double v : kept) {
+      if (v >= cutoff) sum += std::exp(v - best);
+    }
+    out[c] = best + std::log(sum);
   }
   return out;
 }

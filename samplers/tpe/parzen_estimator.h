@@ -62,6 +62,11 @@ class Axis {
   const ParamSpec* spec_;
   AxisKind kind_;
   int64_t cardinality_ = -1;
+  // Uniform priors: ToUnit's interval (its transformed ends), kept so that
+  // Observe, called for every trial and parameter, need not recompute it.
+  bool linear_ = false;
+  double unit_lo_ = 0;
+  double unit_hi_ = 0;
 };
 
 // log(Phi(b) - Phi(a)) for a <= b, the standard normal's log mass over [a, b],
@@ -81,10 +86,6 @@ struct EstimatorOptions {
   bool consider_endpoints = false;
   bool consider_magic_clip = true;
   int64_t linear_forgetting = 25;
-  // Scott's-rule bandwidths shared by all kernels (multivariate TPE), rather
-  // than each kernel's distance to its neighbours (univariate TPE, which needs
-  // exactly one axis).
-  bool multivariate = false;
 };
 
 // Candidates drawn from an estimator, one entry per axis and candidate.
@@ -114,12 +115,18 @@ class ParzenEstimator {
   Eigen::ArrayXd LogDensity(const Candidates& candidates) const;
 
   int kernels() const { return static_cast<int>(weight_.size()); }
+  // The kernels' widths along a numeric axis, in unit space (observations in
+  // the given order, then the prior's). For tests.
+  const Eigen::ArrayXd& Sigma(size_t axis) const {
+    return numeric_[axis].sigma;
+  }
 
  private:
   struct NumericAxis {
     Eigen::ArrayXd mu;
     Eigen::ArrayXd sigma;
-    Eigen::ArrayXd inv_sigma;
+    // Continuous axes (with several axes): 1 / (2 sigma^2).
+    Eigen::ArrayXd half_precision;
     // Binned axes (with several axes): kernels with the same (mu, sigma) share
     // an atom, whose log mass per bin is computed once; atom_log_z is the log
     // of each atom's truncation mass.

@@ -119,6 +119,31 @@ TEST(AxisTest, KindsFollowTheParameter) {
 
 // Every bin's interval maps back onto its value through FromUnit, so that the
 // mass of a kernel over it is the probability of drawing that value.
+// Axis::Observe keeps ToUnit's interval rather than recomputing it: the
+// values must still be ToUnit's exactly.
+TEST(AxisTest, ObserveIsToUnit) {
+  std::vector<ParamSpec> specs = {
+      Numeric(ParamKind::kDouble, -5, 5),
+      Numeric(ParamKind::kDouble, 1e-5, 1, true),
+      Numeric(ParamKind::kDouble, 0, 1, false, 0.1),
+      Numeric(ParamKind::kDouble, 0.5, 3, true, 0.25),
+      Numeric(ParamKind::kInt, -50, 50, false, 1),
+      Numeric(ParamKind::kInt, 1, 1000, true, 1),
+      Numeric(ParamKind::kInt, 0, 100, false, 7),
+  };
+  ParamSpec q = Numeric(ParamKind::kDouble, 0, 10);
+  q.q = 0.5;
+  specs.push_back(q);
+  Rng rng(13);
+  for (const ParamSpec& p : specs) {
+    const Axis axis(p, false);
+    for (int k = 0; k < 200; ++k) {
+      const double x = p.FromUnit(UnitDraw(rng));
+      EXPECT_EQ(axis.Observe(x), p.ToUnit(x)) << p.low << " " << x;
+    }
+  }
+}
+
 TEST(AxisTest, BinEdgesAgreeWithFromUnit) {
   std::vector<ParamSpec> specs = {
       Numeric(ParamKind::kInt, -3, 7, false, 1),
@@ -166,23 +191,170 @@ TEST(ParzenEstimatorTest, ContinuousDensityIntegratesToOne) {
   const Axis axis(p, false);
   Rng rng(3);
   for (int n : {0, 1, 5, 200}) {
-    for (bool multivariate : {false, true}) {
-      std::vector<double> x;
-      for (int i = 0; i < n; ++i) x.push_back(p.FromUnit(UnitDraw(rng) * 0.3));
-      EstimatorOptions options;
-      options.multivariate = multivariate;
-      const ParzenEstimator e({&axis}, Observe(axis, x), options);
-      Candidates grid;
-      const int points = 20000;
-      grid.count = points;
-      grid.unit.assign(1, std::vector<double>(points));
-      grid.coordinate.assign(1, std::vector<double>(points));
-      grid.bin.assign(1, std::vector<int64_t>(points));
-      for (int i = 0; i < points; ++i) grid.unit[0][i] = (i + 0.5) / points;
-      const Eigen::ArrayXd log_density = e.LogDensity(grid);
-      EXPECT_NEAR(log_density.exp().sum() / points, 1.0, 2e-3)
-          << "n=" << n << " multivariate=" << multivariate;
+    std::vector<double> x;
+    for (int i = 0; i < n; ++i) x.push_back(p.FromUnit(UnitDraw(rng) * 0.3));
+    const ParzenEstimator e({&axis}, Observe(axis, x), EstimatorOptions());
+    Candidates grid;
+    const int points = 20000;
+    grid.count = points;
+    grid.unit.assign(1, std::vector<double>(points));
+    grid.coordinate.assign(1, std::vector<double>(points));
+    grid.bin.assign(1, std::vector<int64_t>(points));
+    for (int i = 0; i < points; ++i) grid.unit[0][i] = (i + 0.5) / points;
+    const Eigen::ArrayXd log_density = e.LogDensity(grid);
+    EXPECT_NEAR(log_density.exp().sum() / points, 1.0, 2e-3) << "n=" << n;
+  }
+}
+
+// The same for a joint (multivariate) estimator over two continuous axes,
+// whose normalizers are folded into per-kernel constants.
+TEST(ParzenEstimatorTest, JointContinuousDensityIntegratesToOne) {
+  const ParamSpec p = Numeric(ParamKind::kDouble, -5, 5);
+  const ParamSpec q = Numeric(ParamKind::kDouble, 1e-3, 1, true);
+  const Axis ap(p, false);
+  const Axis aq(q, false);
+  Rng rng(4);
+  for (int n : {0, 1, 5, 60}) {
+    std::vector<double> obs;
+    for (int i = 0; i < n; ++i) {
+      obs.push_back(UnitDraw(rng) * 0.3);
+      obs.push_back(0.5 + UnitDraw(rng) * 0.5);
     }
+    const ParzenEstimator e({&ap, &aq}, obs, EstimatorOptions());
+    Candidates grid;
+    const int side = 400;
+    grid.count = side * side;
+    grid.unit.assign(2, std::vector<double>(grid.count));
+    grid.coordinate.assign(2, std::vector<double>(grid.count));
+    grid.bin.assign(2, std::vector<int64_t>(grid.count));
+    for (int i = 0; i < side; ++i) {
+      for (int k = 0; k < side; ++k) {
+        grid.unit[0][i * side + k] = (i + 0.5) / side;
+        grid.unit[1][i * side + k] = (k + 0.5) / side;
+      }
+    }
+    const Eigen::ArrayXd log_density = e.LogDensity(grid);
+    EXPECT_NEAR(log_density.exp().sum() / grid.count, 1.0, 5e-3) << "n=" << n;
+  }
+}
+
+// Optuna 5's bandwidths, by hand. Observations 0.7, 0.3, 0.95, 0.32 of x in
+// [0, 1] (unit space is x), sorted 0.3, 0.32, 0.7, 0.95 between the ends 0
+// and 1; the prior's centre is not a neighbour (it was before Optuna 5, which
+// gave 0.32 a width of 0.18):
+// - 0.3: its inner gap 0.02 (the outermost ignore the ends), magic-clipped to
+//   1 / min(100, n + 2) = 1/6; 0.3 with consider_endpoints;
+// - 0.32: max(0.02, 0.38) = 0.38;  0.7: max(0.38, 0.25) = 0.38;
+// - 0.95: its inner gap 0.25 (0.25 with consider_endpoints too: max(0.25,
+//   0.05));
+// - the prior: 1. Joint estimators use the same widths per axis (Optuna 5
+//   dropped Scott's rule).
+TEST(ParzenEstimatorTest, BandwidthsAreOptuna5s) {
+  const ParamSpec p = Numeric(ParamKind::kDouble, 0, 1);
+  const ParamSpec q = Numeric(ParamKind::kDouble, 0, 10);
+  const Axis ap(p, false);
+  const Axis aq(q, false);
+  const std::vector<double> x = {0.7, 0.3, 0.95, 0.32};
+  struct Case {
+    bool endpoints;
+    bool clip;
+    std::vector<double> sigma;
+  };
+  for (const Case& c : std::vector<Case>{
+           {false, true, {0.38, 1.0 / 6, 0.25, 0.38, 1}},
+           {true, true, {0.38, 0.3, 0.25, 0.38, 1}},
+           {false, false, {0.38, 0.02, 0.25, 0.38, 1}},
+       }) {
+    EstimatorOptions options;
+    options.consider_endpoints = c.endpoints;
+    options.consider_magic_clip = c.clip;
+    const ParzenEstimator one({&ap}, Observe(ap, x), options);
+    // Joint, with a second axis whose values are the same points scaled.
+    std::vector<double> joint;
+    for (double v : x) {
+      joint.push_back(ap.Observe(v));
+      joint.push_back(aq.Observe(10 * v));
+    }
+    const ParzenEstimator two({&ap, &aq}, joint, options);
+    for (int j = 0; j < 5; ++j) {
+      EXPECT_NEAR(one.Sigma(0)[j], c.sigma[j], 1e-12)
+          << "kernel " << j << " endpoints=" << c.endpoints;
+      EXPECT_NEAR(two.Sigma(0)[j], c.sigma[j], 1e-12) << "kernel " << j;
+      EXPECT_NEAR(two.Sigma(1)[j], c.sigma[j], 1e-12) << "kernel " << j;
+    }
+  }
+  // One observation: the larger distance to an end, max(0.2, 0.8).
+  const ParzenEstimator single({&ap}, Observe(ap, {0.2}), EstimatorOptions());
+  EXPECT_NEAR(single.Sigma(0)[0], 0.8, 1e-12);
+  EXPECT_EQ(single.Sigma(0)[1], 1.0);
+}
+
+// Optuna 5's own numbers: _ParzenEstimator (default parameters) over x in
+// [0, 1] and y in [-5, 5], 40 observations from numpy's RandomState(0), and
+// its log_pdf at four points, printed by Optuna 5.0.0. Optuna's densities are
+// per unit of y; ours per unit of unit space, log(10) more.
+TEST(ParzenEstimatorTest, MatchesOptuna5LogPdf) {
+  const ParamSpec px = Numeric(ParamKind::kDouble, 0, 1);
+  const ParamSpec py = Numeric(ParamKind::kDouble, -5, 5);
+  const Axis ax(px, false);
+  const Axis ay(py, false);
+  const std::vector<double> xs = {
+      0.54881350392732475,  0.71518936637241948,  0.60276337607164387,
+      0.54488318299689686,  0.42365479933890471,  0.64589411306665612,
+      0.43758721126269251,  0.89177300078207977,  0.96366276050102928,
+      0.38344151882577771,  0.79172503808266459,  0.52889491975290448,
+      0.56804456109393231,  0.92559663829266103,  0.071036058197886942,
+      0.087129299701540708, 0.020218397440325719, 0.832619845547938,
+      0.77815675094985048,  0.87001214824681916,  0.978618342232764,
+      0.7991585642167236,   0.46147936225293185,  0.78052917628645546,
+      0.11827442586893322,  0.63992102132752382,  0.1433532874090464,
+      0.94466891704958389,  0.52184832175007168,  0.41466193999052359,
+      0.26455561210462697,  0.77423368943421667,  0.45615033221654855,
+      0.56843394886864851,  0.018789800436355142, 0.61763549707587706,
+      0.61209572272242141,  0.61693399687475692,  0.94374807851462417,
+      0.68182029910348341};
+  const std::vector<double> ys = {
+      -1.4049209942621399,  -0.62968046200658545, 1.9763119592726488,
+      -4.3977452837073017,  1.6676671544566766,   1.7063786961815941,
+      -2.8961743892615912,  -3.7107370234514669,  -1.8457164907581616,
+      -1.3628922905737739,  0.70196770417879684,  -0.61398486537679631,
+      4.8837383805922627,   -3.9795518925197193,  -2.9112324390516529,
+      -3.3869048211500372,  1.5310832546539839,   -2.4670839746021791,
+      -0.33689227143693756, -2.5557440799839726,  -3.4103041635448026,
+      -3.8962485883569489,  1.5632958946527342,   -3.6181704865138622,
+      -3.034176383199465,   -1.3127482933903591,  3.2099322984793517,
+      -4.0289872420693875,  3.3794490749880381,   -4.0390159210603693,
+      4.764594650133958,    -0.31348798352298424, 4.7676108819033711,
+      1.0484551974504601,   2.3926357939830165,   -4.6081220774567928,
+      -2.1719303742359042,  -3.7980343878683112,  -2.0385980247785507,
+      -3.8127228104575597};
+  const std::vector<double> optuna_log_pdf = {
+      -2.3158366855128873, -3.8498763160230451, -5.8155948631629943,
+      -4.5130778827585107};
+  std::vector<double> obs;
+  for (size_t i = 0; i < xs.size(); ++i) {
+    obs.push_back(ax.Observe(xs[i]));
+    obs.push_back(ay.Observe(ys[i]));
+  }
+  const ParzenEstimator e({&ax, &ay}, obs, EstimatorOptions());
+  const std::vector<double> px_at = {0.1, 0.5, 0.93, 0.0};
+  const std::vector<double> py_at = {-4.0, 0.3, 2.2, 5.0};
+  Candidates at;
+  at.count = 4;
+  at.unit.assign(2, std::vector<double>(4));
+  at.coordinate.assign(2, std::vector<double>(4));
+  at.bin.assign(2, std::vector<int64_t>(4));
+  for (int c = 0; c < 4; ++c) {
+    at.coordinate[0][c] = px_at[c];
+    at.coordinate[1][c] = py_at[c];
+    at.unit[0][c] = ax.Observe(px_at[c]);
+    at.unit[1][c] = ay.Observe(py_at[c]);
+  }
+  const Eigen::ArrayXd log_density = e.LogDensity(at);
+  for (int c = 0; c < 4; ++c) {
+    // The truncation masses' tail formula is good to ~3e-7 relative.
+    EXPECT_NEAR(log_density[c], optuna_log_pdf[c] + std::log(10.0), 1e-6)
+        << "point " << c;
   }
 }
 
@@ -227,9 +399,7 @@ TEST(ParzenEstimatorTest, SamplesFollowTheMass) {
       obs = {ai.Observe(2), 1, ai.Observe(3), 1,
              ai.Observe(3), 0, ai.Observe(8), 3};
     }
-    EstimatorOptions options;
-    options.multivariate = joint;
-    const ParzenEstimator e(axes, obs, options);
+    const ParzenEstimator e(axes, obs, EstimatorOptions());
     Rng rng(11);
     const int draws = 40000;
     const Candidates s = e.Sample(draws, rng);

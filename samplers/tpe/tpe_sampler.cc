@@ -46,7 +46,8 @@ struct Options {
   int n_ei_candidates = 24;
   SplitOptions split;
   EstimatorOptions estimator;
-  bool multivariate = false;
+  // Optuna 5's default for single-objective studies (hpo's only kind).
+  bool multivariate = true;
   bool group = false;
   bool discrete_as_categorical = false;
   bool seeded = false;
@@ -130,14 +131,14 @@ class TpeSampler : public Sampler {
       const size_t d = space_.size();
       std::vector<double> x(d, kInactive);
       for (const std::vector<size_t>& group : joint_) {
-        const std::vector<double> values = Pick(group, true, rng);
+        const std::vector<double> values = Pick(group, rng);
         for (size_t k = 0; k < group.size(); ++k) x[group[k]] = values[k];
       }
       for (size_t i : single_) {
         // Parents come first, so x holds what this reads. A parameter that
         // ends up inactive needs no estimator.
         if (!space_.IsActive(i, x)) continue;
-        x[i] = Pick({i}, false, rng)[0];
+        x[i] = Pick({i}, rng)[0];
       }
       for (size_t i : unseen_) x[i] = space_.param(i).FromUnit(UnitDraw(rng));
       space_.MaskInactive(x);
@@ -213,8 +214,7 @@ class TpeSampler : public Sampler {
 
     // TPE over the parameters `group`: estimators from the trials where all of
     // them are active, candidates from l, the one of largest l / g.
-    std::vector<double> Pick(const std::vector<size_t>& group,
-                             bool multivariate, Rng& rng) const {
+    std::vector<double> Pick(const std::vector<size_t>& group, Rng& rng) const {
       const size_t d = space_.size();
       std::vector<const Axis*> axes;
       for (size_t i : group) axes.push_back(&axes_[i]);
@@ -228,10 +228,8 @@ class TpeSampler : public Sampler {
         std::vector<double>& out = split_.trials[t].below ? below : above;
         for (size_t i : group) out.push_back(observed_[t * d + i]);
       }
-      EstimatorOptions estimator = options_.estimator;
-      estimator.multivariate = multivariate;
-      const ParzenEstimator l(axes, below, estimator);
-      const ParzenEstimator g(axes, above, estimator);
+      const ParzenEstimator l(axes, below, options_.estimator);
+      const ParzenEstimator g(axes, above, options_.estimator);
       const Candidates candidates = l.Sample(options_.n_ei_candidates, rng);
       const Eigen::ArrayXd score =
           l.LogDensity(candidates) - g.LogDensity(candidates);
@@ -439,11 +437,14 @@ absl::StatusOr<std::unique_ptr<Sampler>> CreateTpe(const SearchSpace& space,
 
 absl::StatusOr<std::unique_ptr<Sampler>> CreateTpeSampler(
     const SearchSpace& space, Settings& settings) {
-  return CreateTpe(space, settings, false);
+  // Multivariate, as Optuna 5's TPESampler() is (it was univariate before).
+  return CreateTpe(space, settings, true);
 }
 
 absl::StatusOr<std::unique_ptr<Sampler>> CreateTpeMultivariateSampler(
     const SearchSpace& space, Settings& settings) {
+  // Now the same as CreateTpeSampler; kept so that the name says what it does
+  // whatever the plain default becomes.
   return CreateTpe(space, settings, true);
 }
 

@@ -7,13 +7,16 @@
 // the second, draws n_ei_candidates points from l and keeps the one with the
 // largest l(x) / g(x), which maximizes expected improvement under TPE's model.
 //
-// - Univariate (the default): one pair of estimators per parameter, each fitted
-//   to the trials where the parameter was active, so conditional parameters
-//   learn only from their own branch.
-// - Multivariate: one pair of joint estimators (products of per-parameter
-//   kernels) over the parameters active in every trial, the others univariate;
-//   with `group`, Optuna's group decomposition: parameters always active
-//   together form a group, each group joint.
+// - Multivariate (the default, as in Optuna 5): one pair of joint estimators
+//   (products of per-parameter kernels) over the parameters active in every
+//   finished trial, the others univariate; with `group`, Optuna's group
+//   decomposition: parameters always active together form a group, each group
+//   joint.
+// - Univariate (multivariate=false): one pair of estimators per parameter,
+//   each fitted to the trials where the parameter was active, so conditional
+//   parameters learn only from their own branch.
+// Either way each kernel's width is Optuna 5's: the larger gap to its
+// neighbours along that parameter.
 // - Parallel workers: with the constant liar (on by default) running trials
 //   count as bad observations, so concurrent suggestions spread out.
 //
@@ -33,7 +36,8 @@
 
 namespace hpo {
 
-// Univariate TPE by default. Settings (see README.md): n_startup_trials
+// Multivariate TPE by default, as Optuna 5's TPESampler (Kruize's optuna_tpe
+// and hpo's tpe). Settings (see README.md): n_startup_trials
 // (n_initial_points, n_startup_jobs), n_ei_candidates (n_EI_candidates),
 // gamma, linear_forgetting, prior_weight, multivariate, group, constant_liar,
 // constant_liar_type, consider_endpoints, consider_magic_clip,
@@ -42,8 +46,8 @@ namespace hpo {
 absl::StatusOr<std::unique_ptr<Sampler>> CreateTpeSampler(
     const SearchSpace& space, Settings& settings);
 
-// The same with multivariate=true by default (Kruize's
-// optuna_tpe_multivariate).
+// Kruize's optuna_tpe_multivariate: multivariate=true by default, which is now
+// also CreateTpeSampler's default, so the two are the same sampler.
 absl::StatusOr<std::unique_ptr<Sampler>> CreateTpeMultivariateSampler(
     const SearchSpace& space, Settings& settings);
 

@@ -32,7 +32,9 @@ Split SplitTrials(const History& history, size_t n_params,
   const double sign =
       !history.goals.empty() && history.goals[0] == Goal::kMaximize ? -1 : 1;
   Split split;
+  split.trials.reserve(history.trials.size());
   std::vector<Entry> ranked;
+  ranked.reserve(history.trials.size());
   std::vector<size_t> running;
   double best = kInf;
   double sum = 0;
@@ -90,12 +92,15 @@ Split SplitTrials(const History& history, size_t n_params,
         options.liar == Liar::kBest ? best : sum / static_cast<double>(finite);
     for (size_t pos : running) ranked.push_back({0, lie, 0, 1, pos});
   }
-  std::sort(ranked.begin(), ranked.end(), Before);
-
   const double n = static_cast<double>(ranked.size());
   const double wanted = std::ceil(options.gamma * n);
   split.n_below = static_cast<int64_t>(
       std::min({wanted, static_cast<double>(options.linear_forgetting), n}));
+  // Only the best n_below (at most linear_forgetting) need ordering; Before
+  // is a total order (pos breaks ties), so they are the ones a full sort
+  // would put first.
+  std::partial_sort(ranked.begin(), ranked.begin() + split.n_below,
+                    ranked.end(), Before);
   for (int64_t k = 0; k < split.n_below; ++k) {
     split.trials[ranked[k].pos].below = true;
   }
