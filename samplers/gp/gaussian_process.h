@@ -1,6 +1,7 @@
 // A Gaussian-process regression model over the unit cube: a Matern kernel
 // with one length scale per dimension (ARD), a signal variance and a noise
-// variance, fitted by maximizing the marginal likelihood times mild priors.
+// variance, fitted by maximizing the marginal likelihood times priors (see
+// gaussian_process.cc for their shapes and why).
 //
 // Inputs are one column per search-space parameter:
 // - numeric dimensions hold the parameter's unit-cube coordinate;
@@ -77,7 +78,9 @@ class FitObjective {
   double operator()(const Eigen::VectorXd& theta,
                     Eigen::VectorXd* gradient) const;
 
-  // The prior's mean, and the box the fit searches.
+  // Where the prior on each hyperparameter peaks, its scale (for numeric
+  // length scales, that of its quadratic approximation at the peak), and the
+  // box the fit searches.
   const Eigen::VectorXd& prior_mean() const { return prior_mean_; }
   const Eigen::VectorXd& prior_scale() const { return prior_scale_; }
   const Eigen::VectorXd& lower() const { return lower_; }
@@ -95,6 +98,8 @@ class FitObjective {
   Eigen::VectorXd prior_scale_;
   Eigen::VectorXd lower_;
   Eigen::VectorXd upper_;
+  // Per dimension: numeric (true) or categorical, for the length-scale prior.
+  std::vector<bool> numeric_;
 };
 
 // Fits the hyperparameters to (x, y). Deterministic given `rng`'s state.
