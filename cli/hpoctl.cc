@@ -774,12 +774,6 @@ struct Options {
   double heartbeat_seconds = 30;
 };
 
-// Where an interrupted hpoctl lists the trials it handed back, for the next
-// one with the same log dir to take back: one "NUMBER WORKER_ID" per line.
-std::string HandbackPath(const std::string& log_dir) {
-  return log_dir + "/handed-back";
-}
-
 struct RunningTrial {
   v1::Trial trial;
   pid_t pid = -1;
@@ -796,8 +790,9 @@ struct RunningTrial {
   bool reaped = false;   // the command's shell has exited
   bool hung_up = false;  // every writer closed the output pipe
   int wait_status = 0;
-  // "pruned", "timeout", "stopped" (reported FAILED), or "handback": killed
-  // but not reported, so that the trial runs again with the same parameters.
+  // "pruned", "timeout", "stopped" (reported FAILED), or "release": killed
+  // and handed back to the server (ReleaseTrial), so that the trial runs again
+  // with the same parameters and no failure counted.
   std::string end_state;
   std::string reason;
   std::string params_file;
@@ -805,10 +800,6 @@ struct RunningTrial {
   std::size_t metrics_file_offset = 0;
   // The last non-empty line of the metrics source (output or metrics file).
   std::string last_line;
-  // A trial taken back after an interruption keeps the intermediate values
-  // its first run reported; its re-run's values up to this step are not sent
-  // again (the server takes steps only in increasing order).
-  int reported_through_step = -1;
 };
 
 std::string ParamEnvName(const std::string& name) {
@@ -872,17 +863,16 @@ class Runner {
   // Nothing to start now: what the server said, logged once while it stays
   // the same, so a waiting worker says why it waits without flooding.
   Ask Wait(const std::string& why);
-  // Takes back a trial an interrupted hpoctl handed back (LoadHandback); false
-  // if it is no longer that worker's.
-  bool Reclaim(int number, const std::string& worker_id);
-  void LoadHandback();
-  bool Spawn(const v1::Trial& trial, int reported_through_step = -1);
+  bool Spawn(const v1::Trial& trial);
   // Reads what the command wrote; at `eof`, a last unterminated line too.
   void Pump(RunningTrial& r, bool eof);
   void HandleLine(RunningTrial& r, const std::string& line, bool from_file);
   void Kill(RunningTrial& r, const std::string& state,
             const std::string& reason);
   void Finish(RunningTrial& r, int wait_status);
+  // Hands a killed trial back to the server (ReleaseTrial): WAITING at once,
+  // to run again with the same parameters, here or at any worker.
+  void Release(RunningTrial& r);
   // NNI's final result: the last line, a bare number or a JSON object.
   void NniFinalResult(RunningTrial& r);
   // At `eof`, a last line without its newline too.
@@ -893,11 +883,9 @@ class Runner {
   std::regex pattern_;
   bool tty_;
   std::vector<std::unique_ptr<RunningTrial>> running_;
-  int completed_ = 0, failed_ = 0, pruned_ = 0, handed_back_ = 0;
+  int completed_ = 0, failed_ = 0, pruned_ = 0, released_ = 0;
   std::string error_;
   std::string waiting_for_;
-  // Handed-back trials still to take back: (number, worker id).
-  std::vector<std::pair<int, std::string>> reclaim_;
 };
 
 void Runner::Log(const std::string& line) {
@@ -921,76 +909,7 @@ Runner::Ask Runner::Wait(const std::string& why) {
   return Ask::kWait;
 }
 
-void Runner::LoadHandback() {
-  // Renamed first, atomically: of several hpoctl sharing the log dir, one
-  // takes each handed-back trial, never two.
-  const std::string path = HandbackPath(options_.log_dir);
-  const std::string mine = path + "." + std::to_string(::getpid());
-  if (::rename(path.c_str(), mine.c_str()) != 0) return;
-  std::ifstream in(mine);
-  std::string line;
-  while (std::getline(in, line)) {
-    // A worker id may hold spaces: it is the rest of the line.
-    const auto space = line.find(' ');
-    if (space == std::string::npos || space == 0) continue;
-    reclaim_.push_back(
-        {std::atoi(line.substr(0, space).c_str()), line.substr(space + 1)});
-  }
-  ::unlink(mine.c_str());
-}
-
-bool Runner::Reclaim(int number, const std::string& worker_id) {
-  const std::string what = "trial " + std::to_string(number);
-  v1::Trial trial;
-  {
-    grpc::ClientContext ctx;
-    ctx.set_deadline(std::chrono::system_clock::now() +
-                     std::chrono::seconds(30));
-    v1::GetTrialConfigRequest req;
-    req.set_experiment(options_.experiment);
-    req.set_trial(number);
-    grpc::Status s = client_.stub()->GetTrialConfig(&ctx, req, &trial);
-    if (!s.ok()) {
-      // Left to its lease, which sends it back to WAITING for anyone.
-      Log(what +
-          " (handed back) cannot be taken back: " + OneLine(s.error_message()));
-      return false;
-    }
-  }
-  if (trial.state() != v1::Trial::RUNNING || trial.worker_id() != worker_id) {
-    // Its lease ended: the server hands it out again, to whoever asks first.
-    Log(what + " (handed back) is " + v1::Trial::State_Name(trial.state()) +
-        " now; the server hands it out");
-    return false;
-  }
-  // Asking as the worker holding it returns that same trial, lease renewed.
-  grpc::ClientContext ctx;
-  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
-  v1::GetTrialConfigRequest req;
-  req.set_experiment(options_.experiment);
-  req.set_worker_id(worker_id);
-  v1::Trial again;
-  grpc::Status s = client_.stub()->GetTrialConfig(&ctx, req, &again);
-  if (!s.ok()) {
-    Log(what +
-        " (handed back) cannot be taken back: " + OneLine(s.error_message()));
-    return false;
-  }
-  int through = -1;
-  for (const auto& v : again.intermediate_values()) {
-    through = std::max(through, v.step());
-  }
-  Log(what + ": taken back, running it again");
-  return Spawn(again, through);
-}
-
 Runner::Ask Runner::Next() {
-  while (!reclaim_.empty()) {
-    auto [number, worker_id] = reclaim_.front();
-    reclaim_.erase(reclaim_.begin());
-    if (Reclaim(number, worker_id)) return Ask::kStarted;
-    if (!error_.empty()) return Ask::kError;
-  }
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
   v1::GetTrialConfigRequest req;
@@ -1044,10 +963,9 @@ Runner::Ask Runner::Next() {
   return Spawn(trial) ? Ask::kStarted : Ask::kError;
 }
 
-bool Runner::Spawn(const v1::Trial& trial, int reported_through_step) {
+bool Runner::Spawn(const v1::Trial& trial) {
   auto r = std::make_unique<RunningTrial>();
   r->trial = trial;
-  r->reported_through_step = reported_through_step;
   std::string command =
       Substitute(options_.run.command, trial, options_.run.aliases);
   std::string base =
@@ -1163,7 +1081,6 @@ void Runner::HandleLine(RunningTrial& r, const std::string& line,
   if (!found.count(options_.objective) || r.killing) return;
   int step = explicit_step >= 0 ? explicit_step : r.steps;
   ++r.steps;
-  if (step <= r.reported_through_step) return;
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
   v1::ReportIntermediateRequest req;
@@ -1220,13 +1137,13 @@ void Runner::ReadMetricsFile(RunningTrial& r, bool eof) {
 void Runner::Kill(RunningTrial& r, const std::string& state,
                   const std::string& reason) {
   if (r.killing) return;
-  // A trial that has just ended on its own keeps its own outcome: handing
-  // back a finished trial would run it twice.
-  if (state == "handback" && !r.reaped &&
+  // A trial that has just ended on its own keeps its own outcome: releasing
+  // a finished trial would run it twice.
+  if (state == "release" && !r.reaped &&
       ::waitpid(r.pid, &r.wait_status, WNOHANG) == r.pid) {
     r.reaped = true;
   }
-  if (state == "handback" && r.reaped) return;
+  if (state == "release" && r.reaped) return;
   r.killing = true;
   r.end_state = state;
   r.reason = reason;
@@ -1254,17 +1171,10 @@ void Runner::NniFinalResult(RunningTrial& r) {
 
 void Runner::Finish(RunningTrial& r, int wait_status) {
   ReadMetricsFile(r, /*eof=*/true);
-  const std::string what = "trial " + std::to_string(r.trial.number());
-  if (r.end_state == "handback") {
-    // Not reported: the trial stays RUNNING under its worker id, and the next
-    // hpoctl with this log dir asks for it as that worker and runs it again
-    // (Reclaim). Failing it would count towards max_failed_trials, and the
-    // API has no way to put it back to WAITING at once; its lease does that
-    // when it ends.
-    std::ofstream out(HandbackPath(options_.log_dir), std::ios::app);
-    out << r.trial.number() << " " << r.trial.worker_id() << "\n";
-    ++handed_back_;
-    Log(what + ": " + r.reason + "; handed back, to run again on resume");
+  if (r.end_state == "release") {
+    // Not the trial's failure (that would count towards max_failed_trials):
+    // handed back to run again.
+    Release(r);
     if (r.fd >= 0) ::close(r.fd);
     if (r.log_fd >= 0) ::close(r.log_fd);
     return;
@@ -1332,10 +1242,36 @@ void Runner::Finish(RunningTrial& r, int wait_status) {
   if (r.log_fd >= 0) ::close(r.log_fd);
 }
 
+void Runner::Release(RunningTrial& r) {
+  const std::string what = "trial " + std::to_string(r.trial.number());
+  grpc::ClientContext ctx;
+  // Short: hpoctl is on its way out.
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  v1::ReleaseTrialRequest req;
+  req.set_experiment(options_.experiment);
+  req.set_trial(r.trial.number());
+  req.set_worker_id(r.trial.worker_id());
+  req.set_reason(r.reason);
+  v1::Trial out;
+  grpc::Status s = client_.stub()->ReleaseTrial(&ctx, req, &out);
+  if (s.ok()) {
+    ++released_;
+    Log(what + ": " + r.reason +
+        "; released, WAITING to run again with the same parameters");
+  } else if (s.error_code() == grpc::StatusCode::FAILED_PRECONDITION) {
+    // It ended meanwhile, or its lease went to another worker.
+    Log(what + ": " + r.reason +
+        "; not released: " + OneLine(s.error_message()));
+  } else {
+    Log(what + ": " + r.reason + "; could not release it (" +
+        OneLine(s.error_message()) +
+        "); the server hands it out again when its lease expires");
+  }
+}
+
 int Runner::Run() {
   ::mkdir(options_.log_dir.c_str(), 0755);
   Log("experiment " + options_.experiment + ", logs in " + options_.log_dir);
-  LoadHandback();
   bool done = false;
   bool interrupted = false;
   // Between asks that got nothing: from 200 ms, doubling up to 2 s.
@@ -1349,7 +1285,7 @@ int Runner::Run() {
       interrupted = true;
       done = true;
       Log("interrupted: stopping the running trials");
-      for (auto& r : running_) Kill(*r, "handback", "interrupted by hpoctl");
+      for (auto& r : running_) Kill(*r, "release", "interrupted");
     }
     if (!interrupted && Clock::now() >= next_check) {
       next_check = Clock::now() + std::chrono::seconds(1);
@@ -1360,7 +1296,7 @@ int Runner::Run() {
         for (auto& r : running_) {
           if (e.state() == v1::Experiment::STOPPED) {
             // Resumable: its trials run again on resume, not as failures.
-            Kill(*r, "handback", "experiment STOPPED");
+            Kill(*r, "release", "experiment stopped");
           } else {
             Kill(*r, "stopped",
                  "experiment " + v1::Experiment::State_Name(e.state()));
@@ -1381,7 +1317,7 @@ int Runner::Run() {
       } else if (a == Ask::kError) {
         Log(error_);
         done = true;
-        for (auto& r : running_) Kill(*r, "handback", error_);
+        for (auto& r : running_) Kill(*r, "release", error_);
       }
     }
     if (done && running_.empty()) break;
@@ -1443,13 +1379,6 @@ int Runner::Run() {
       ++i;
     }
   }
-  if (!reclaim_.empty()) {
-    // Not taken back this time (interrupted first): keep them for the next.
-    std::ofstream out(HandbackPath(options_.log_dir), std::ios::app);
-    for (const auto& [number, worker_id] : reclaim_) {
-      out << number << " " << worker_id << "\n";
-    }
-  }
   if (tty_) std::cerr << "\r\033[K";
   v1::Experiment e;
   std::string state = "?";
@@ -1458,8 +1387,8 @@ int Runner::Run() {
   }
   std::cerr << "[hpoctl] " << options_.experiment << ": " << state
             << "; this run: " << completed_ << " completed, " << pruned_
-            << " pruned, " << failed_ << " failed, " << handed_back_
-            << " handed back\n";
+            << " pruned, " << failed_ << " failed, " << released_
+            << " released\n";
   if (interrupted) return 130;
   return error_.empty() ? 0 : 1;
 }

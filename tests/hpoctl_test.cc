@@ -353,7 +353,7 @@ TEST_F(HpoctlTest, ExperimentDurationEndsItTimedOut) {
   }
 }
 
-TEST_F(HpoctlTest, SigintHandsTrialsBackAndRunResumesThem) {
+TEST_F(HpoctlTest, SigintReleasesTrialsAndRunResumesThem) {
   CreateExperiment("interrupt",
                    "max_trials: 6 parallel_trials: 2 max_failed_trials: 1");
   std::vector<std::string> args = Run("interrupt", "sleep 0.7; echo loss=${x}");
@@ -368,44 +368,52 @@ TEST_F(HpoctlTest, SigintHandsTrialsBackAndRunResumesThem) {
   }
   ::kill(p.pid, SIGINT);
   EXPECT_EQ(WaitAtMost(p, 30), 130) << p.Output();
-  EXPECT_NE(p.Output().find("handed back"), std::string::npos) << p.Output();
-  // Nothing failed: the interrupted trials are held (RUNNING, their process
-  // gone) for the next run, not FAILED towards max_failed_trials.
-  std::map<int, double> held;
+  EXPECT_NE(p.Output().find("interrupted; released"), std::string::npos)
+      << p.Output();
+  // Nothing failed and nothing is held: the interrupted trials went back to
+  // WAITING (ReleaseTrial), not FAILED towards max_failed_trials.
+  std::map<int, double> released;
   int completed_before = 0;
   for (const auto& t : Trials("interrupt")) {
     EXPECT_NE(t.state(), v1::Trial::FAILED) << t.failure_reason();
+    EXPECT_NE(t.state(), v1::Trial::RUNNING) << t.number();
     completed_before += t.state() == v1::Trial::COMPLETED;
-    if (t.state() == v1::Trial::RUNNING) {
-      held[t.number()] = t.parameters().at("x").number_value();
+    if (t.state() == v1::Trial::WAITING) {
+      released[t.number()] = t.parameters().at("x").number_value();
     }
   }
   EXPECT_GE(completed_before, 2);
-  EXPECT_GE(held.size(), 1u);
+  EXPECT_GE(released.size(), 1u);
   EXPECT_EQ(Get("interrupt").status().failed(), 0);
-  EXPECT_NE(ReadAll(log_dir_ + "/interrupt/handed-back"), "");
+  EXPECT_NE(::access((log_dir_ + "/interrupt/handed-back").c_str(), F_OK), 0)
+      << "no state is left for the next run: the server has it";
 
-  // The next run takes them back, runs them again with the same parameters,
+  // The next run gets them first, runs them again with the same parameters,
   // and finishes the experiment: max_trials completed, none failed.
   std::string out;
   ASSERT_EQ(RunHpoctl(server_, args, &out), 0);
-  EXPECT_NE(out.find("taken back"), std::string::npos) << out;
+  for (const auto& [number, x] : released) {
+    EXPECT_NE(out.find("trial " + std::to_string(number) + " started"),
+              std::string::npos)
+        << out;
+  }
   v1::Experiment e = Get("interrupt");
   EXPECT_EQ(e.state(), v1::Experiment::COMPLETED) << e.status().message();
   EXPECT_EQ(e.status().failed(), 0);
+  EXPECT_EQ(e.status().completed(), 6);
   std::vector<v1::Trial> after = Trials("interrupt");
   EXPECT_EQ(after.size(), 6u);
   for (const auto& t : after) {
     EXPECT_EQ(t.state(), v1::Trial::COMPLETED) << t.number();
-    auto it = held.find(t.number());
-    if (it != held.end()) {
+    auto it = released.find(t.number());
+    if (it != released.end()) {
       EXPECT_EQ(t.parameters().at("x").number_value(), it->second);
       EXPECT_NEAR(t.metrics().at("loss"), it->second, 1e-4);
     }
   }
 }
 
-TEST_F(HpoctlTest, StopHandsTrialsBackAndRunResumesThem) {
+TEST_F(HpoctlTest, StopReleasesTrialsAndRunResumesThem) {
   CreateExperiment("pause", "max_trials: 2 max_failed_trials: 1");
   // Long enough that the stop, seen within a second, comes first.
   Hpoctl p = StartHpoctl(
@@ -416,27 +424,79 @@ TEST_F(HpoctlTest, StopHandsTrialsBackAndRunResumesThem) {
   }
   std::string out;
   ASSERT_EQ(RunHpoctl(server_, {"stop", "pause"}, &out), 0);
-  // STOPPED is resumable: hpoctl ends, its trial handed back, not failed.
+  // STOPPED is resumable: hpoctl ends, its trial released, not failed.
   EXPECT_EQ(WaitAtMost(p, 30), 0) << p.Output();
-  EXPECT_NE(p.Output().find("experiment STOPPED; handed back"),
-            std::string::npos)
+  EXPECT_NE(p.Output().find("experiment stopped; released"), std::string::npos)
       << p.Output();
   EXPECT_EQ(Get("pause").status().failed(), 0);
   EXPECT_EQ(CountState("pause", v1::Trial::FAILED), 0);
+  EXPECT_EQ(CountState("pause", v1::Trial::WAITING), 1);
   // `run` resumes the experiment and runs the trial again.
   ASSERT_EQ(
       RunHpoctl(server_, Run("pause", "echo loss=${x}", {"--parallel", "1"}),
                 &out),
       0);
-  EXPECT_NE(out.find("taken back"), std::string::npos) << out;
+  EXPECT_NE(out.find("trial 0 started"), std::string::npos) << out;
   EXPECT_EQ(Get("pause").state(), v1::Experiment::COMPLETED);
+  EXPECT_EQ(Get("pause").status().failed(), 0);
   EXPECT_EQ(CountState("pause", v1::Trial::COMPLETED), 2);
   EXPECT_EQ(Trials("pause").size(), 2u);
 }
 
+TEST_F(HpoctlTest, TrialReleasedByOneWorkerRunsAtAnotherAtOnce) {
+  // A lease far longer than the test: only the release can hand the trial to
+  // the other worker in time.
+  CreateExperiment("handover", "max_trials: 2 trial_lease { seconds: 600 }");
+  Hpoctl a = StartHpoctl(
+      server_, {"worker", "handover", "--command", "sleep 30; echo loss=${x}",
+                "--worker-id", "a", "--log-dir", log_dir_ + "/a"});
+  for (int i = 0; i < 400; ++i) {
+    if (CountState("handover", v1::Trial::RUNNING) == 1) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  std::vector<v1::Trial> trials = Trials("handover");
+  ASSERT_EQ(trials.size(), 1u) << a.Output();
+  ASSERT_EQ(trials[0].state(), v1::Trial::RUNNING);
+  const int held = trials[0].number();
+  const double x = trials[0].parameters().at("x").number_value();
+  // b runs the other trial, then waits: a holds the last one.
+  Hpoctl b =
+      StartHpoctl(server_, {"worker", "handover", "--command", "echo loss=${x}",
+                            "--worker-id", "b", "--log-dir", log_dir_ + "/b"});
+  for (int i = 0; i < 400; ++i) {
+    if (CountState("handover", v1::Trial::COMPLETED) == 1) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_EQ(CountState("handover", v1::Trial::COMPLETED), 1) << b.Output();
+  EXPECT_TRUE(Running(b)) << b.Output();
+
+  const auto start = std::chrono::steady_clock::now();
+  ::kill(a.pid, SIGTERM);
+  EXPECT_EQ(WaitAtMost(a, 30), 130) << a.Output();
+  EXPECT_NE(a.Output().find("trial " + std::to_string(held) +
+                            ": interrupted; released"),
+            std::string::npos)
+      << a.Output();
+  EXPECT_EQ(WaitAtMost(b, 30), 0) << b.Output();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(8))
+      << b.Output();
+  v1::Experiment e = Get("handover");
+  EXPECT_EQ(e.state(), v1::Experiment::COMPLETED);
+  EXPECT_EQ(e.status().completed(), 2);
+  EXPECT_EQ(e.status().failed(), 0);
+  for (const auto& t : Trials("handover")) {
+    EXPECT_EQ(t.state(), v1::Trial::COMPLETED) << t.failure_reason();
+    EXPECT_EQ(t.worker_id().substr(0, 2), "b-");
+    if (t.number() == held) {
+      EXPECT_EQ(t.parameters().at("x").number_value(), x);
+      EXPECT_NEAR(t.metrics().at("loss"), x, 1e-4);
+    }
+  }
+}
+
 TEST_F(HpoctlTest, WorkerWaitsWhileOtherWorkersHoldTheTrials) {
-  // A short lease, so that the trials of a worker killed with SIGTERM come
-  // back WAITING soon; hpoctl heartbeats at a third of it.
+  // A short lease, shorter than b's wait: only a's heartbeats (at a third of
+  // it) keep a's trials meanwhile.
   CreateExperiment("waiting", "max_trials: 2 trial_lease { seconds: 2 }");
   Hpoctl a =
       StartHpoctl(server_, {"worker", "waiting", "--parallel", "2", "--command",
@@ -457,8 +517,8 @@ TEST_F(HpoctlTest, WorkerWaitsWhileOtherWorkersHoldTheTrials) {
       << "a's heartbeats keep its trials";
   ::kill(a.pid, SIGTERM);
   EXPECT_EQ(WaitAtMost(a, 30), 130) << a.Output();
-  // a's trials come back when their lease ends; b runs them and exits 0 once
-  // the experiment is COMPLETED.
+  // a releases its trials; b runs them and exits 0 once the experiment is
+  // COMPLETED.
   EXPECT_EQ(WaitAtMost(b, 60), 0) << b.Output();
   EXPECT_NE(b.Output().find("waiting: "), std::string::npos) << b.Output();
   v1::Experiment e = Get("waiting");

@@ -307,6 +307,22 @@ func (c *Client) Heartbeat(ctx context.Context, t *Trial) (*hpov1.Trial, error) 
 	return out, err
 }
 
+// Release hands a running trial back unfinished, for a worker that is interrupted: the
+// trial goes back to WAITING at once with the same parameters, the intermediate values
+// of the abandoned run are dropped, it is handed out again before any new trial, and no
+// failure is counted. Releasing a trial this worker already released is harmless; a
+// finished trial, or one leased to another worker, is FAILED_PRECONDITION (IsDone).
+func (c *Client) Release(ctx context.Context, t *Trial, reason string) (*hpov1.Trial, error) {
+	var out *hpov1.Trial
+	_, err := c.call(ctx, true, func(ctx context.Context) (err error) {
+		out, err = c.RPC.ReleaseTrial(ctx, &hpov1.ReleaseTrialRequest{
+			Experiment: t.Experiment, Trial: t.Number, WorkerId: t.WorkerID, Reason: reason,
+		})
+		return err
+	})
+	return out, err
+}
+
 // Best returns the best completed trial, or the Pareto front for several objectives;
 // empty while none has completed.
 func (c *Client) Best(ctx context.Context, experiment string) ([]*hpov1.Trial, error) {

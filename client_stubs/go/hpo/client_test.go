@@ -328,16 +328,69 @@ func TestWorkerRunsUntilTheExperimentEnds(t *testing.T) {
 	}
 }
 
-func TestWorkerStopsWithItsContext(t *testing.T) {
+func TestReleaseHandsTheTrialBackToRunAgain(t *testing.T) {
+	defer check(t)
+	ctx := context.Background()
+	c := dial(t, shared.addr())
+	name := newName(t)
+	must(c.CreateExperiment(ctx, simple(name)))
+	tr := must(c.Suggest(ctx, name, "w1"))
+	if _, err := c.ReportIntermediate(ctx, tr, 3, hpo.Metrics{"accuracy": 0.4}); err != nil {
+		t.Fatal(err)
+	}
+	other := *tr
+	other.WorkerID = "w2"
+	if _, err := c.Release(ctx, &other, "not mine"); !hpo.IsDone(err) ||
+		!strings.Contains(hpo.Message(err), `leased to worker "w1"`) {
+		t.Fatalf("release by another worker: %v", err)
+	}
+	back := must(c.Release(ctx, tr, "interrupted"))
+	if back.GetState() != hpov1.Trial_WAITING || len(back.GetIntermediateValues()) != 0 {
+		t.Fatalf("released: %v", back)
+	}
+	if again := must(c.Release(ctx, tr, "interrupted")); again.GetState() != hpov1.Trial_WAITING {
+		t.Fatalf("a retried release: %v", again)
+	}
+
+	// The next worker to ask gets the same trial, with the same parameters, before any
+	// new one, and runs it from its first step; no failure is counted.
+	next := must(c.Suggest(ctx, name, "w2"))
+	if next.Number != tr.Number || next.WorkerID != "w2" {
+		t.Fatalf("handed out after the release: trial %d to %q, want trial %d", next.Number, next.WorkerID, tr.Number)
+	}
+	for _, p := range tr.Names() {
+		if fmt.Sprint(next.Params[p]) != fmt.Sprint(tr.Params[p]) {
+			t.Fatalf("%s: %v, was %v", p, next.Params[p], tr.Params[p])
+		}
+	}
+	if _, err := c.ReportIntermediate(ctx, next, 1, hpo.Metrics{"accuracy": 0.3}); err != nil {
+		t.Fatalf("step 1 of the new run: %v", err)
+	}
+	must(c.Report(ctx, next, hpo.Metrics{"accuracy": 0.9}))
+	if s := must(c.GetExperiment(ctx, name)).GetStatus(); s.GetFailed() != 0 || s.GetCompleted() != 1 {
+		t.Fatalf("status: %v", s)
+	}
+	if _, err := c.Release(ctx, next, "too late"); !hpo.IsDone(err) {
+		t.Fatalf("release of a finished trial: %v", err)
+	}
+}
+
+func TestWorkerReleasesItsTrialWhenStopped(t *testing.T) {
 	defer check(t)
 	c := dial(t, shared.addr())
 	name := newName(t)
-	must(c.CreateExperiment(context.Background(), simple(name)))
+	e := simple(name)
+	e.MaxTrials = 4
+	// Far longer than the test: only the release can hand the trial out again in time.
+	e.TrialLease = durationpb.New(10 * time.Minute)
+	must(c.CreateExperiment(context.Background(), e))
 	ctx, cancel := context.WithCancel(context.Background())
-	w := &hpo.Worker{Client: c, Experiment: name, HeartbeatInterval: 50 * time.Millisecond}
+	w := &hpo.Worker{Client: c, Experiment: name, WorkerID: "first"}
 	var n atomic.Int32
+	var interrupted *hpo.Trial
 	ran, err := w.Run(ctx, func(ctx context.Context, tr *hpo.Trial) (hpo.Metrics, error) {
 		if n.Add(1) == 3 {
+			interrupted = tr
 			cancel()
 			<-ctx.Done()
 			return nil, ctx.Err()
@@ -347,9 +400,34 @@ func TestWorkerStopsWithItsContext(t *testing.T) {
 	if !errors.Is(err, context.Canceled) || ran != 2 {
 		t.Fatalf("ran %d, err %v", ran, err)
 	}
-	last := must(c.GetTrial(context.Background(), name, 2))
-	if last.Proto.GetState() != hpov1.Trial_FAILED {
-		t.Fatalf("the interrupted trial: %v", last.Proto)
+	back := must(c.GetTrial(context.Background(), name, interrupted.Number))
+	if back.Proto.GetState() != hpov1.Trial_WAITING {
+		t.Fatalf("the interrupted trial: %v", back.Proto)
+	}
+
+	// Another worker runs it first, with its parameters, and finishes the experiment.
+	ctx2, cancel2 := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel2()
+	var order []int32
+	second := &hpo.Worker{Client: c, Experiment: name, WorkerID: "second"}
+	start := time.Now()
+	ran, err = second.Run(ctx2, func(ctx context.Context, tr *hpo.Trial) (hpo.Metrics, error) {
+		order = append(order, tr.Number)
+		if tr.Number == interrupted.Number && tr.Float("lr") != interrupted.Float("lr") {
+			return nil, fmt.Errorf("lr %v, was %v", tr.Float("lr"), interrupted.Float("lr"))
+		}
+		return hpo.Metrics{"accuracy": 1}, nil
+	})
+	if err != nil || ran != 2 || len(order) != 2 || order[0] != interrupted.Number {
+		t.Fatalf("second worker: ran %d (trials %v), err %v; want trial %d first",
+			ran, order, err, interrupted.Number)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Fatalf("the second worker took %v", d)
+	}
+	got := must(c.GetExperiment(context.Background(), name))
+	if s := got.GetStatus(); got.GetState() != hpov1.Experiment_COMPLETED || s.GetCompleted() != 4 || s.GetFailed() != 0 {
+		t.Fatalf("experiment: %v %v", got.GetState(), s)
 	}
 }
 

@@ -15,7 +15,8 @@ import (
 // Func runs one trial and returns its metrics (every objective's among them). Returning
 // an error fails the trial; returning ErrPruned (or an error wrapping it) prunes it, with
 // the metrics returned beside it as its last values. ctx is cancelled when the worker is
-// or when the trial's lease is lost.
+// (the trial is then released, whatever Func returns, unless it returns ErrPruned) or
+// when the trial's lease is lost (nothing is reported).
 type Func func(ctx context.Context, t *Trial) (Metrics, error)
 
 // Worker loops suggest -> run a Func -> report until the experiment hands out no more
@@ -57,7 +58,9 @@ func (w *Worker) interval(ctx context.Context) (time.Duration, error) {
 }
 
 // Run runs trials until the experiment ends (nil error), MaxTrials trials ran, ctx is
-// done (ctx's error) or a call fails otherwise. It returns how many trials it ran.
+// done (ctx's error) or a call fails otherwise. It returns how many trials it ran. A
+// trial running when ctx is done is released (Client.Release): it goes back to WAITING
+// at once and the next worker to ask, here or anywhere, runs it again from its start.
 func (w *Worker) Run(ctx context.Context, fn Func) (int, error) {
 	if w.WorkerID == "" {
 		w.WorkerID = DefaultWorkerID()
@@ -166,7 +169,20 @@ func (w *Worker) runOne(ctx context.Context, t *Trial, beat time.Duration, fn Fu
 		return nil
 	}
 
-	// Report even when ctx is done, so the trial does not wait out its lease.
+	if ctx.Err() != nil && !errors.Is(runErr, ErrPruned) {
+		// The worker was stopped, not the trial: hand it back to run again (WAITING at
+		// once, no failure counted) rather than leave it to its lease. ctx is done, so
+		// with a fresh, short context; if the server cannot be reached, the lease
+		// expiry hands the trial out again.
+		rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer rcancel()
+		_, _ = w.Client.Release(rctx, t, "the worker stopped: "+ctx.Err().Error())
+		if w.OnTrial != nil {
+			w.OnTrial(t, m, runErr)
+		}
+		return ctx.Err()
+	}
+
 	rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer rcancel()
 	var err error
@@ -175,8 +191,6 @@ func (w *Worker) runOne(ctx context.Context, t *Trial, beat time.Duration, fn Fu
 		_, err = w.Client.ReportPruned(rctx, t, m)
 	case runErr != nil:
 		_, err = w.Client.ReportFailed(rctx, t, runErr.Error())
-	case ctx.Err() != nil:
-		_, err = w.Client.ReportFailed(rctx, t, "the worker stopped: "+ctx.Err().Error())
 	default:
 		_, err = w.Client.Report(rctx, t, m)
 		if IsInvalid(err) { // e.g. a missing objective or a NaN: the trial failed

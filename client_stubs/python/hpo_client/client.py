@@ -668,6 +668,11 @@ class Experiment:
         on; any other fails the trial, stops the workers and is raised here. While
         ``parallel_trials`` trials run (RESOURCE_EXHAUSTED) a worker waits and asks again.
 
+        Interrupted (Ctrl-C: ``KeyboardInterrupt`` in the calling thread), it releases
+        the trials that are running (:meth:`Trial.release`), so that they run again at
+        once, here or at any other worker, with no failure counted, and re-raises.
+        Whatever ``fn`` still does in its (daemon) thread is not reported.
+
         Returns the trials this call ran, as they ended.
         """
         if n_workers < 1:
@@ -676,6 +681,7 @@ class Experiment:
         stop = threading.Event()
         started = 0
         done: List[Trial] = []
+        running: Dict[int, Trial] = {}  # by number: the trials fn runs now
         fatal: List[BaseException] = []
         deadline = None if timeout is None else time.monotonic() + timeout
 
@@ -708,6 +714,13 @@ class Experiment:
                     stop.set()
                     return
                 backoff = 0.02
+                with lock:
+                    stopped = stop.is_set()
+                    if not stopped:
+                        running[trial.number] = trial
+                if stopped:  # interrupted while asking: hand it straight back
+                    trial._release_on_interrupt("optimize() stopped before running it")
+                    return
                 try:
                     trial._run(fn, catch, heartbeat)
                 except BaseException as e:  # noqa: BLE001 - handed to the caller
@@ -717,7 +730,9 @@ class Experiment:
                     return
                 finally:
                     with lock:
-                        done.append(trial)
+                        running.pop(trial.number, None)
+                        if not trial._released:
+                            done.append(trial)
 
         threads = [
             threading.Thread(target=worker, name=f"hpo-{self.name}-{i}", daemon=True)
@@ -729,8 +744,16 @@ class Experiment:
             for t in threads:
                 while t.is_alive():
                     t.join(0.1)
-        except BaseException:
-            stop.set()
+        except BaseException as e:
+            # Interrupted (Ctrl-C lands here, in the calling thread): the workers'
+            # trials are not failures; hand them back so that they run again at once,
+            # here or at any other worker, then re-raise. The worker threads are
+            # daemons: what their fn still does is not reported.
+            with lock:
+                stop.set()
+                abandoned = list(running.values())
+            for trial in abandoned:
+                trial._release_on_interrupt(f"optimize() was interrupted ({type(e).__name__})")
             raise
         if fatal:
             raise fatal[0]
@@ -746,6 +769,9 @@ class Trial:
         self._set(proto)
         self._heartbeat_in_with = True
         self._keepalive: Optional[contextlib.ExitStack] = None
+        # Set once this worker hands the trial back: its run is abandoned, so nothing
+        # more is reported (a late report would be refused anyway).
+        self._released = False
         self.should_stop = False
         self.stop_reason = ""
 
@@ -863,6 +889,59 @@ class Trial:
         self._set(got)
         return self
 
+    def release(self, reason: str = "") -> "Trial":
+        """Hands the trial back unfinished, for a worker that is interrupted (Ctrl-C, a
+        node drained): it goes back to WAITING at once with the same parameters, the
+        intermediate values of the abandoned run are dropped, it is handed out again
+        before any new trial, and no failure is counted. ``reason`` is for the server's
+        log. Safe to retry.
+
+        Raises:
+            FailedPreconditionError: the trial is finished, or leased to another worker.
+        """
+        got, _ = self.experiment.client._call(
+            "ReleaseTrial",
+            pb.ReleaseTrialRequest(
+                experiment=self.experiment.name,
+                trial=self.number,
+                worker_id=self.worker_id,
+                reason=reason,
+            ),
+        )
+        self._released = True
+        self._set(got)
+        return self
+
+    def _release_on_interrupt(self, reason: str) -> None:
+        """Releases the trial as its run is abandoned, without retrying or raising: the
+        caller is on its way out. If the server cannot be reached, the trial's lease
+        hands it out again when it expires."""
+        self._released = True  # first: a worker thread still running fn reports nothing
+        try:
+            got, _ = self.experiment.client._call(
+                "ReleaseTrial",
+                pb.ReleaseTrialRequest(
+                    experiment=self.experiment.name,
+                    trial=self.number,
+                    worker_id=self.worker_id,
+                    reason=reason,
+                ),
+                retry=False,
+            )
+        except FailedPreconditionError as e:  # it ended meanwhile, or is not ours
+            log.info("trial %d: not handed back: %s", self.number, e)
+            return
+        except HpoError as e:
+            log.warning(
+                "trial %d: could not hand it back (%s); it is handed out again when its "
+                "lease expires",
+                self.number,
+                e,
+            )
+            return
+        self._set(got)
+        log.info("trial %d: handed back (%s)", self.number, reason)
+
     @contextlib.contextmanager
     def keep_alive(self, interval: Optional[float] = None) -> Iterator["Trial"]:
         """Heartbeats the trial from a background thread every ``interval`` seconds
@@ -872,7 +951,7 @@ class Trial:
         stop = threading.Event()
 
         def beat() -> None:
-            while not stop.wait(interval):
+            while not stop.wait(interval) and not self._released:
                 try:
                     self.experiment.client._call(
                         "Heartbeat",
@@ -883,7 +962,8 @@ class Trial:
                         ),
                     )
                 except (FailedPreconditionError, NotFoundError) as e:
-                    log.warning("trial %d: heartbeat refused, stopping: %s", self.number, e)
+                    if not self._released:
+                        log.warning("trial %d: heartbeat refused, stopping: %s", self.number, e)
                     return
                 except HpoError as e:
                     log.warning("trial %d: heartbeat failed: %s", self.number, e)
@@ -909,7 +989,7 @@ class Trial:
         if self._keepalive is not None:
             self._keepalive.close()
             self._keepalive = None
-        if self.finished:
+        if self.finished or self._released:
             return False
         if exc is None:
             warnings.warn(
@@ -923,6 +1003,10 @@ class Trial:
         if isinstance(exc, TrialPruned):
             self.prune()
             return True
+        if isinstance(exc, KeyboardInterrupt):
+            # Not the trial's failure: hand it back to run again.
+            self._release_on_interrupt("interrupted")
+            return False
         try:
             self.fail(f"{exc_type.__name__}: {exc}"[:1000])
         except HpoError as e:
@@ -932,26 +1016,34 @@ class Trial:
     def _run(self, fn: Objective, catch: Tuple[type, ...], heartbeat: bool) -> None:
         """Runs ``fn`` on this trial and reports what it returned or raised."""
         keep = self.keep_alive() if heartbeat else contextlib.nullcontext(self)
-        with keep:
-            try:
-                result = fn(self)
-            except TrialPruned:
-                if not self.finished:
-                    self.prune()
-                return
-            except catch as e:
-                log.warning("trial %d failed: %s: %s", self.number, type(e).__name__, e)
-                if not self.finished:
-                    self.fail(f"{type(e).__name__}: {e}"[:1000])
-                return
-            except BaseException as e:
-                if not self.finished:
-                    try:
+        try:
+            with keep:
+                try:
+                    result = fn(self)
+                except TrialPruned:
+                    if not self.finished and not self._released:
+                        self.prune()
+                    return
+                except KeyboardInterrupt:
+                    raise  # released below, once the heartbeats have stopped
+                except catch as e:
+                    log.warning("trial %d failed: %s: %s", self.number, type(e).__name__, e)
+                    if not self.finished and not self._released:
                         self.fail(f"{type(e).__name__}: {e}"[:1000])
-                    except HpoError:
-                        pass
-                raise
-        if self.finished:
+                    return
+                except BaseException as e:
+                    if not self.finished and not self._released:
+                        try:
+                            self.fail(f"{type(e).__name__}: {e}"[:1000])
+                        except HpoError:
+                            pass
+                    raise
+        except KeyboardInterrupt:
+            if not self.finished and not self._released:
+                self._release_on_interrupt("interrupted")
+            raise
+        if self.finished or self._released:
+            # Released meanwhile (optimize() was interrupted): another worker runs it.
             return
         if result is None:
             self.fail("the objective returned None and did not report the trial")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import _thread
 import collections
 import threading
 import time
@@ -520,6 +521,78 @@ def test_optimize_stops_at_n_trials_and_reraises_other_errors(client, name):
     with pytest.raises(Fatal):
         exp.optimize(boom, n_trials=3, catch=())
     assert exp.status.failed >= 1
+
+
+def test_release_hands_the_trial_back_to_run_again(client, name):
+    exp = create(client, name)
+    t = exp.suggest(worker_id="w1")
+    assert not t.report_intermediate(3, accuracy=0.4)
+    other = exp.get_trial(t.number)
+    other.worker_id = "w2"
+    with pytest.raises(FailedPreconditionError) as err:
+        other.release("not mine")
+    assert 'leased to worker "w1"' in str(err.value)
+
+    assert t.release("interrupted") is t
+    assert t.state == "WAITING" and not t.proto.intermediate_values
+    assert t.release("interrupted").state == "WAITING"  # a retry is harmless
+    assert exp.status.failed == 0
+
+    # The next worker gets the same trial before any new one, with the same
+    # parameters, and runs it from its first step.
+    again = exp.suggest(worker_id="w2")
+    assert (again.number, again.params, again.worker_id) == (t.number, t.params, "w2")
+    assert not again.report_intermediate(1, accuracy=0.3)
+    again.report(accuracy=0.9)
+    status = exp.status
+    assert (status.completed, status.failed) == (1, 0)
+    with pytest.raises(FailedPreconditionError):
+        again.release("too late")
+
+
+def test_keyboard_interrupt_in_a_with_block_releases_the_trial(client, name):
+    exp = create(client, name, trial_lease=600)
+    with pytest.raises(KeyboardInterrupt):
+        with exp.trial(worker_id="interrupted") as t:
+            raise KeyboardInterrupt
+    assert exp.get_trial(t.number).state == "WAITING"
+    assert exp.status.failed == 0
+    assert exp.suggest(worker_id="next").number == t.number
+
+
+def test_interrupted_optimize_releases_its_trials_and_reraises(client, name):
+    # A lease far longer than the test: only the release lets the trial run again.
+    exp = create(client, name, max_trials=4, trial_lease=600)
+    gate = threading.Event()
+    interrupted = {}
+
+    def objective(trial):
+        if trial.number == 2:
+            interrupted.update(trial.params)
+            _thread.interrupt_main()  # Ctrl-C, delivered to the calling thread
+            gate.wait(10)
+            return 0.99  # finished after the interruption: must not be reported
+        return trial.params["lr"]
+
+    with pytest.raises(KeyboardInterrupt):
+        exp.optimize(objective, n_workers=1)
+    assert exp.get_trial(2).state == "WAITING"
+    assert exp.status.failed == 0
+    gate.set()
+    for thread in threading.enumerate():
+        if thread.name.startswith(f"hpo-{name}-"):
+            thread.join(10)
+    assert exp.get_trial(2).state == "WAITING"
+
+    start = time.monotonic()
+    done = exp.optimize(lambda trial: trial.params["lr"])
+    assert time.monotonic() - start < 5
+    assert [t.number for t in done] == [2, 3]
+    assert done[0].params == interrupted
+    assert done[0].value == pytest.approx(interrupted["lr"])
+    assert exp.state == "COMPLETED"
+    status = exp.status
+    assert (status.completed, status.failed) == (4, 0)
 
 
 class _LostResponse(grpc.RpcError):
