@@ -638,9 +638,14 @@ int CmdSimple(Client& client, const std::string& cmd, const Args& args) {
       if (!s.ok()) return FailRpc("list", s);
       for (const auto& e : resp.experiments()) {
         int trials = e.status().trials();
+        // "auto (gp)": an algorithm that picks others shows its latest pick.
+        std::string algorithm = e.algorithm().name();
+        if (!e.status().algorithm().empty()) {
+          algorithm += " (" + e.status().algorithm() + ")";
+        }
         rows.push_back(
-            {e.name(), v1::Experiment::State_Name(e.state()),
-             e.algorithm().name(), std::to_string(trials),
+            {e.name(), v1::Experiment::State_Name(e.state()), algorithm,
+             std::to_string(trials),
              absl::FormatTime("%Y-%m-%d %H:%M:%S",
                               absl::FromUnixSeconds(e.create_time().seconds()),
                               absl::UTCTimeZone())});

@@ -590,6 +590,20 @@ TEST_F(HpoctlTest, KatibIrisFromKatibYaml) {
   EXPECT_NE(out.find("accuracy"), std::string::npos);
 }
 
+TEST_F(HpoctlTest, ListShowsWhichAlgorithmAutoPicked) {
+  std::string out;
+  ASSERT_EQ(RunHpoctl(server_,
+                      Run("picked", "echo loss=${x}",
+                          {"--param", "x=double:0:1", "--objective",
+                           "loss:minimize", "--max-trials", "2"}),
+                      &out),
+            0)
+      << out;
+  EXPECT_EQ(Get("picked").algorithm().name(), "auto");
+  ASSERT_EQ(RunHpoctl(server_, {"list"}, &out), 0);
+  EXPECT_NE(out.find("auto (gp)"), std::string::npos) << out;
+}
+
 TEST_F(HpoctlTest, RunCreatesTheExperimentFromFlags) {
   const std::vector<std::string> space = {
       "--param",      "lr=double:1e-4:1e-1:log",
