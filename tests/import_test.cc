@@ -69,6 +69,37 @@ TEST_F(ImportTest, KatibIrisRunsLikeInKatib) {
   EXPECT_TRUE(c == 0.01 || c == 0.5 || c == 1.0) << c;
 }
 
+// Katib's hyperband without r_l: the rule's max_resource is the resource
+// parameter's max, so the experiment is created and its trials get brackets.
+TEST_F(ImportTest, KatibHyperbandWithoutRlRuns) {
+  v1::Experiment e;
+  grpc::Status s = Import("katib", R"(
+parameters:
+  - {name: epochs, parameterType: int, feasibleSpace: {min: "1", max: "9"}}
+  - {name: lr, parameterType: double, feasibleSpace: {min: "0.01", max: "1"}}
+objective: {type: minimize, objectiveMetricName: loss}
+algorithm:
+  algorithmName: hyperband
+  algorithmSettings:
+    - {name: resource_name, value: epochs}
+    - {name: eta, value: "3"}
+)",
+                          "katib-hyperband", v1::Experiment(), &e);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(e.early_stopping().name(), "hyperband");
+  EXPECT_EQ(e.early_stopping().settings().at("max_resource"), "9");
+  v1::Trial t;
+  ASSERT_TRUE(client_->Suggest("katib-hyperband", &t, "w").ok());
+  v1::ReportIntermediateResponse r;
+  ASSERT_TRUE(client_
+                  ->Intermediate("katib-hyperband", t.number(), 1,
+                                 {{"loss", 1}}, &r, "w")
+                  .ok());
+  // floor(log_3(9 / 1)) + 1 = 3 brackets.
+  EXPECT_GE(r.bracket(), 0);
+  EXPECT_LT(r.bracket(), 3);
+}
+
 TEST_F(ImportTest, NniSpaceTakesObjectiveAndLimitsFromBeside) {
   v1::Experiment beside;
   beside.set_max_trials(5);

@@ -3,6 +3,7 @@
 // collector and resume policy are Kubernetes-side concerns hpo has no field
 // for; they are ignored.
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <optional>
@@ -340,6 +341,46 @@ absl::Status ReadSettings(
   return absl::OkStatus();
 }
 
+// Katib's hyperband gives each trial a budget of the parameter named by
+// resource_name, up to r_l. Without r_l, the largest budget is that
+// parameter's largest value: it becomes the rule's max_resource.
+absl::Status FillMaxResource(
+    const Field& list,
+    google::protobuf::Map<std::string, std::string>* settings,
+    const v1::Experiment& e) {
+  for (const char* key : {"r_l", "max_resource", "R"}) {
+    if (settings->contains(key)) return absl::OkStatus();
+  }
+  const auto name = settings->find("resource_name");
+  if (name == settings->end()) return absl::OkStatus();  // the rule says so
+  const std::string why = absl::StrCat(
+      "r_l is not set, and the largest value of the resource parameter \"",
+      name->second, "\" ");
+  for (const v1::Parameter& p : e.parameters()) {
+    if (p.name() != name->second) continue;
+    std::optional<double> max;
+    if (p.has_int_range()) {
+      max = static_cast<double>(p.int_range().max());
+    } else if (p.has_double_range() && p.double_range().has_max()) {
+      max = p.double_range().max();
+    } else if (p.has_discrete() && p.discrete().values_size() > 0) {
+      max = *std::max_element(p.discrete().values().begin(),
+                              p.discrete().values().end());
+    }
+    if (!max.has_value()) {
+      return list.Error(absl::StrCat(why, "is unknown: set r_l"));
+    }
+    if (!(*max >= 1) || *max != std::floor(*max) || *max > 1e15) {
+      return list.Error(absl::StrCat(why, "is ", Num(*max),
+                                     ", not a whole number >= 1: set r_l"));
+    }
+    (*settings)["max_resource"] = absl::StrCat(static_cast<int64_t>(*max));
+    return absl::OkStatus();
+  }
+  return list.Error(
+      absl::StrCat("resource_name: no parameter named \"", name->second, "\""));
+}
+
 // Katib's hyperband samples at random and stops trials in brackets: in hpo,
 // random search with the "hyperband" early-stopping rule, which takes the
 // settings.
@@ -375,7 +416,10 @@ absl::Status ImportAlgorithm(const Field& algorithm, v1::Experiment* e) {
                                          name_field.Describe(),
                                          " (known: ", kKnownAlgorithms, ")"));
   }
-  return ReadSettings(algorithm.Get("algorithmSettings"), settings, e);
+  const Field list = algorithm.Get("algorithmSettings");
+  if (absl::Status s = ReadSettings(list, settings, e); !s.ok()) return s;
+  if (*name != "hyperband") return absl::OkStatus();
+  return FillMaxResource(list, settings, *e);
 }
 
 absl::Status ImportEarlyStopping(const Field& early, v1::Experiment* e) {

@@ -640,10 +640,83 @@ algorithm:
                   name: "hyperband"
                   settings { key: "resource_name" value: "epochs" }
                   settings { key: "eta" value: "3" }
+                  settings { key: "max_resource" value: "9" }
                 }
                 seed: 11
               )pb"),
               *e);
+}
+
+// Without r_l, the largest budget is the resource parameter's largest value.
+TEST(KatibTest, HyperbandMaxResourceFromTheResourceParameter) {
+  const auto hyperband = [](const std::string& parameter,
+                            const std::string& settings) {
+    return Import("katib", absl::StrCat(R"({"parameters": [)", parameter,
+                                        R"(], "objective": {"type": "minimize",
+        "objectiveMetricName": "loss"}, "algorithm": {"algorithmName":
+        "hyperband", "algorithmSettings": [)",
+                                        settings, "]}}"));
+  };
+  const std::string epochs =
+      R"({"name": "epochs", "parameterType": "int",
+          "feasibleSpace": {"min": "1", "max": "27"}})";
+  const std::string resource =
+      R"({"name": "resource_name", "value": "epochs"})";
+  absl::StatusOr<v1::Experiment> e = hyperband(epochs, resource);
+  ASSERT_TRUE(e.ok()) << e.status();
+  EXPECT_EQ(e->early_stopping().settings().at("max_resource"), "27");
+
+  // r_l given: kept, nothing added.
+  e = hyperband(epochs, resource + R"(, {"name": "r_l", "value": "9"})");
+  ASSERT_TRUE(e.ok()) << e.status();
+  EXPECT_EQ(e->early_stopping().settings().at("r_l"), "9");
+  EXPECT_FALSE(e->early_stopping().settings().contains("max_resource"));
+
+  // Double and discrete resources: their largest value, when whole.
+  e = hyperband(R"({"name": "epochs", "parameterType": "double",
+                    "feasibleSpace": {"min": "0.5", "max": "81"}})",
+                resource);
+  ASSERT_TRUE(e.ok()) << e.status();
+  EXPECT_EQ(e->early_stopping().settings().at("max_resource"), "81");
+  e = hyperband(R"({"name": "epochs", "parameterType": "discrete",
+                    "feasibleSpace": {"list": ["3", "30", "10"]}})",
+                resource);
+  ASSERT_TRUE(e.ok()) << e.status();
+  EXPECT_EQ(e->early_stopping().settings().at("max_resource"), "30");
+
+  // No resource_name either: left to the rule, which asks for max_resource.
+  e = hyperband(epochs, R"({"name": "eta", "value": "3"})");
+  ASSERT_TRUE(e.ok()) << e.status();
+  EXPECT_FALSE(e->early_stopping().settings().contains("max_resource"));
+}
+
+TEST(KatibTest, HyperbandResourceParameterErrors) {
+  const auto error = [](const std::string& parameter,
+                        const std::string& resource_name) {
+    return ErrorOf("katib", absl::StrCat(R"({"parameters": [)", parameter,
+                                         R"(], "objective": {"type": "minimize",
+        "objectiveMetricName": "loss"}, "algorithm": {"algorithmName":
+        "hyperband", "algorithmSettings": [{"name": "resource_name",
+        "value": ")",
+                                         resource_name, R"("}]}})"));
+  };
+  EXPECT_EQ(error(R"({"name": "epochs", "parameterType": "int",
+                      "feasibleSpace": {"min": "1", "max": "9"}})",
+                  "steps"),
+            "import_spec.content: algorithm.algorithmSettings: "
+            "resource_name: no parameter named \"steps\"");
+  EXPECT_EQ(error(R"({"name": "epochs", "parameterType": "double",
+                      "feasibleSpace": {"min": "1", "max": "9.5"}})",
+                  "epochs"),
+            "import_spec.content: algorithm.algorithmSettings: r_l is not "
+            "set, and the largest value of the resource parameter \"epochs\" "
+            "is 9.5, not a whole number >= 1: set r_l");
+  EXPECT_EQ(error(R"({"name": "epochs", "parameterType": "categorical",
+                      "feasibleSpace": {"list": ["a", "b"]}})",
+                  "epochs"),
+            "import_spec.content: algorithm.algorithmSettings: r_l is not "
+            "set, and the largest value of the resource parameter \"epochs\" "
+            "is unknown: set r_l");
 }
 
 TEST(KruizeTest, AlgorithmNames) {
