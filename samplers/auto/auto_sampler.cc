@@ -1,9 +1,11 @@
 #include "samplers/auto/auto_sampler.h"
 
+#include <algorithm>
 #include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "samplers/cmaes/cmaes_sampler.h"
 #include "samplers/draws.h"
 #include "samplers/gp/gp_sampler.h"
 #include "samplers/random/random_sampler.h"
@@ -19,6 +21,19 @@ bool IsFinite(const SearchSpace& space) {
   return true;
 }
 
+// CMA-ES models ranges and sorted discrete values; categorical and
+// conditional parameters it could only draw at random.
+bool AllNumericAndUnconditional(const SearchSpace& space) {
+  for (const ParamSpec& p : space.params()) {
+    if (p.kind == ParamKind::kCategorical || p.parent >= 0) return false;
+    if (p.kind == ParamKind::kDiscrete &&
+        !std::is_sorted(p.values.begin(), p.values.end())) {
+      return false;
+    }
+  }
+  return true;
+}
+
 bool AlreadyTried(const std::vector<double>& params, const History& history) {
   for (const TrialRecord& t : history.trials) {
     if (SameConfiguration(t.params, params)) return true;
@@ -29,18 +44,22 @@ bool AlreadyTried(const std::vector<double>& params, const History& history) {
 class AutoSampler : public Sampler {
  public:
   AutoSampler(AutoRules rules, bool finite, std::unique_ptr<Sampler> gp,
-              std::unique_ptr<Sampler> tpe, std::unique_ptr<Sampler> random)
+              std::unique_ptr<Sampler> tpe, std::unique_ptr<Sampler> cmaes,
+              std::unique_ptr<Sampler> random)
       : rules_(rules),
         finite_(finite),
         gp_(std::move(gp)),
         tpe_(std::move(tpe)),
+        cmaes_(std::move(cmaes)),
         random_(std::move(random)) {}
 
   absl::StatusOr<Suggestion> Suggest(const SearchSpace& space,
                                      const History& history,
                                      Rng& rng) override {
     AutoChoice choice = ChooseAlgorithm(rules_, space, history);
-    Sampler& chosen = choice.algorithm == "gp" ? *gp_ : *tpe_;
+    Sampler& chosen = choice.algorithm == "gp"      ? *gp_
+                      : choice.algorithm == "cmaes" ? *cmaes_
+                                                    : *tpe_;
     absl::StatusOr<Suggestion> suggestion = chosen.Suggest(space, history, rng);
     if (!suggestion.ok()) return suggestion;
     if (finite_ && AlreadyTried(suggestion->params, history)) {
@@ -65,6 +84,7 @@ class AutoSampler : public Sampler {
   const bool finite_;
   const std::unique_ptr<Sampler> gp_;
   const std::unique_ptr<Sampler> tpe_;
+  const std::unique_ptr<Sampler> cmaes_;
   const std::unique_ptr<Sampler> random_;
 };
 
@@ -89,6 +109,11 @@ AutoChoice ChooseAlgorithm(const AutoRules& rules, const SearchSpace& space,
                            const History& history) {
   const int64_t completed = history.CountInState(TrialState::kCompleted);
   const int64_t dims = static_cast<int64_t>(space.size());
+  if (rules.cmaes_min_dimensions > 0 && dims >= rules.cmaes_min_dimensions &&
+      AllNumericAndUnconditional(space)) {
+    return {"cmaes", absl::StrCat(dims, " numeric parameters: at least ",
+                                  rules.cmaes_min_dimensions, " for CMA-ES")};
+  }
   if (dims > rules.gp_max_dimensions) {
     return {"tpe", absl::StrCat(dims, " parameters: more than GP's ",
                                 rules.gp_max_dimensions)};
@@ -118,16 +143,26 @@ absl::StatusOr<std::unique_ptr<Sampler>> CreateAutoSampler(
     return settings.Invalid("gp_max_dimensions", "must be at least 0");
   }
   rules.gp_max_dimensions = *gp_max_dimensions;
+  absl::StatusOr<int64_t> cmaes_min_dimensions =
+      settings.GetInt("cmaes_min_dimensions", rules.cmaes_min_dimensions);
+  if (!cmaes_min_dimensions.ok()) return cmaes_min_dimensions.status();
+  if (*cmaes_min_dimensions < 0) {
+    return settings.Invalid("cmaes_min_dimensions", "must be at least 0");
+  }
+  rules.cmaes_min_dimensions = *cmaes_min_dimensions;
 
   auto gp = CreatePart(&CreateGpSampler, "gp", space, settings);
   if (!gp.ok()) return gp.status();
   auto tpe = CreatePart(&CreateTpeSampler, "tpe", space, settings);
   if (!tpe.ok()) return tpe.status();
+  auto cmaes = CreatePart(&CreateCmaEsSampler, "cmaes", space, settings);
+  if (!cmaes.ok()) return cmaes.status();
   Settings none({}, "algorithm.settings");
   auto random = CreateRandomSampler(space, none);
   if (!random.ok()) return random.status();
   return std::make_unique<AutoSampler>(rules, IsFinite(space), *std::move(gp),
-                                       *std::move(tpe), *std::move(random));
+                                       *std::move(tpe), *std::move(cmaes),
+                                       *std::move(random));
 }
 
 }  // namespace hpo

@@ -10,8 +10,11 @@
 //   gp_max_trials      completed trials after which GP hands over to TPE
 //                      (default 200; 0: never GP).
 //   gp_max_dimensions  spaces with more parameters never use GP (default 32).
+//   cmaes_min_dimensions  numeric, unconditional spaces with at least this
+//                      many parameters use CMA-ES (default 8; 0: never).
 //   seed (random_state)  passed to every algorithm.
-//   gp.*, tpe.*        settings for that algorithm, e.g. tpe.n_ei_candidates.
+//   gp.*, tpe.*, cmaes.*  settings for that algorithm, e.g.
+//                      tpe.n_ei_candidates.
 
 #ifndef HPO_SAMPLERS_AUTO_AUTO_SAMPLER_H_
 #define HPO_SAMPLERS_AUTO_AUTO_SAMPLER_H_
@@ -31,6 +34,9 @@ namespace hpo {
 struct AutoRules {
   int64_t gp_max_trials = 200;
   int64_t gp_max_dimensions = 32;
+  // Spaces of at least this many parameters, all numeric and unconditional,
+  // use CMA-ES throughout (0: never).
+  int64_t cmaes_min_dimensions = 8;
 };
 
 // Which algorithm auto uses for the next suggestion, and why in a phrase.

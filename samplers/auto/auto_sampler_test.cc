@@ -67,9 +67,27 @@ TEST(AutoChoiceTest, GpWhileFewTrialsThenTpe) {
       << late.reason;
 }
 
+TEST(AutoChoiceTest, ManyNumericParametersUseCmaEs) {
+  const AutoRules rules;
+  const SearchSpace ten = Space(10);
+  const AutoChoice choice = ChooseAlgorithm(rules, ten, SphereHistory(ten, 3));
+  EXPECT_EQ(choice.algorithm, "cmaes");
+  EXPECT_EQ(choice.reason, "10 numeric parameters: at least 8 for CMA-ES");
+  // Not with a categorical or a conditional parameter among them.
+  std::vector<ParamSpec> params = ten.params();
+  params.push_back(CategoricalParam("c", {"a", "b"}));
+  EXPECT_EQ(ChooseAlgorithm(rules, SearchSpace(params), History()).algorithm,
+            "gp");
+  params = ten.params();
+  params.push_back(ActiveWhen(DoubleParam("y", 0, 1), 0, {}));
+  EXPECT_EQ(ChooseAlgorithm(rules, SearchSpace(params), History()).algorithm,
+            "gp");
+}
+
 TEST(AutoChoiceTest, ManyParametersNeverUseGp) {
   AutoRules rules;
   rules.gp_max_dimensions = 3;
+  rules.cmaes_min_dimensions = 0;
   const AutoChoice choice =
       ChooseAlgorithm(rules, Space(4), SphereHistory(Space(4), 1));
   EXPECT_EQ(choice.algorithm, "tpe");
