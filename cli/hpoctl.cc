@@ -32,6 +32,8 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/time.h"
 #include "google/protobuf/util/json_util.h"
 #include "grpcpp/client_context.h"
@@ -1418,30 +1420,11 @@ std::string Num(double v) {
 }
 
 bool ParseDouble(const std::string& text, double* out) {
-  if (text.empty()) return false;
-  char* end = nullptr;
-  errno = 0;
-  *out = std::strtod(text.c_str(), &end);
-  return *end == '\0' && errno == 0 && std::isfinite(*out);
+  return absl::SimpleAtod(text, out) && std::isfinite(*out);
 }
 
 bool ParseInt(const std::string& text, int64_t* out) {
-  if (text.empty()) return false;
-  char* end = nullptr;
-  errno = 0;
-  *out = std::strtoll(text.c_str(), &end, 10);
-  return *end == '\0' && errno == 0;
-}
-
-std::vector<std::string> Split(const std::string& s, char sep) {
-  std::vector<std::string> parts;
-  std::size_t start = 0;
-  for (;;) {
-    std::size_t end = s.find(sep, start);
-    parts.push_back(s.substr(start, end - start));
-    if (end == std::string::npos) return parts;
-    start = end + 1;
-  }
+  return absl::SimpleAtoi(text, out);
 }
 
 constexpr char kParamSyntax[] =
@@ -1463,7 +1446,7 @@ bool ParseParamFlag(const std::string& text, v1::Parameter* p,
   const std::string type = text.substr(eq + 1, colon - eq - 1);
   const std::string rest = text.substr(colon + 1);
   if (type == "double" || type == "float" || type == "int") {
-    std::vector<std::string> parts = Split(rest, ':');
+    std::vector<std::string> parts = absl::StrSplit(rest, ':');
     if (parts.size() < 2 || parts.size() > 3 ||
         (parts.size() == 3 && parts[2] != "log")) {
       *error =
@@ -1499,7 +1482,7 @@ bool ParseParamFlag(const std::string& text, v1::Parameter* p,
     return true;
   }
   if (type == "categorical" || type == "discrete") {
-    std::vector<std::string> values = Split(rest, ',');
+    std::vector<std::string> values = absl::StrSplit(rest, ',');
     for (const std::string& v : values) {
       if (v.empty()) {
         *error = where + "an empty value in the list";
