@@ -79,7 +79,8 @@ const std::string& Label(const NamedParams& p, const std::string& name) {
 std::vector<double> Vec(const NamedParams& p, const std::string& prefix,
                         int n) {
   std::vector<double> x(static_cast<size_t>(n));
-  for (int i = 0; i < n; ++i) x[static_cast<size_t>(i)] = Num(p, prefix + std::to_string(i));
+  for (int i = 0; i < n; ++i)
+    x[static_cast<size_t>(i)] = Num(p, prefix + std::to_string(i));
   return x;
 }
 
@@ -98,6 +99,28 @@ std::vector<v1::Parameter> Box(int n, double min, double max) {
   return params;
 }
 
+// Where the shifted problems have their optimum: coordinate i at
+// 0.1 + 0.8 frac((i + 1) / golden ratio) of the way from `min` to `max`, a
+// fixed point spread over the box (0.59, 0.29, 0.78, 0.48, 0.17, ...) that no
+// method was tuned to.
+std::vector<double> ShiftedOptimum(double min, double max) {
+  std::vector<double> at(10);
+  for (int i = 0; i < 10; ++i) {
+    const double g = (i + 1) * 0.6180339887498949;
+    at[static_cast<size_t>(i)] =
+        min + (max - min) * (0.1 + 0.8 * (g - std::floor(g)));
+  }
+  return at;
+}
+
+// x - at + origin, coordinate by coordinate: moves a function's minimum from
+// `origin` to `at`.
+std::vector<double> Minus(std::vector<double> x, const std::vector<double>& at,
+                          double origin) {
+  for (size_t i = 0; i < x.size(); ++i) x[i] = x[i] - at[i] + origin;
+  return x;
+}
+
 // --- The problem list -------------------------------------------------------
 
 std::vector<Problem> MakeProblems() {
@@ -106,7 +129,8 @@ std::vector<Problem> MakeProblems() {
   {
     Problem p;
     p.name = "branin";
-    p.description = "Branin-Hoo, 2-D: x0 in [-5, 10], x1 in [0, 15]; three global minima";
+    p.description =
+        "Branin-Hoo, 2-D: x0 in [-5, 10], x1 in [0, 15]; three global minima";
     p.parameters = {DoubleParam("x0", -5, 10), DoubleParam("x1", 0, 15)};
     p.optimum = kBraninMin;
     p.argmin = {{"x0", kPi}, {"x1", 2.275}};
@@ -121,9 +145,9 @@ std::vector<Problem> MakeProblems() {
     p.description = "Hartmann, 6-D on [0, 1]^6; several local minima";
     p.parameters = Box(6, 0, 1);
     p.optimum = kHartmann6Min;
-    p.argmin = Point("x", {0.20168950909365746, 0.15001069354111374,
-                           0.4768739729250998, 0.2753324275220782,
-                           0.3116516172395686, 0.6573005345536702});
+    p.argmin = Point(
+        "x", {0.20168950909365746, 0.15001069354111374, 0.4768739729250998,
+              0.2753324275220782, 0.3116516172395686, 0.6573005345536702});
     p.evaluate = [](const NamedParams& x) { return Hartmann6(Vec(x, "x", 6)); };
     problems.push_back(std::move(p));
   }
@@ -142,7 +166,9 @@ std::vector<Problem> MakeProblems() {
   {
     Problem p;
     p.name = "ackley10";
-    p.description = "Ackley, 10-D on [-32.768, 32.768]^10; many local minima, one deep funnel";
+    p.description =
+        "Ackley, 10-D on [-32.768, 32.768]^10; many local minima, one deep "
+        "funnel";
     p.parameters = Box(10, -32.768, 32.768);
     p.optimum = 0;
     p.argmin = Point("x", std::vector<double>(10, 0.0));
@@ -162,7 +188,8 @@ std::vector<Problem> MakeProblems() {
   {
     Problem p;
     p.name = "styblinski_tang10";
-    p.description = "Styblinski-Tang, 10-D on [-5, 5]^10; separable, 2^10 local minima";
+    p.description =
+        "Styblinski-Tang, 10-D on [-5, 5]^10; separable, 2^10 local minima";
     p.parameters = Box(10, -5, 5);
     p.optimum = 10 * kStyblinskiTangMinPerDim;
     p.argmin = Point("x", std::vector<double>(10, kStyblinskiTangArgmin));
@@ -171,10 +198,46 @@ std::vector<Problem> MakeProblems() {
     };
     problems.push_back(std::move(p));
   }
+  // Ackley and Levy again with their optimum moved off the centre of the box,
+  // where a method that starts at the centre (CMA-ES) finds it for free.
+  {
+    Problem p;
+    p.name = "ackley10_shifted";
+    p.description =
+        "Ackley-10 on [-32.768, 32.768]^10 with the optimum moved off the "
+        "centre "
+        "(to ShiftedOptimum)";
+    p.parameters = Box(10, -32.768, 32.768);
+    p.optimum = 0;
+    const std::vector<double> at = ShiftedOptimum(-32.768, 32.768);
+    p.argmin = Point("x", at);
+    p.evaluate = [at](const NamedParams& x) {
+      return Ackley(Minus(Vec(x, "x", 10), at, 0));
+    };
+    problems.push_back(std::move(p));
+  }
+  {
+    Problem p;
+    p.name = "levy10_shifted";
+    p.description =
+        "Levy-10 on [-10, 10]^10 with the optimum moved off the centre (to "
+        "ShiftedOptimum)";
+    p.parameters = Box(10, -10, 10);
+    p.optimum = 0;
+    const std::vector<double> at = ShiftedOptimum(-10, 10);
+    p.argmin = Point("x", at);
+    // Levy's own minimum is at 1.
+    p.evaluate = [at](const NamedParams& x) {
+      return Levy(Minus(Vec(x, "x", 10), at, 1));
+    };
+    problems.push_back(std::move(p));
+  }
   {
     Problem p;
     p.name = "ackley10_int5";
-    p.description = "Ackley-10 with x0..x4 integers in [-32, 32], x5..x9 real in [-32.768, 32.768]";
+    p.description =
+        "Ackley-10 with x0..x4 integers in [-32, 32], x5..x9 real in [-32.768, "
+        "32.768]";
     for (int i = 0; i < 5; ++i) {
       p.parameters.push_back(IntParam("x" + std::to_string(i), -32, 32));
     }
@@ -190,9 +253,11 @@ std::vector<Problem> MakeProblems() {
   {
     Problem p;
     p.name = "branin_cat";
-    p.description = "Branin plus a categorical offset: none 0, small 1, medium 5, large 20";
-    p.parameters = {DoubleParam("x0", -5, 10), DoubleParam("x1", 0, 15),
-                    CategoricalParam("offset", {"large", "medium", "none", "small"})};
+    p.description =
+        "Branin plus a categorical offset: none 0, small 1, medium 5, large 20";
+    p.parameters = {
+        DoubleParam("x0", -5, 10), DoubleParam("x1", 0, 15),
+        CategoricalParam("offset", {"large", "medium", "none", "small"})};
     p.optimum = kBraninMin;
     p.argmin = {{"x0", kPi}, {"x1", 2.275}, {"offset", std::string("none")}};
     p.evaluate = [](const NamedParams& x) {
@@ -292,8 +357,8 @@ double Ackley(const std::vector<double>& x) {
     squares += xi * xi;
     cosines += std::cos(2 * kPi * xi);
   }
-  return -20 * std::exp(-0.2 * std::sqrt(squares / n)) -
-         std::exp(cosines / n) + 20 + std::exp(1.0);
+  return -20 * std::exp(-0.2 * std::sqrt(squares / n)) - std::exp(cosines / n) +
+         20 + std::exp(1.0);
 }
 
 double Levy(const std::vector<double>& x) {

@@ -181,6 +181,19 @@ def _deterministic(f):
     return make
 
 
+def shifted_optimum(lo: float, hi: float) -> list[float]:
+    """Where the shifted problems have their optimum (as bench/problems.cc)."""
+    out = []
+    for i in range(10):
+        g = (i + 1) * 0.6180339887498949
+        out.append(lo + (hi - lo) * (0.1 + 0.8 * (g - math.floor(g))))
+    return out
+
+
+def _minus(x: list[float], at: list[float], origin: float) -> list[float]:
+    return [xi - ai + origin for xi, ai in zip(x, at)]
+
+
 def _synthetic(name, description, parameters, optimum, f):
     return Problem(name, description, "synthetic", parameters, optimum,
                    _deterministic(f), f)
@@ -217,6 +230,16 @@ SYNTHETIC = [
     _synthetic("styblinski_tang10", "Styblinski-Tang, 10-D on [-5, 5]^10; separable, 2^10 local minima",
                box(10, -5, 5), 10 * STYBLINSKI_TANG_MIN_PER_DIM,
                lambda p: styblinski_tang(vec(p, "x", 10))),
+    _synthetic("ackley10_shifted",
+               "Ackley-10 on [-32.768, 32.768]^10 with the optimum moved off the centre "
+               "(to ShiftedOptimum)",
+               box(10, -32.768, 32.768), 0.0,
+               lambda p: ackley(_minus(vec(p, "x", 10), shifted_optimum(-32.768, 32.768), 0.0))),
+    _synthetic("levy10_shifted",
+               "Levy-10 on [-10, 10]^10 with the optimum moved off the centre (to "
+               "ShiftedOptimum)",
+               box(10, -10, 10), 0.0,
+               lambda p: levy(_minus(vec(p, "x", 10), shifted_optimum(-10, 10), 1.0))),
     _synthetic("ackley10_int5",
                "Ackley-10 with x0..x4 integers in [-32, 32], x5..x9 real in [-32.768, 32.768]",
                [int_param(f"x{i}", -32, 32) for i in range(5)]
