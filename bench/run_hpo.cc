@@ -205,6 +205,7 @@ RunResult RunOnce(const Problem& problem, const SearchSpace& space,
   }
   History history;
   history.goals = goals;
+  history.seed = seed;  // the server's experiment seed
   for (int number = 0; number < budget; ++number) {
     // Exactly the server's seeding (server/service.cc, GetTrialConfig).
     std::seed_seq seed_seq{seed, static_cast<uint32_t>(number)};

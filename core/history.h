@@ -39,6 +39,11 @@ struct History {
   // ones (params set, no values), failed and pruned ones, and trials added
   // from outside (warm start), which look like completed ones.
   std::vector<TrialRecord> trials;
+  // The experiment's seed (Experiment.seed), fixed for its whole life: for
+  // the rare algorithm that needs the same randomness on every call (a
+  // quasi-random sequence's scramble). Per-suggestion randomness comes from
+  // the Rng given to Sampler::Suggest, which the server seeds from it too.
+  uint64_t seed = 0;
 
   int64_t CountInState(TrialState state) const;
 };

@@ -430,6 +430,7 @@ absl::StatusOr<std::shared_ptr<LiveExperiment>> Service::Load(
   auto trials = storage_->ListTrials(stored.name());
   if (!trials.ok()) return trials.status();
   live->history.goals = Goals(stored);
+  live->history.seed = stored.seed();
   for (v1::Trial& trial : *trials) {
     auto record = ToTrialRecord(live->space, stored, trial);
     if (!record.ok()) return record.status();
@@ -561,6 +562,7 @@ absl::Status Service::CreateExperiment(
     live->sampler = *std::move(sampler);
     live->pruner = std::move(pruner);
     live->history.goals = Goals(e);
+    live->history.seed = e.seed();
     *response = live->View();
   }
   {
@@ -894,6 +896,7 @@ absl::Status Service::GetTrialConfig(const v1::GetTrialConfigRequest& request,
           History in_bracket;
           if (bracket >= 0) {
             in_bracket.goals = live->history.goals;
+            in_bracket.seed = live->history.seed;
             for (const TrialRecord& t : live->history.trials) {
               if (live->pruner->Bracket(t.number) == bracket) {
                 in_bracket.trials.push_back(t);

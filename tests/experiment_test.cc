@@ -8,7 +8,9 @@
 #include <chrono>
 #include <cmath>
 #include <mutex>
+#include <optional>
 #include <set>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -444,6 +446,24 @@ TEST_F(ExperimentTest, TheDefaultAlgorithmNeverRepeatsInAFiniteSpace) {
     ASSERT_TRUE(client_->Report("finite", i, {{"loss", 1}}).ok());
   }
   EXPECT_EQ(client_->Get("finite").state(), v1::Experiment::COMPLETED);
+}
+
+// Quasi-random search scrambles with the experiment's seed: experiments that
+// give no seed get different points, ones that give the same seed the same.
+TEST_F(ExperimentTest, SobolScrambleFollowsTheExperimentSeed) {
+  auto first_lr = [&](const std::string& name, std::optional<uint32_t> seed) {
+    v1::Experiment e = Simple(name);
+    e.mutable_algorithm()->set_name("sobol");
+    if (seed.has_value()) e.set_seed(*seed);
+    EXPECT_TRUE(client_->Create(e).ok());
+    v1::Trial t;
+    EXPECT_TRUE(client_->Suggest(name, &t, "w").ok());
+    return t.parameters().at("lr").number_value();
+  };
+  const double a = first_lr("sobol-a", std::nullopt);
+  const double b = first_lr("sobol-b", std::nullopt);
+  EXPECT_NE(a, b);
+  EXPECT_EQ(first_lr("sobol-c", 42), first_lr("sobol-d", 42));
 }
 
 TEST_F(ExperimentTest, InvalidSpecsAreRefusedWithTheFieldNamed) {

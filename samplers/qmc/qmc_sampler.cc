@@ -13,7 +13,8 @@ namespace hpo {
 namespace {
 
 struct QmcOptions {
-  uint64_t seed = 0;
+  // The scramble's seed; without the setting, the experiment's (History::seed).
+  std::optional<uint64_t> seed;
   bool scramble = true;
   uint64_t skip = 0;
 };
@@ -24,7 +25,7 @@ absl::StatusOr<QmcOptions> ReadOptions(absl::string_view name,
   absl::StatusOr<int64_t> seed = settings.GetInt("seed", 0);
   if (!seed.ok()) return seed.status();
   // Any integer is a seed; negative ones wrap, which is still deterministic.
-  options.seed = static_cast<uint64_t>(*seed);
+  if (settings.Has("seed")) options.seed = static_cast<uint64_t>(*seed);
   absl::StatusOr<bool> scramble = settings.GetBool("scramble", true);
   if (!scramble.ok()) return scramble.status();
   options.scramble = *scramble;
@@ -48,15 +49,30 @@ absl::StatusOr<QmcOptions> ReadOptions(absl::string_view name,
 template <typename Sequence>
 class QmcSampler : public Sampler {
  public:
-  // No sequence for a space without parameters.
-  QmcSampler(std::optional<Sequence> sequence, QmcOptions options)
-      : sequence_(std::move(sequence)), options_(options) {}
+  // `sequence` is built already when the seed is known (or unused: no
+  // scramble); otherwise it is built from the first history's seed.
+  QmcSampler(int dimension, std::optional<Sequence> sequence,
+             QmcOptions options)
+      : dimension_(dimension),
+        sequence_(std::move(sequence)),
+        options_(options) {}
 
   absl::StatusOr<Suggestion> Suggest(const SearchSpace& space,
                                      const History& history,
                                      Rng& rng) override {
     std::vector<double> coordinates(space.size());
-    if (sequence_.has_value()) {
+    if (dimension_ > 0) {
+      // The experiment's seed does not change, so this builds once per
+      // sampler; a sampler shared by experiments would rebuild as needed.
+      const bool follows_history = options_.scramble && !options_.seed;
+      if (follows_history &&
+          (!sequence_.has_value() || sequence_seed_ != history.seed)) {
+        absl::StatusOr<Sequence> seq =
+            Sequence::Create(dimension_, options_.scramble, history.seed);
+        if (!seq.ok()) return seq.status();  // the factory checked the size
+        sequence_ = *std::move(seq);
+        sequence_seed_ = history.seed;
+      }
       // Unscrambled point 0 is the origin: every parameter at its lowest
       // value (or prior's lowest quantile), a poor and biased first trial.
       const uint64_t index = static_cast<uint64_t>(history.trials.size()) +
@@ -71,7 +87,10 @@ class QmcSampler : public Sampler {
   }
 
  private:
+  int dimension_;
   std::optional<Sequence> sequence_;
+  // Which History::seed sequence_ was built from, when it was.
+  uint64_t sequence_seed_ = 0;
   QmcOptions options_;
 };
 
@@ -80,18 +99,25 @@ absl::StatusOr<std::unique_ptr<Sampler>> CreateQmcSampler(
     absl::string_view name, const SearchSpace& space, Settings& settings) {
   absl::StatusOr<QmcOptions> options = ReadOptions(name, settings);
   if (!options.ok()) return options.status();
+  const int dimension = static_cast<int>(space.size());
   std::optional<Sequence> sequence;
-  if (space.size() > 0) {
+  if (dimension > 0) {
+    // Built here even when the history's seed will pick the scramble: this
+    // is where a space that is too large is refused.
     absl::StatusOr<Sequence> seq = Sequence::Create(
-        static_cast<int>(space.size()), options->scramble, options->seed);
+        dimension, options->scramble, options->seed.value_or(0));
     if (!seq.ok()) {
       return absl::InvalidArgumentError(absl::StrCat(
           "parameters: ", space.size(), " parameters are more than ", name,
           " supports (", seq.status().message(), ")"));
     }
-    sequence = *std::move(seq);
+    // Kept when it is the one every call uses: a given seed, or no scramble.
+    if (options->seed.has_value() || !options->scramble) {
+      sequence = *std::move(seq);
+    }
   }
-  return std::make_unique<QmcSampler<Sequence>>(std::move(sequence), *options);
+  return std::make_unique<QmcSampler<Sequence>>(dimension, std::move(sequence),
+                                                *options);
 }
 
 }  // namespace

@@ -142,6 +142,42 @@ TEST(QmcSamplerTest, SkipMovesAlongTheSequence) {
   for (int i = 0; i < 4; ++i) EXPECT_EQ(b[i], a[i + 2]);
 }
 
+// Without a seed setting the scramble follows the experiment's seed: two
+// experiments differ, the same experiment (a restart) repeats itself, and a
+// seed setting or no scramble at all makes History::seed irrelevant.
+TEST(QmcSamplerTest, ScrambleFollowsTheExperimentSeedUnlessSet) {
+  const SearchSpace space({DoubleParam("x", 0, 1), DoubleParam("y", 0, 1)});
+  auto first_points = [&](Sampler& sampler, uint64_t experiment_seed) {
+    History history;
+    history.goals = {Goal::kMinimize};
+    history.seed = experiment_seed;
+    std::vector<std::vector<double>> out;
+    for (int i = 0; i < 4; ++i) {
+      Rng rng(i);
+      auto x = sampler.Suggest(space, history, rng);
+      EXPECT_TRUE(x.ok()) << x.status();
+      TrialRecord t;
+      t.number = i;
+      t.params = x->params;
+      history.trials.push_back(t);
+      out.push_back(x->params);
+    }
+    return out;
+  };
+  for (Factory f : {&CreateSobolSampler, &CreateHaltonSampler}) {
+    auto a = Make(f, space);
+    const auto a7 = first_points(*a, 7);
+    EXPECT_NE(first_points(*a, 8), a7);
+    EXPECT_EQ(first_points(*a, 7), a7);
+    EXPECT_EQ(first_points(*Make(f, space), 7), a7);  // a rebuilt sampler
+
+    auto seeded = Make(f, space, {{"seed", "3"}});
+    EXPECT_EQ(first_points(*seeded, 7), first_points(*seeded, 8));
+    auto plain = Make(f, space, {{"scramble", "false"}});
+    EXPECT_EQ(first_points(*plain, 7), first_points(*plain, 8));
+  }
+}
+
 // The point depends on how many trials the history has, in any state, and on
 // nothing else: not the Rng, not the states or values.
 TEST(QmcSamplerTest, DeterministicAndIndexedByHistorySize) {
