@@ -21,6 +21,7 @@
 #include "samplers/gp/gaussian_process.h"
 #include "samplers/gp/halton.h"
 #include "samplers/gp/lbfgs.h"
+#include "samplers/gp/output_warp.h"
 
 namespace hpo {
 namespace {
@@ -34,6 +35,7 @@ struct GpConfig {
   int64_t n_candidates = 1024;
   int64_t n_restarts = 5;
   uint64_t seed = 0;
+  bool warp_outputs = false;
   gp::FitOptions fit;
 };
 
@@ -352,6 +354,7 @@ absl::StatusOr<Suggestion> GpSampler::Suggest(const SearchSpace& space,
   for (Eigen::Index i = 0; i < n; ++i) {
     y[i] = std::isfinite(values[i]) ? values[i] : worst;
   }
+  if (config_.warp_outputs) gp::WarpWorseHalf(y);
   const double mean = y.mean();
   double scale = std::sqrt((y.array() - mean).square().mean());
   if (!(scale > 1e-12 * std::max(1.0, std::abs(mean)))) scale = 1;
@@ -624,6 +627,9 @@ absl::StatusOr<std::unique_ptr<Sampler>> CreateGpSampler(
       settings.GetBool("deterministic_objective", false);
   if (!deterministic.ok()) return deterministic.status();
   config.fit.fixed_noise = *deterministic;
+  absl::StatusOr<bool> warp = settings.GetBool("warp_outputs", false);
+  if (!warp.ok()) return warp.status();
+  config.warp_outputs = *warp;
 
   for (size_t i = 0; i < space.size(); ++i) {
     const ParamSpec& p = space.param(i);
