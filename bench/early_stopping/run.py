@@ -107,12 +107,24 @@ class Cached:
         return self._truth
 
 
-def run_hpo(server, problem, arm, sampler, seed, n_trials, memo, counter):
+def parse_settings(text):
+    """key=value;key=value as a dict; empty text, no settings."""
+    out = {}
+    for part in filter(None, text.split(";")):
+        key, sep, value = part.partition("=")
+        if not sep:
+            raise SystemExit(f"--hpo_settings: expected key=value, got {part!r}")
+        out[key.strip()] = value.strip()
+    return out
+
+
+def run_hpo(server, problem, arm, sampler, seed, n_trials, memo, counter, settings=None):
     import grpc_driver
     pb2, _ = grpc_driver.stubs()
     stub = server.stub
     name = f"es{os.getpid()}-{counter}"
-    e = grpc_driver.experiment(name, problem.parameters, sampler, {}, seed, n_trials)
+    e = grpc_driver.experiment(name, problem.parameters, sampler, settings or {}, seed,
+                               n_trials)
     rule = HPO_RULES[arm]
     if rule:
         e.early_stopping.name = rule[0]
@@ -145,7 +157,10 @@ def run_optuna(problem, arm, sampler, seed, n_trials, memo, enqueue=()):
     """Like run_hpo; `enqueue`: parameters for the first trials (replay.py)."""
     import optuna
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    make = optuna.samplers.TPESampler if sampler == "tpe" else optuna.samplers.RandomSampler
+    # Optuna has no "auto"; its GPSampler is the nearest to what hpo's auto
+    # runs on these 3-parameter spaces (GP).
+    make = {"tpe": optuna.samplers.TPESampler, "random": optuna.samplers.RandomSampler,
+            "gp": optuna.samplers.GPSampler, "auto": optuna.samplers.GPSampler}[sampler]
     # HyperbandPruner hashes the study name into brackets: fixed, for repeatable runs.
     study = optuna.create_study(study_name=f"es-{problem.name}-{seed}", direction="minimize",
                                 sampler=make(seed=seed), pruner=optuna_pruner(arm))
@@ -212,7 +227,8 @@ def run_shard(args, shard, jobs, path):
                     if arm.startswith("hpo/"):
                         counter += 1
                         trials = run_hpo(server, problem, arm, args.sampler, seed,
-                                         args.trials, memo, counter)
+                                         args.trials, memo, counter,
+                                         parse_settings(args.hpo_settings))
                     else:
                         trials = run_optuna(problem, arm, args.sampler, seed, args.trials, memo)
                     row = summarize(problem, arm, args.sampler, seed, trials,
@@ -233,7 +249,9 @@ def main(argv=None):
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--problems", default=",".join(p.name for p in curves.PROBLEMS))
     ap.add_argument("--arms", default=",".join(ALL_ARMS))
-    ap.add_argument("--sampler", default="tpe", choices=["tpe", "random"])
+    ap.add_argument("--sampler", default="tpe", choices=["tpe", "random", "gp", "auto"])
+    ap.add_argument("--hpo_settings", default="",
+                    help="algorithm settings for hpo's arms, key=value;key=value")
     ap.add_argument("--seeds", default="0-9", help="e.g. 0-9 or 0,3,5")
     ap.add_argument("--trials", type=int, default=40)
     ap.add_argument("--jobs", type=int, default=2)

@@ -36,6 +36,7 @@ struct GpConfig {
   int64_t n_restarts = 5;
   uint64_t seed = 0;
   bool warp_outputs = false;
+  bool consider_pruned_trials = true;
   gp::FitOptions fit;
 };
 
@@ -309,20 +310,22 @@ absl::StatusOr<Suggestion> GpSampler::Suggest(const SearchSpace& space,
   const bool maximize =
       !history.goals.empty() && history.goals[0] == Goal::kMaximize;
 
-  // Completed trials (finite first value) and pending ones (running or
-  // waiting). Failed trials have no value to learn from, and a pruned trial's
-  // last intermediate value is at a smaller budget than the completed ones',
-  // so both are left out.
+  // Completed trials (finite first value), pruned ones and pending ones
+  // (running or waiting). Failed trials have no value to learn from.
   std::vector<std::vector<double>> observed;
   std::vector<double> values;
   std::vector<std::vector<double>> pending;
+  std::vector<std::vector<double>> pruned;
+  std::vector<double> pruned_last;  // NaN: pruned before any report
   for (const TrialRecord& trial : history.trials) {
     if (trial.params.size() != dims) continue;
     const bool done =
         trial.state == TrialState::kCompleted && !trial.values.empty();
     const bool running = trial.state == TrialState::kRunning ||
                          trial.state == TrialState::kWaiting;
-    if (!done && !running) continue;
+    const bool stopped =
+        trial.state == TrialState::kPruned && config_.consider_pruned_trials;
+    if (!done && !running && !stopped) continue;
     if (done && std::isnan(trial.values[0])) continue;
     std::vector<double> x = trial.params;
     space.MaskInactive(x);
@@ -334,8 +337,33 @@ absl::StatusOr<Suggestion> GpSampler::Suggest(const SearchSpace& space,
     if (done) {
       observed.push_back(std::move(x));
       values.push_back(maximize ? -trial.values[0] : trial.values[0]);
+    } else if (stopped) {
+      pruned.push_back(std::move(x));
+      const double last = trial.intermediate.empty()
+                              ? std::numeric_limits<double>::quiet_NaN()
+                              : trial.intermediate.back().second;
+      pruned_last.push_back(maximize ? -last : last);
     } else {
       pending.push_back(std::move(x));
+    }
+  }
+  // A pruned trial was stopped for looking worse than the others at some
+  // step, and its last value is at a smaller budget than the completed
+  // trials' values. It joins the data at the worse of that value and the
+  // completed trials' median: evidence that its region is not where the
+  // optimum is, without letting a noisy early value pass for a good final
+  // one. Without completed trials there is nothing to compare it with.
+  if (!pruned.empty() && !values.empty()) {
+    std::vector<double> sorted = values;
+    std::sort(sorted.begin(), sorted.end());
+    const size_t m = sorted.size();
+    const double median =
+        m % 2 == 1 ? sorted[m / 2] : 0.5 * (sorted[m / 2 - 1] + sorted[m / 2]);
+    for (size_t k = 0; k < pruned.size(); ++k) {
+      observed.push_back(std::move(pruned[k]));
+      values.push_back(std::isnan(pruned_last[k])
+                           ? median
+                           : std::max(pruned_last[k], median));
     }
   }
   if (static_cast<int64_t>(observed.size()) <
@@ -627,6 +655,10 @@ absl::StatusOr<std::unique_ptr<Sampler>> CreateGpSampler(
       settings.GetBool("deterministic_objective", false);
   if (!deterministic.ok()) return deterministic.status();
   config.fit.fixed_noise = *deterministic;
+  absl::StatusOr<bool> pruned =
+      settings.GetBool("consider_pruned_trials", true);
+  if (!pruned.ok()) return pruned.status();
+  config.consider_pruned_trials = *pruned;
   absl::StatusOr<bool> warp = settings.GetBool("warp_outputs", false);
   if (!warp.ok()) return warp.status();
   config.warp_outputs = *warp;

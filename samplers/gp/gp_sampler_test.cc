@@ -190,8 +190,8 @@ TEST(GpSamplerTest, EmptyHistoryOneTrialAndOnlyFailedOrPruned) {
   ASSERT_TRUE(s.ok()) << s.status();
   ExpectLegalForSpace(space, s->params);
 
-  // Failed (no values) and pruned (intermediate values only) trials are
-  // skipped; with two completed ones the model is used.
+  // Failed trials (no values) are skipped, a pruned one joins at an imputed
+  // value.
   TrialRecord failed;
   failed.number = 1;
   failed.state = TrialState::kFailed;
@@ -219,6 +219,42 @@ TEST(GpSamplerTest, EmptyHistoryOneTrialAndOnlyFailedOrPruned) {
   s = gp->Suggest(space, history, rng);
   ASSERT_TRUE(s.ok()) << s.status();
   ExpectLegalForSpace(space, s->params);
+}
+
+// Pruned trials are evidence: a region full of them is not searched again.
+// Completed trials are all equally good and far from [0, 0.2], so without the
+// pruned ones that unexplored gap is where expected improvement is largest.
+TEST(GpSamplerTest, PrunedTrialsKeepTheSearchAwayFromTheirRegion) {
+  const SearchSpace space({DoubleParam("x", 0, 1)});
+  History history;
+  history.goals = {Goal::kMinimize};
+  int64_t number = 0;
+  for (double x : {0.4, 0.55, 0.7, 0.85, 1.0}) {
+    history.trials.push_back(Completed(number++, {x}, 1.0 + 0.01 * x));
+  }
+  for (double x : {0.0, 0.05, 0.1, 0.15, 0.2}) {
+    TrialRecord t;
+    t.number = number++;
+    t.state = TrialState::kPruned;
+    t.params = {x};
+    t.intermediate = {{1, 9.0}, {2, 8.0}};
+    history.trials.push_back(t);
+  }
+  auto count_in_gap = [&](std::unique_ptr<Sampler> gp) {
+    int in_gap = 0;
+    for (int seed = 0; seed < 10; ++seed) {
+      Rng rng(seed);
+      auto s = gp->Suggest(space, history, rng);
+      EXPECT_TRUE(s.ok()) << s.status();
+      if (s.ok() && s->params[0] < 0.25) ++in_gap;
+    }
+    return in_gap;
+  };
+  EXPECT_EQ(count_in_gap(MakeGp(space, Quick({{"n_startup_trials", "2"}}))), 0);
+  EXPECT_GE(
+      count_in_gap(MakeGp(space, Quick({{"n_startup_trials", "2"},
+                                        {"consider_pruned_trials", "false"}}))),
+      8);
 }
 
 TEST(GpSamplerTest, SameSeedAndHistoryGiveSameSuggestion) {
