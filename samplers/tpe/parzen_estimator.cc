@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <limits>
 #include <numeric>
 #include <utility>
@@ -26,6 +27,13 @@ constexpr double kMidpointWidth = 0.2;
 // enough that a block's kernels are all far from a candidate more often than
 // not, large enough to vectorize.
 constexpr int kBlock = 8;
+// A lower bound of TruncationMass: a kernel's mass over [0, 1] is at least
+// Phi(1) - Phi(0) = 0.3413 (mu in [0, 1], sigma <= 1), and the approximation
+// errs by under 1.5e-7.
+constexpr double kMassLowerBound = 0.3;
+// Joint estimators with fewer continuous axes compute every truncation mass
+// up front (see lazy_tails_).
+constexpr int kLazyTailsMinAxes = 4;
 using Block = Eigen::Array<double, kBlock, 1>;
 
 // log of the standard normal's upper tail, Q(x) = 1 - Phi(x), for x >= 0.
@@ -50,24 +58,20 @@ double ApproxUpperTail(double x) {
   return poly * std::exp(-0.5 * x * x) / kSqrt2Pi;
 }
 
-// The masses of N(mu, sigma) over [0, 1], for mu in [0, 1]: at least 0.34, so
+// TruncationMass where a tail matters.
+double TruncationTails(double mu, double sigma) {
+  return 1 - ApproxUpperTail((1 - mu) / sigma) - ApproxUpperTail(mu / sigma);
+}
+
+// The mass of N(mu, sigma) over [0, 1], for mu in [0, 1]: at least 0.34, so
 // the tails' absolute error is a relative error under 3e-7 in a normalizer,
 // immaterial to TPE's ratios. Exact erfc calls here were a third of a
 // multivariate suggestion.
-Eigen::ArrayXd TruncationMass(const Eigen::ArrayXd& mu,
-                              const Eigen::ArrayXd& sigma) {
-  Eigen::ArrayXd mass(mu.size());
-  for (Eigen::Index j = 0; j < mu.size(); ++j) {
-    // Both ends 9 deviations away or more (most narrow kernels): the tails
-    // are under 1.2e-19 each, and 1 minus them rounds to exactly 1.
-    if (mu[j] >= 9 * sigma[j] && 1 - mu[j] >= 9 * sigma[j]) {
-      mass[j] = 1;
-      continue;
-    }
-    mass[j] = 1 - ApproxUpperTail((1 - mu[j]) / sigma[j]) -
-              ApproxUpperTail(mu[j] / sigma[j]);
-  }
-  return mass;
+inline double TruncationMass(double mu, double sigma) {
+  // Both ends 9 deviations away or more (most narrow kernels): the tails are
+  // under 1.2e-19 each, and 1 minus them rounds to exactly 1.
+  if (mu >= 9 * sigma && 1 - mu >= 9 * sigma) return 1;
+  return TruncationTails(mu, sigma);
 }
 
 bool StrictlyMonotone(const std::vector<double>& v) {
@@ -80,44 +84,84 @@ bool StrictlyMonotone(const std::vector<double>& v) {
   return increasing || decreasing;
 }
 
-// Sorts (unit value, index) pairs, values in [0, 1], as std::sort would. A
-// bucket pass first (one bucket per element, each then sorted), which is about
-// linear for spread-out values and no worse than std::sort for clustered ones:
-// this sort is the largest cost of a univariate suggestion.
-void SortUnitPairs(std::vector<std::pair<double, int>>& v) {
-  const size_t n = v.size();
+// Buffers for SortUnit, reused across a ParzenEstimator's axes.
+struct UnitSort {
+  std::vector<double> value;  // the sorted values
+  std::vector<int> index;     // and their positions in the input
+  std::vector<uint32_t> bucket;
+  std::vector<uint32_t> end;
+  std::vector<std::pair<double, int>> pairs;
+};
+
+// Sorts v[0, n), values in [0, 1], into s.value and s.index by increasing
+// (value, index): the order std::sort gives (value, index) pairs. A bucket
+// pass first (one bucket per element, then an insertion sort), which is about
+// linear for spread-out values and no worse than std::sort for clustered
+// ones: this sort is a large part of building an estimator.
+void SortUnit(const double* v, int n, UnitSort& s) {
+  s.value.resize(n);
+  s.index.resize(n);
   if (n < 64) {
-    std::sort(v.begin(), v.end());
+    s.pairs.resize(n);
+    for (int j = 0; j < n; ++j) s.pairs[j] = {v[j], j};
+    std::sort(s.pairs.begin(), s.pairs.end());
+    for (int i = 0; i < n; ++i) {
+      s.value[i] = s.pairs[i].first;
+      s.index[i] = s.pairs[i].second;
+    }
     return;
   }
   const double scale = static_cast<double>(n);
-  auto bucket = [&](double u) {
-    return std::min(n - 1, static_cast<size_t>(std::max(0.0, u) * scale));
-  };
-  std::vector<uint32_t> start(n + 1, 0);
-  for (const auto& p : v) ++start[bucket(p.first) + 1];
-  for (size_t b = 0; b < n; ++b) start[b + 1] += start[b];
-  std::vector<std::pair<double, int>> out(n);
-  std::vector<uint32_t> next(start.begin(), start.end() - 1);
-  for (const auto& p : v) out[next[bucket(p.first)]++] = p;
-  for (size_t b = 0; b < n; ++b) {
-    const size_t size = start[b + 1] - start[b];
-    if (size <= 1) continue;
-    auto* first = out.data() + start[b];
-    if (size > 16) {
-      std::sort(first, first + size);
-      continue;
+  const uint32_t last = static_cast<uint32_t>(n - 1);
+  s.bucket.resize(n);
+  s.end.assign(n, 0);
+  for (int j = 0; j < n; ++j) {
+    const uint32_t b =
+        std::min(last, static_cast<uint32_t>(std::max(0.0, v[j]) * scale));
+    s.bucket[j] = b;
+    ++s.end[b];
+  }
+  // Each bucket's start, then (after the scatter) its end.
+  uint32_t total = 0;
+  for (int b = 0; b < n; ++b) {
+    const uint32_t size = s.end[b];
+    s.end[b] = total;
+    total += size;
+  }
+  // In increasing index within a bucket, so that ties stay in index order.
+  for (int j = 0; j < n; ++j) {
+    const uint32_t at = s.end[s.bucket[j]]++;
+    s.value[at] = v[j];
+    s.index[at] = j;
+  }
+  // Elements are now out of order only within a bucket, one element on
+  // average: an insertion sort over the whole array, stable (ties keep their
+  // index order), is about linear. Clustered values (large buckets) would
+  // make it quadratic: past a budget of moves, std::sort instead.
+  int64_t budget = 8 * static_cast<int64_t>(n);
+  for (int i = 1; i < n; ++i) {
+    const double x = s.value[i];
+    if (!(x < s.value[i - 1])) continue;
+    const int j = s.index[i];
+    int k = i;
+    for (; k > 0 && x < s.value[k - 1]; --k) {
+      s.value[k] = s.value[k - 1];
+      s.index[k] = s.index[k - 1];
     }
-    // Buckets hold one element on average: an insertion sort in place,
-    // cheaper than std::sort's call for a handful.
-    for (size_t i = 1; i < size; ++i) {
-      const std::pair<double, int> x = first[i];
-      size_t k = i;
-      for (; k > 0 && x < first[k - 1]; --k) first[k] = first[k - 1];
-      first[k] = x;
+    s.value[k] = x;
+    s.index[k] = j;
+    budget -= i - k;
+    if (budget < 0) {
+      s.pairs.resize(n);
+      for (int t = 0; t < n; ++t) s.pairs[t] = {s.value[t], s.index[t]};
+      std::sort(s.pairs.begin(), s.pairs.end());
+      for (int t = 0; t < n; ++t) {
+        s.value[t] = s.pairs[t].first;
+        s.index[t] = s.pairs[t].second;
+      }
+      return;
     }
   }
-  v.swap(out);
 }
 
 }  // namespace
@@ -148,12 +192,13 @@ Axis::Axis(const ParamSpec& spec, bool discrete_as_categorical)
       hi = std::log(hi);
     }
     linear_ = true;
+    plain_ = !spec.log;
     unit_lo_ = lo;
     unit_hi_ = hi;
   }
 }
 
-double Axis::Observe(double x) const {
+double Axis::ObserveSlow(double x) const {
   if (!std::isfinite(x)) return kInactive;
   if (spec_->IsIndexed()) {
     if (x != std::round(x) || x < 0 || x >= static_cast<double>(cardinality_)) {
@@ -241,12 +286,31 @@ std::vector<double> ForgettingWeights(int64_t n, int64_t flat) {
   return w;
 }
 
+namespace {
+
+ObservationView RowMajor(const std::vector<double>& observations, size_t dims) {
+  ObservationView view;
+  view.stride = static_cast<ptrdiff_t>(dims);
+  view.n = dims == 0 ? 0 : static_cast<int>(observations.size() / dims);
+  for (size_t d = 0; d < dims; ++d) {
+    view.columns.push_back(observations.data() + d);
+  }
+  return view;
+}
+
+}  // namespace
+
 ParzenEstimator::ParzenEstimator(const std::vector<const Axis*>& axes,
                                  const std::vector<double>& observations,
                                  const EstimatorOptions& options)
+    : ParzenEstimator(axes, RowMajor(observations, axes.size()), options) {}
+
+ParzenEstimator::ParzenEstimator(const std::vector<const Axis*>& axes,
+                                 const ObservationView& observations,
+                                 const EstimatorOptions& options)
     : axes_(axes) {
   const size_t dims = axes.size();
-  const int n = dims == 0 ? 0 : static_cast<int>(observations.size() / dims);
+  const int n = observations.n;
   const int kernels = n + 1;  // the prior's kernel is the last one
 
   // Mixture weights: forgetting weights for the observations, prior_weight for
@@ -262,26 +326,70 @@ ParzenEstimator::ParzenEstimator(const std::vector<const Axis*>& axes,
     cumulative_weight_[j] = running;
   }
   const double prior_share = weight_[n];
-  // Several axes: per kernel, 1 / weight times the continuous axes' sigma
-  // and truncation mass, not yet folded into constant_ (whose log is then
-  // the log weight minus the normalizers: one log per kernel). A weight of 0
-  // (the prior's, with prior_weight 0) gives an infinite scale and a term of
-  // -inf, as it should.
-  Eigen::ArrayXd scale;
-  if (dims > 1) {
-    constant_.setZero(kernels);
-    scale = Eigen::Map<const Eigen::ArrayXd>(weight_.data(), kernels).inverse();
+  // Several axes: per kernel (in evaluation order), 1 / weight times the
+  // continuous axes' sigma and truncation mass, not yet folded into constant_
+  // (whose log is then the log weight minus the normalizers: one log per
+  // kernel). A weight of 0 (the prior's, with prior_weight 0) gives an
+  // infinite scale and a term of -inf, as it should.
+  const bool joint = dims > 1;
+  // LogDensity can skip kernels far from a candidate along the first axis
+  // when it is continuous and no axis is binned (see there).
+  sorted_first_axis_ = joint && axes[0]->kind() == AxisKind::kContinuous;
+  int continuous = 0;
+  for (const Axis* axis : axes) {
+    sorted_first_axis_ &= axis->kind() != AxisKind::kBinned;
+    continuous += axis->kind() == AxisKind::kContinuous;
   }
-
   const double min_sigma =
       options.consider_magic_clip
           ? 1.0 / std::min(100.0, static_cast<double>(n + 2))
           : kMinSigma;
+  // LogDensity's blocks are fixed-size Eigen arrays, which it vectorizes:
+  // padded with kernels whose log term is -inf (they are never kept).
+  const int padded = (kernels + kBlock - 1) / kBlock * kBlock;
+  Eigen::ArrayXd scale;
+  if (joint) {
+    constant_.setZero(padded);
+    scale.setOnes(padded);
+    // The evaluation order: kernel order, or by the first axis once it is
+    // sorted (and scale set then).
+    order_.resize(padded);
+    std::iota(order_.begin(), order_.end(), 0);
+    if (!sorted_first_axis_) {
+      for (int j = 0; j < kernels; ++j) scale[j] = 1 / weight_[j];
+    }
+  }
+  // The truncation masses that need the tails (kernels within 9 deviations
+  // of an end; an exp and two divisions each) are left for LogDensity to
+  // compute for the kernels it keeps (see there), kMassLowerBound standing
+  // in for them here. Only when no fold of the scale below can happen
+  // (scale >= (min_sigma * kMassLowerBound)^continuous > 1e-240, with exact
+  // masses or the bound): the fold's timing would depend on them. And only
+  // in several dimensions, where LogDensity keeps few kernels; in two or
+  // three it keeps many, and the masses are cheaper all at once.
+  lazy_tails_ =
+      sorted_first_axis_ && continuous >= kLazyTailsMinAxes &&
+      continuous * std::log10(1 / (min_sigma * kMassLowerBound)) < 240;
+  if (lazy_tails_) pending_.assign(padded, 0);
+  // The logs of constant_ are taken in bulk (Eigen's vectorized log) over the
+  // kernels, the prior's last (at position n in either order).
+  auto fold_scale = [&] {
+    constant_.head(kernels) -= scale.head(kernels).log();
+    scale.setOnes();
+  };
+
   numeric_.resize(dims);
   categorical_.resize(dims);
+  UnitSort sort;
+  Eigen::ArrayXd mu_scratch;
   for (size_t d = 0; d < dims; ++d) {
     const Axis& axis = *axes[d];
-    auto obs = [&](int j) { return observations[j * dims + d]; };
+    const double* column = observations.columns[d];
+    const ptrdiff_t stride = observations.stride;
+    const int* rows = observations.rows;
+    auto obs = [&](int j) {
+      return column[(rows == nullptr ? j : rows[j]) * stride];
+    };
 
     if (axis.kind() == AxisKind::kCategorical) {
       CategoricalAxis& c = categorical_[d];
@@ -316,52 +424,97 @@ ParzenEstimator::ParzenEstimator(const std::vector<const Axis*>& axes,
     }
 
     NumericAxis& a = numeric_[d];
-    a.mu.resize(kernels);
+    // Each kernel's mu, in kernel order: kept in a.mu, but for continuous
+    // axes of joint estimators, which keep eval_mu only (memory is time
+    // here: fresh pages fault).
+    const bool joint_continuous = joint && axis.kind() == AxisKind::kContinuous;
+    Eigen::ArrayXd& mu = joint_continuous ? mu_scratch : a.mu;
+    mu.resize(kernels);
     a.sigma.resize(kernels);
-    for (int j = 0; j < n; ++j) a.mu[j] = obs(j);
-    a.mu[n] = 0.5;
+    if (rows == nullptr) {
+      for (int j = 0; j < n; ++j) mu[j] = column[j * stride];
+    } else {
+      for (int j = 0; j < n; ++j) mu[j] = column[rows[j] * stride];
+    }
+    mu[n] = 0.5;
     // The observations by increasing mu (ties by index, so the order is
     // fixed). The prior's kernel is not among them: Optuna 5 no longer counts
     // it as a neighbour.
-    std::vector<std::pair<double, int>> sorted(n);
-    for (int j = 0; j < n; ++j) sorted[j] = {a.mu[j], j};
-    SortUnitPairs(sorted);
+    SortUnit(mu.data(), n, sort);
+    if (d == 0 && sorted_first_axis_) {
+      std::copy(sort.index.begin(), sort.index.end(), order_.begin());
+      for (int p = 0; p < kernels; ++p) scale[p] = 1 / weight_[order_[p]];
+    }
     // Optuna 5's bandwidths, in univariate and multivariate estimators alike
     // (it dropped Scott's rule): each observation's kernel is as wide as the
     // larger gap to its neighbours, the range's ends counting as neighbours,
     // except that without consider_endpoints the outermost kernels (with two
-    // observations or more) take their inner gap only.
-    auto at = [&](int i) {
-      return i < 0 ? 0.0 : i >= n ? 1.0 : sorted[i].first;
-    };
-    for (int i = 0; i < n; ++i) {
+    // observations or more) take their inner gap only. Then clipped to
+    // [min_sigma, 1].
+    const double* sorted_mu = sort.value.data();
+    const int* sorted_index = sort.index.data();
+    auto clip = [&](double s) { return std::min(std::max(s, min_sigma), 1.0); };
+    auto at = [&](int i) { return i < 0 ? 0.0 : i >= n ? 1.0 : sorted_mu[i]; };
+    auto outer = [&](int i) {
       double s = std::max(at(i) - at(i - 1), at(i + 1) - at(i));
       if (!options.consider_endpoints && n >= 2) {
         if (i == 0) s = at(1) - at(0);
         if (i == n - 1) s = at(n - 1) - at(n - 2);
       }
-      a.sigma[sorted[i].second] = s;
+      a.sigma[sorted_index[i]] = clip(s);
+    };
+    if (n > 0) outer(0);
+    for (int i = 1; i + 1 < n; ++i) {
+      a.sigma[sorted_index[i]] = clip(std::max(
+          sorted_mu[i] - sorted_mu[i - 1], sorted_mu[i + 1] - sorted_mu[i]));
     }
-    a.sigma = a.sigma.max(min_sigma).min(1.0);
+    if (n > 1) outer(n - 1);
     a.sigma[n] = 1.0;  // the prior's kernel spans the range
 
-    if (dims > 1 && axis.kind() == AxisKind::kContinuous) {
-      // What LogDensity needs per kernel: 1 / (2 sigma^2), and the product
-      // of sigma and the truncation mass, whose log is folded into constant_
-      // (one log per kernel rather than two per kernel and axis).
-      a.half_precision = 0.5 * a.sigma.square().inverse();
-      scale *= a.sigma * TruncationMass(a.mu, a.sigma);
-      constant_ -= kLogSqrt2Pi;
+    if (joint_continuous) {
+      // What LogDensity needs per kernel, in evaluation order: mu and
+      // 1 / (2 sigma^2), and the product of sigma and the truncation mass,
+      // whose log is folded into constant_ (one log per kernel rather than
+      // two per kernel and axis).
+      a.eval_mu.resize(padded);
+      a.half_precision.resize(padded);
+      // Most kernels' widths are clipped to min_sigma (with the magic clip and
+      // many observations): its half precision computed once, the same value.
+      const double clipped_half_precision = 0.5 * (1 / (min_sigma * min_sigma));
+      double smallest = kInf;
+      for (int p = 0; p < kernels; ++p) {
+        const int j = order_[p];
+        const double mu = mu_scratch[j];
+        const double sigma = a.sigma[j];
+        a.eval_mu[p] = mu;
+        a.half_precision[p] = sigma == min_sigma ? clipped_half_precision
+                                                 : 0.5 * (1 / (sigma * sigma));
+        // TruncationMass: 1 for interior kernels, else the tails, which the
+        // lazy path leaves (but the prior's kernel's, always visited first).
+        // (& rather than &&: no branch to mispredict.)
+        const bool interior = (mu >= 9 * sigma) & (1 - mu >= 9 * sigma);
+        double mass;
+        if (lazy_tails_ && p != n) {
+          mass = interior ? 1 : kMassLowerBound;
+          pending_[p] |= !interior;
+        } else {
+          mass = interior ? 1 : TruncationTails(mu, sigma);
+        }
+        scale[p] *= sigma * mass;
+        constant_[p] -= kLogSqrt2Pi;
+        smallest = std::min(smallest, scale[p]);
+      }
+      a.eval_mu.tail(padded - kernels).setConstant(0.5);
+      a.half_precision.tail(padded - kernels).setZero();
       // A factor is at least 1e-12 * 0.34 (and 1 / weight >= 1): fold
       // before the product can underflow.
-      if (scale.minCoeff() < 1e-250) {
-        constant_ -= scale.log();
-        scale.setOnes();
-      }
+      if (smallest < 1e-250) fold_scale();
       continue;
     }
     // The univariate buckets and the binned atoms want every kernel in
     // order, the prior's too (after observations of the same mu).
+    std::vector<std::pair<double, int>> sorted(n);
+    for (int i = 0; i < n; ++i) sorted[i] = {sorted_mu[i], sorted_index[i]};
     sorted.insert(
         std::upper_bound(sorted.begin(), sorted.end(), std::make_pair(0.5, n)),
         {0.5, n});
@@ -372,12 +525,13 @@ ParzenEstimator::ParzenEstimator(const std::vector<const Axis*>& axes,
     // Binned: kernels of equal mu and sigma share an atom. Runs of equal mu
     // are ordered by sigma so that equal ones are adjacent.
     a.atom.resize(kernels);
+    std::vector<std::pair<double, int>> run;
     for (size_t begin = 0; begin < sorted.size();) {
       size_t end = begin + 1;
       while (end < sorted.size() && sorted[end].first == sorted[begin].first) {
         ++end;
       }
-      std::vector<std::pair<double, int>> run;
+      run.clear();
       for (size_t r = begin; r < end; ++r) {
         run.push_back({a.sigma[sorted[r].second], sorted[r].second});
       }
@@ -388,46 +542,89 @@ ParzenEstimator::ParzenEstimator(const std::vector<const Axis*>& axes,
           const double s = run[r].first;
           a.atom_mu.push_back(mu);
           a.atom_sigma.push_back(s);
-          a.atom_log_z.push_back(0);  // below, all at once
+          a.atom_log_z.push_back(TruncationMass(mu, s));  // log below
         }
         a.atom[run[r].second] = static_cast<int>(a.atom_mu.size() - 1);
       }
       begin = end;
     }
-    const Eigen::Map<const Eigen::ArrayXd> atom_mu(
-        a.atom_mu.data(), static_cast<Eigen::Index>(a.atom_mu.size()));
-    const Eigen::Map<const Eigen::ArrayXd> atom_sigma(
-        a.atom_sigma.data(), static_cast<Eigen::Index>(a.atom_sigma.size()));
-    Eigen::Map<Eigen::ArrayXd>(a.atom_log_z.data(), atom_mu.size()) =
-        TruncationMass(atom_mu, atom_sigma).log();
+    // Eigen's vectorized log, as everywhere the logs are taken in bulk.
+    Eigen::Map<Eigen::ArrayXd> log_z(
+        a.atom_log_z.data(), static_cast<Eigen::Index>(a.atom_log_z.size()));
+    log_z = log_z.log();
   }
-  if (dims > 1) {
-    constant_ -= scale.log();
-    // LogDensity's blocks are fixed-size Eigen arrays, which it vectorizes:
-    // pad with kernels whose log term is -inf (they are never kept).
-    const Eigen::Index padded = (kernels + kBlock - 1) / kBlock * kBlock;
-    const Eigen::Index extra = padded - kernels;
-    auto pad = [&](Eigen::ArrayXd& v, double value) {
-      v.conservativeResize(padded);
-      v.tail(extra).setConstant(value);
-    };
-    pad(constant_, -kInf);
-    for (size_t d = 0; d < dims; ++d) {
-      switch (axes[d]->kind()) {
-        case AxisKind::kContinuous:
-          pad(numeric_[d].mu, 0.5);
-          pad(numeric_[d].half_precision, 0);
-          break;
-        case AxisKind::kBinned:
-          numeric_[d].atom.resize(padded, 0);
-          break;
-        case AxisKind::kCategorical:
-          pad(categorical_[d].category, -1);
-          pad(categorical_[d].log_hit, 0);
-          pad(categorical_[d].log_miss, 0);
-          break;
+  if (joint) {
+    // Without a fold, every kernel's constant_ is this before the last one.
+    constant_chain_ = 0;
+    for (int k = 0; k < continuous; ++k) constant_chain_ -= kLogSqrt2Pi;
+    fold_scale();
+    constant_.tail(padded - kernels).setConstant(-kInf);
+    BuildEvaluationLayout();
+  }
+}
+
+void ParzenEstimator::BuildEvaluationLayout() {
+  const size_t dims = axes_.size();
+  const int kernels = this->kernels();
+  const int padded = static_cast<int>(order_.size());
+  position_.resize(kernels);
+  for (int p = 0; p < kernels; ++p) position_[order_[p]] = p;
+  for (size_t d = 0; d < dims; ++d) {
+    switch (axes_[d]->kind()) {
+      case AxisKind::kContinuous:
+        break;  // done by the constructor
+      case AxisKind::kBinned:
+        numeric_[d].atom.resize(padded, 0);
+        break;
+      case AxisKind::kCategorical: {
+        CategoricalAxis& c = categorical_[d];
+        c.eval_category.resize(padded);
+        for (int p = 0; p < kernels; ++p) {
+          c.eval_category[p] = c.category[order_[p]];
+        }
+        c.eval_category.tail(padded - kernels).setConstant(-1);
+        auto pad = [&](Eigen::ArrayXd& v) {
+          v.conservativeResize(padded);
+          v.tail(padded - kernels).setZero();
+        };
+        pad(c.log_hit);
+        pad(c.log_miss);
+        break;
       }
     }
+  }
+  if (!sorted_first_axis_) return;
+  // Blocks before the last hold observations only (the prior's kernel is at
+  // position n, in the last block).
+  const int blocks = padded / kBlock - 1;
+  const Eigen::ArrayXd& mu = numeric_[0].eval_mu;
+  const Eigen::ArrayXd& hp = numeric_[0].half_precision;
+  block_lo_.resize(blocks);
+  block_hi_.resize(blocks);
+  left_max_constant_.resize(blocks);
+  left_min_half_precision_.resize(blocks);
+  right_max_constant_.resize(blocks);
+  right_min_half_precision_.resize(blocks);
+  for (int b = 0; b < blocks; ++b) {
+    const int begin = b * kBlock;
+    block_lo_[b] = mu[begin];
+    block_hi_[b] = mu[begin + kBlock - 1];
+    right_max_constant_[b] = constant_.segment(begin, kBlock).maxCoeff();
+    right_min_half_precision_[b] = hp.segment(begin, kBlock).minCoeff();
+    left_max_constant_[b] = right_max_constant_[b];
+    left_min_half_precision_[b] = right_min_half_precision_[b];
+  }
+  for (int b = 1; b < blocks; ++b) {
+    left_max_constant_[b] =
+        std::max(left_max_constant_[b], left_max_constant_[b - 1]);
+    left_min_half_precision_[b] =
+        std::min(left_min_half_precision_[b], left_min_half_precision_[b - 1]);
+  }
+  for (int b = blocks - 2; b >= 0; --b) {
+    right_max_constant_[b] =
+        std::max(right_max_constant_[b], right_max_constant_[b + 1]);
+    right_min_half_precision_[b] = std::min(right_min_half_precision_[b],
+                                            right_min_half_precision_[b + 1]);
   }
 }
 
@@ -496,13 +693,6 @@ void ParzenEstimator::BuildBuckets(
     b.inv_sigma.reserve(sizes[k]);
     b.factor.reserve(sizes[k]);
   }
-  Eigen::ArrayXd atom_mu(atoms.size());
-  Eigen::ArrayXd atom_sigma(atoms.size());
-  for (size_t t = 0; t < atoms.size(); ++t) {
-    atom_mu[t] = atoms[t].mu;
-    atom_sigma[t] = atoms[t].sigma;
-  }
-  const Eigen::ArrayXd mass = TruncationMass(atom_mu, atom_sigma);
   for (size_t t = 0; t < atoms.size(); ++t) {
     const Atom& atom = atoms[t];
     if (atom.weight <= 0) continue;  // a prior of weight 0
@@ -512,7 +702,7 @@ void ParzenEstimator::BuildBuckets(
     b.sigma_max = std::max(b.sigma_max, s);
     b.mu.push_back(atom.mu);
     b.inv_sigma.push_back(1 / s);
-    const double z = mass[t];
+    const double z = TruncationMass(atom.mu, s);
     b.factor.push_back(continuous ? atom.weight / (z * s * kSqrt2Pi)
                                   : atom.weight / z);
   }
@@ -532,6 +722,21 @@ void ParzenEstimator::BuildBuckets(
         std::log(1e-10 * prior_share * 0.05 * b.sigma_min);
     b.reach = std::sqrt(std::max(1.0, -2 * (log_target + kLogSqrt2Pi)));
   }
+}
+
+double ParzenEstimator::ExactConstant(int p) const {
+  const int j = order_[p];
+  double scale = 1 / weight_[j];
+  for (size_t d = 0; d < axes_.size(); ++d) {
+    if (axes_[d]->kind() != AxisKind::kContinuous) continue;
+    const NumericAxis& a = numeric_[d];
+    scale *= a.sigma[j] * TruncationMass(a.eval_mu[p], a.sigma[j]);
+  }
+  // The constructor takes the logs of all kernels' scales at once, with
+  // Eigen's vectorized log (and std::log for an odd last one, the prior's
+  // kernel, which is never pending): the same log here, for the same bits.
+  const Eigen::Array2d log_scale = Eigen::Array2d::Constant(scale).log();
+  return constant_chain_ - log_scale[0];
 }
 
 double ParzenEstimator::LogDensity1D(double lo, double hi, bool binned,
@@ -607,7 +812,9 @@ Candidates ParzenEstimator::Sample(int count, Rng& rng) const {
         continue;
       }
       const NumericAxis& a = numeric_[d];
-      const double u = TruncatedNormalDraw(a.mu[j], a.sigma[j], UnitDraw(rng));
+      // (Joint estimators keep a continuous axis's mu in evaluation order.)
+      const double mu = a.mu.size() > 0 ? a.mu[j] : a.eval_mu[position_[j]];
+      const double u = TruncatedNormalDraw(mu, a.sigma[j], UnitDraw(rng));
       out.unit[d][c] = u;
       out.coordinate[d][c] = axis.spec().FromUnit(u);
       if (axis.kind() == AxisKind::kBinned) {
@@ -702,28 +909,62 @@ Eigen::ArrayXd ParzenEstimator::LogDensity(const Candidates& cands) const {
   // (4e-18) of it, below its rounding error: the result is exact up to
   // rounding. With Optuna 5's narrow per-gap kernels most blocks go after an
   // axis or two, and only the kept terms need an exp.
+  //
+  // The sum itself is over exactly the terms >= max - slack, in a fixed order
+  // (the last block's, then the others' in kernel order), however the blocks
+  // were visited: the order of visits only decides how much is skipped.
   const int n_kernels = kernels();
-  const int n_blocks = (n_kernels + kBlock - 1) / kBlock;
+  const int n_blocks = static_cast<int>(order_.size()) / kBlock;
+  const int last_begin = (n_blocks - 1) * kBlock;
   const double slack = 40 + std::log(static_cast<double>(n_kernels));
-  std::vector<double> kept;
-  kept.reserve(static_cast<size_t>(n_blocks * kBlock));
+  // The kept terms by rank in the sum's order, and a bit per rank saying
+  // which are set (so that they are summed in order without a sort).
+  const int n_ranks = n_blocks * kBlock;
+  std::vector<double> kept(n_ranks);
+  std::vector<uint64_t> kept_bits((n_ranks + 63) / 64, 0);
+  auto rank = [&](int position) {
+    const int j = order_[position];
+    return j >= last_begin ? j - last_begin : j + kBlock;
+  };
+  // Every axis continuous (the common case): a loop without the switch.
+  bool all_continuous = true;
+  std::vector<const double*> eval_mu(dims);
+  std::vector<const double*> half_precision(dims);
+  for (size_t d = 0; d < dims; ++d) {
+    all_continuous &= axes_[d]->kind() == AxisKind::kContinuous;
+    eval_mu[d] = numeric_[d].eval_mu.data();
+    half_precision[d] = numeric_[d].half_precision.data();
+  }
+  std::vector<double> x(dims);
+  // Pending kernels' exact constants, computed once needed (NaN until then).
+  std::vector<double> exact_constant;
+  if (lazy_tails_) {
+    exact_constant.assign(order_.size(),
+                          std::numeric_limits<double>::quiet_NaN());
+  }
   for (int c = 0; c < cands.count; ++c) {
+    for (size_t d = 0; d < dims; ++d) x[d] = cands.unit[d][c];
     // The log terms of the kernels of block `b` after all axes, or false
     // once they are all below `cutoff`.
     auto block = [&](int b, double cutoff, Block& tb) {
       const int begin = b * kBlock;
       tb = Block::Map(constant_.data() + begin);
+      if (all_continuous) {
+        // Eigen's fixed-size arrays, which it vectorizes (SSE2) where GCC
+        // would not (it cannot rule out aliasing).
+        for (size_t d = 0; d < dims; ++d) {
+          tb -= (Block::Map(eval_mu[d] + begin) - x[d]).square() *
+                Block::Map(half_precision[d] + begin);
+          if (tb.maxCoeff() < cutoff) return false;
+        }
+        return true;
+      }
       for (size_t d = 0; d < dims; ++d) {
         switch (axes_[d]->kind()) {
-          case AxisKind::kContinuous: {
-            // Eigen's fixed-size arrays, which it vectorizes (SSE2) where
-            // GCC's -O2 would not (it cannot rule out aliasing).
-            const NumericAxis& a = numeric_[d];
-            const double x = cands.unit[d][c];
-            tb -= (Block::Map(a.mu.data() + begin) - x).square() *
-                  Block::Map(a.half_precision.data() + begin);
+          case AxisKind::kContinuous:
+            tb -= (Block::Map(eval_mu[d] + begin) - x[d]).square() *
+                  Block::Map(half_precision[d] + begin);
             break;
-          }
           case AxisKind::kBinned: {
             const NumericAxis& a = numeric_[d];
             const int r = row_of[d][c];
@@ -734,10 +975,11 @@ Eigen::ArrayXd ParzenEstimator::LogDensity(const Candidates& cands) const {
           }
           case AxisKind::kCategorical: {
             const CategoricalAxis& cat = categorical_[d];
-            const double x = cands.coordinate[d][c];
+            const double k = cands.coordinate[d][c];
             for (int j = 0; j < kBlock; ++j) {
-              tb[j] += cat.category[begin + j] == x ? cat.log_hit[begin + j]
-                                                    : cat.log_miss[begin + j];
+              tb[j] += cat.eval_category[begin + j] == k
+                           ? cat.log_hit[begin + j]
+                           : cat.log_miss[begin + j];
             }
             break;
           }
@@ -746,37 +988,107 @@ Eigen::ArrayXd ParzenEstimator::LogDensity(const Candidates& cands) const {
       }
       return true;
     };
+    // The term of a pending kernel (see lazy_tails_), whose block went
+    // through with its constant_ an upper bound: recomputed from the exact
+    // constant, as block() would have computed it.
+    auto exact_term = [&](int position) {
+      double& constant = exact_constant[position];
+      if (std::isnan(constant)) constant = ExactConstant(position);
+      double t = constant;
+      for (size_t d = 0; d < dims; ++d) {
+        if (axes_[d]->kind() == AxisKind::kContinuous) {
+          const double diff = eval_mu[d][position] - x[d];
+          t -= diff * diff * half_precision[d][position];
+        } else {
+          const CategoricalAxis& cat = categorical_[d];
+          t += cat.eval_category[position] == cands.coordinate[d][c]
+                   ? cat.log_hit[position]
+                   : cat.log_miss[position];
+        }
+      }
+      return t;
+    };
     Block tb;
+    double best = -kInf;
+    auto visit = [&](int b) {
+      const double cutoff = best - slack;
+      if (!block(b, cutoff, tb)) return;
+      for (int j = 0; j < kBlock; ++j) {
+        // A pending kernel's exact term is at most tb[j] (rounding is
+        // monotone): only kept ones need it.
+        const int position = b * kBlock + j;
+        double v = tb[j];
+        if (!(v >= cutoff)) continue;
+        if (lazy_tails_ && pending_[position]) v = exact_term(position);
+        if (v >= cutoff) {
+          const int r = rank(position);
+          kept[r] = v;
+          kept_bits[r / 64] |= uint64_t{1} << (r % 64);
+          best = std::max(best, v);
+        }
+      }
+    };
     // The block of the prior's kernel (the last) first, complete: any
     // complete term bounds the maximum from below, and the prior's, spread
     // over the whole space, is seldom far below it.
-    kept.clear();
-    double best = -kInf;
-    block(n_blocks - 1, -kInf, tb);
-    for (int j = 0; j < kBlock; ++j) {
-      kept.push_back(tb[j]);
-      best = std::max(best, tb[j]);
-    }
-    for (int b = 0; b + 1 < n_blocks; ++b) {
-      const double cutoff = best - slack;
-      if (!block(b, cutoff, tb)) continue;
-      for (int j = 0; j < kBlock; ++j) {
-        if (tb[j] >= cutoff) {
-          kept.push_back(tb[j]);
-          best = std::max(best, tb[j]);
+    visit(n_blocks - 1);
+    if (!sorted_first_axis_) {
+      for (int b = 0; b + 1 < n_blocks; ++b) visit(b);
+    } else {
+      // The other blocks hold observations by increasing first-axis mu:
+      // visit them outwards from the candidate's, nearest first (finding
+      // large terms early, so that the cutoff rises early), and stop on each
+      // side at the first block whose bound is below the cutoff. A kernel at
+      // first-axis distance >= dist from x has a partial sum after the first
+      // axis of at most fl(C - fl(fl(dist^2) h)), C the largest constant and
+      // h the smallest first-axis half precision of that block and all
+      // beyond it (rounding is monotone, so the bound holds in floating
+      // point), and the later axes only lower it: the block and those beyond
+      // it would have been dropped.
+      const double x0 = x[0];
+      const int blocks = n_blocks - 1;
+      int right = static_cast<int>(
+          std::lower_bound(block_hi_.begin(), block_hi_.end(), x0) -
+          block_hi_.begin());
+      int left = right - 1;
+      while (left >= 0 || right < blocks) {
+        // Distances to the nearest kernel of the next block on each side,
+        // as the kernels' own (mu - x) would round.
+        const double right_dist =
+            right < blocks ? std::max(0.0, block_lo_[right] - x0) : kInf;
+        const double left_dist = left >= 0 ? x0 - block_hi_[left] : kInf;
+        const double cutoff = best - slack;
+        if (right_dist <= left_dist) {
+          const double bound =
+              right_max_constant_[right] -
+              right_dist * right_dist * right_min_half_precision_[right];
+          if (bound < cutoff) {
+            right = blocks;
+          } else {
+            visit(right++);
+          }
+        } else {
+          const double bound =
+              left_max_constant_[left] -
+              left_dist * left_dist * left_min_half_precision_[left];
+          if (bound < cutoff) {
+            left = -1;
+          } else {
+            visit(left--);
+          }
         }
       }
     }
-    if (!(best > -kInf)) {
-      out[c] = -kInf;
-      continue;
-    }
     const double cutoff = best - slack;
     double sum = 0;
-    for (double v : kept) {
-      if (v >= cutoff) sum += std::exp(v - best);
+    for (size_t w = 0; w < kept_bits.size(); ++w) {
+      for (uint64_t bits = kept_bits[w]; bits != 0; bits &= bits - 1) {
+        const double v = kept[w * 64 + __builtin_ctzll(bits)];
+        if (v >= cutoff) sum += std::exp(v - best);
+      }
+      kept_bits[w] = 0;
     }
-    out[c] = best + std::log(sum);
+    out[c] = best > -kInf ? best + std::log(sum) : -kInf;
   }
   return out;
 }

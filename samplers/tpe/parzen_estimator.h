@@ -22,6 +22,9 @@
 #ifndef HPO_SAMPLERS_TPE_PARZEN_ESTIMATOR_H_
 #define HPO_SAMPLERS_TPE_PARZEN_ESTIMATOR_H_
 
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
 #include <cstdint>
 #include <eigen3/Eigen/Dense>
 #include <utility>
@@ -52,19 +55,35 @@ class Axis {
   // continuous and binned axes, its index for categorical ones. NaN if the
   // coordinate is inactive or unusable (an index out of range, a non-finite
   // value).
-  double Observe(double coordinate) const;
+  double Observe(double coordinate) const {
+    // The common case inline (it runs for every trial and parameter): a
+    // uniform prior without a log scale, where ToUnit is affine. Computed as
+    // ObserveSlow would, bit for bit.
+    if (plain_) {
+      if (!std::isfinite(coordinate)) return kInactive;
+      return unit_hi_ <= unit_lo_
+                 ? 0.5
+                 : std::clamp((coordinate - unit_lo_) / (unit_hi_ - unit_lo_),
+                              0.0, 1.0);
+    }
+    return ObserveSlow(coordinate);
+  }
   // Binned axes: the position of a legal coordinate among the values, and the
   // interval of unit space that FromUnit maps to the k-th value.
   int64_t BinOf(double coordinate) const;
   void BinEdges(int64_t k, double* lo, double* hi) const;
 
  private:
+  double ObserveSlow(double coordinate) const;
+
   const ParamSpec* spec_;
   AxisKind kind_;
   int64_t cardinality_ = -1;
   // Uniform priors: ToUnit's interval (its transformed ends), kept so that
   // Observe, called for every trial and parameter, need not recompute it.
   bool linear_ = false;
+  // linear_ without a log scale: Observe's inline path.
+  bool plain_ = false;
   double unit_lo_ = 0;
   double unit_hi_ = 0;
 };
@@ -99,12 +118,26 @@ struct Candidates {
   std::vector<std::vector<int64_t>> bin;
 };
 
+// Where an estimator reads its observations: row j's value along axis d is
+// columns[d][row(j) * stride], row(j) = rows[j] (or j if rows is null).
+struct ObservationView {
+  std::vector<const double*> columns;
+  ptrdiff_t stride = 1;
+  const int* rows = nullptr;
+  int n = 0;
+};
+
 class ParzenEstimator {
  public:
   // `observations` is row-major, n rows of axes.size() values from
   // Axis::Observe (none NaN), oldest trial first.
   ParzenEstimator(const std::vector<const Axis*>& axes,
                   const std::vector<double>& observations,
+                  const EstimatorOptions& options);
+  // The same from a view (e.g. columns of all trials and the rows to take),
+  // read only by the constructor.
+  ParzenEstimator(const std::vector<const Axis*>& axes,
+                  const ObservationView& observations,
                   const EstimatorOptions& options);
 
   // Draws `count` candidates from the mixture.
@@ -122,24 +155,37 @@ class ParzenEstimator {
   }
 
  private:
+  // Several axes: LogDensity's layout. Kernels are evaluated in blocks of
+  // kBlock, in "evaluation order": the observations (sorted by their first
+  // axis when LogDensity can use that, see order_), then the prior's kernel at
+  // position n, then padding to whole blocks.
   struct NumericAxis {
+    // In kernel order (observations as given, then the prior's kernel), for
+    // Sample and Sigma; mu empty for continuous axes of joint estimators,
+    // which have eval_mu.
     Eigen::ArrayXd mu;
     Eigen::ArrayXd sigma;
-    // Continuous axes (with several axes): 1 / (2 sigma^2).
+    // Continuous axes (with several axes), in evaluation order: mu and
+    // 1 / (2 sigma^2).
+    Eigen::ArrayXd eval_mu;
     Eigen::ArrayXd half_precision;
     // Binned axes (with several axes): kernels with the same (mu, sigma) share
     // an atom, whose log mass per bin is computed once; atom_log_z is the log
-    // of each atom's truncation mass.
+    // of each atom's truncation mass. With a binned axis, evaluation order is
+    // kernel order.
     std::vector<int> atom;
     std::vector<double> atom_mu;
     std::vector<double> atom_sigma;
     std::vector<double> atom_log_z;
   };
   struct CategoricalAxis {
-    // The observed category of each kernel, -1 for the uniform prior kernel.
+    // The observed category of each kernel, -1 for the uniform prior kernel:
+    // in kernel order (Sample) and in evaluation order (several axes).
     Eigen::ArrayXd category;
+    Eigen::ArrayXd eval_category;
     // Log probability of a kernel's own category and of any other one (with
-    // several axes).
+    // several axes; evaluation order, which only moves observations, whose
+    // values are all the same).
     Eigen::ArrayXd log_hit;
     Eigen::ArrayXd log_miss;
     // Probability that a kernel draws its own category rather than a uniform
@@ -166,6 +212,13 @@ class ParzenEstimator {
   double LogDensity1D(double lo, double hi, bool binned,
                       std::vector<double>& exponents,
                       std::vector<double>& factors) const;
+  // Several axes: the rest of the evaluation layout (categorical and binned
+  // axes, padding) and, with sorted_first_axis_, the blocks' bounds along the
+  // first axis.
+  void BuildEvaluationLayout();
+  // The constant_ of the kernel at evaluation position `p` with every
+  // truncation mass computed, as the constructor would have computed it.
+  double ExactConstant(int p) const;
 
   std::vector<const Axis*> axes_;
   std::vector<double> weight_;  // per kernel, normalized
@@ -176,8 +229,34 @@ class ParzenEstimator {
   std::vector<Bucket> buckets_;
   std::vector<double> category_log_prob_;
   // Several axes: per kernel, log weight plus the continuous axes'
-  // normalizing terms.
+  // normalizing terms, in evaluation order.
   Eigen::ArrayXd constant_;
+  // Several axes: the kernel at each position of evaluation order (padding
+  // positions map to themselves), and each kernel's position.
+  std::vector<int> order_;
+  std::vector<int> position_;
+  // Observations in evaluation order by increasing mu along the first axis,
+  // which is continuous, with no binned axis (see LogDensity). Then, for each
+  // block but the last (which holds the prior's kernel): the range of its
+  // first-axis mu, and from it to the first block (left_) or to the last but
+  // one (right_), the largest constant_ and the smallest first-axis
+  // half_precision.
+  bool sorted_first_axis_ = false;
+  std::vector<double> block_lo_;
+  std::vector<double> block_hi_;
+  std::vector<double> left_max_constant_;
+  std::vector<double> left_min_half_precision_;
+  std::vector<double> right_max_constant_;
+  std::vector<double> right_min_half_precision_;
+  // With lazy_tails_, pending_ marks (in evaluation order) the kernels whose
+  // truncation mass along some axis was not computed: their constant_ is an
+  // upper bound (kMassLowerBound standing in for those masses), and
+  // LogDensity computes the exact one (ExactConstant) when it keeps them.
+  // constant_chain_ is what every kernel's constant_ was before the log of
+  // its scale was subtracted.
+  bool lazy_tails_ = false;
+  std::vector<char> pending_;
+  double constant_chain_ = 0;
 };
 
 }  // namespace tpe_internal

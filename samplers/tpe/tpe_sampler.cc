@@ -26,6 +26,7 @@ using tpe_internal::Axis;
 using tpe_internal::Candidates;
 using tpe_internal::EstimatorOptions;
 using tpe_internal::Liar;
+using tpe_internal::ObservationView;
 using tpe_internal::ParzenEstimator;
 using tpe_internal::Split;
 using tpe_internal::SplitOptions;
@@ -115,14 +116,22 @@ class TpeSampler : public Sampler {
       for (size_t i = 0; i < d; ++i) {
         axes_.emplace_back(space.param(i), options.discrete_as_categorical);
       }
-      // Every trial's observation of every parameter, NaN where inactive.
+      // Every trial's observation of every parameter, NaN where inactive,
+      // by parameter (the estimators read one parameter at a time), and
+      // whether the trial has them all (the usual case, which then needs no
+      // per-parameter checks).
       const size_t n = split.trials.size();
       observed_.resize(n * d);
+      complete_.resize(n);
       for (size_t t = 0; t < n; ++t) {
-        const std::vector<double>& params = split.trials[t].trial->params;
+        const double* params = split.trials[t].trial->params.data();
+        bool complete = true;
         for (size_t i = 0; i < d; ++i) {
-          observed_[t * d + i] = axes_[i].Observe(params[i]);
+          const double u = axes_[i].Observe(params[i]);
+          observed_[i * n + t] = u;
+          complete &= !std::isnan(u);
         }
+        complete_[t] = complete;
       }
       PlanGroups();
     }
@@ -147,7 +156,7 @@ class TpeSampler : public Sampler {
 
    private:
     bool Seen(size_t t, size_t i) const {
-      return !std::isnan(observed_[t * space_.size() + i]);
+      return !std::isnan(observed_[i * split_.trials.size() + t]);
     }
 
     // Sorts the parameters into joint groups (multivariate), univariate ones,
@@ -200,9 +209,13 @@ class TpeSampler : public Sampler {
       // Optuna's intersection search space: parameters active in every
       // finished trial are joint, the others univariate.
       std::vector<size_t> always;
+      std::vector<size_t> incomplete;  // finished trials missing something
+      for (size_t t : finished) {
+        if (!complete_[t]) incomplete.push_back(t);
+      }
       for (size_t i : seen_somewhere) {
         bool all = true;
-        for (size_t t : finished) all = all && Seen(t, i);
+        for (size_t t : incomplete) all = all && Seen(t, i);
         if (all) {
           always.push_back(i);
         } else {
@@ -215,19 +228,33 @@ class TpeSampler : public Sampler {
     // TPE over the parameters `group`: estimators from the trials where all of
     // them are active, candidates from l, the one of largest l / g.
     std::vector<double> Pick(const std::vector<size_t>& group, Rng& rng) const {
-      const size_t d = space_.size();
+      const size_t n = split_.trials.size();
       std::vector<const Axis*> axes;
-      for (size_t i : group) axes.push_back(&axes_[i]);
-      std::vector<double> below;
-      std::vector<double> above;
-      above.reserve(split_.trials.size() * group.size());
-      for (size_t t = 0; t < split_.trials.size(); ++t) {
-        bool all = true;
-        for (size_t i : group) all = all && Seen(t, i);
-        if (!all) continue;
-        std::vector<double>& out = split_.trials[t].below ? below : above;
-        for (size_t i : group) out.push_back(observed_[t * d + i]);
+      ObservationView below;
+      for (size_t i : group) {
+        axes.push_back(&axes_[i]);
+        below.columns.push_back(observed_.data() + i * n);
       }
+      ObservationView above = below;
+      // The trials (rows) with every parameter of the group.
+      std::vector<int> below_rows;
+      std::vector<int> above_rows;
+      below_rows.reserve(static_cast<size_t>(split_.n_below));
+      above_rows.reserve(n);
+      for (size_t t = 0; t < n; ++t) {
+        bool all = complete_[t];
+        if (!all) {
+          all = true;
+          for (size_t i : group) all = all && Seen(t, i);
+        }
+        if (!all) continue;
+        (split_.trials[t].below ? below_rows : above_rows)
+            .push_back(static_cast<int>(t));
+      }
+      below.rows = below_rows.data();
+      below.n = static_cast<int>(below_rows.size());
+      above.rows = above_rows.data();
+      above.n = static_cast<int>(above_rows.size());
       const ParzenEstimator l(axes, below, options_.estimator);
       const ParzenEstimator g(axes, above, options_.estimator);
       const Candidates candidates = l.Sample(options_.n_ei_candidates, rng);
@@ -253,7 +280,9 @@ class TpeSampler : public Sampler {
     const Split& split_;
     const Options& options_;
     std::vector<Axis> axes_;
-    std::vector<double> observed_;  // row-major, split_.trials x parameters
+    // Column-major: parameters x split_.trials.
+    std::vector<double> observed_;
+    std::vector<char> complete_;  // per trial: every parameter observed
     std::vector<std::vector<size_t>> joint_;
     std::vector<size_t> single_;
     std::vector<size_t> unseen_;

@@ -20,7 +20,7 @@ struct Entry {
   size_t pos;   // position in Split::trials, so that ties keep trial order
 };
 
-bool Before(const Entry& a, const Entry& b) {
+inline bool Before(const Entry& a, const Entry& b) {
   return std::tie(a.tier, a.key1, a.key2, a.imputed, a.pos) <
          std::tie(b.tier, b.key1, b.key2, b.imputed, b.pos);
 }
@@ -99,8 +99,10 @@ Split SplitTrials(const History& history, size_t n_params,
   // Only the best n_below (at most linear_forgetting) need ordering; Before
   // is a total order (pos breaks ties), so they are the ones a full sort
   // would put first.
-  std::partial_sort(ranked.begin(), ranked.begin() + split.n_below,
-                    ranked.end(), Before);
+  // (A lambda rather than the function's pointer, so that it is inlined.)
+  std::partial_sort(
+      ranked.begin(), ranked.begin() + split.n_below, ranked.end(),
+      [](const Entry& a, const Entry& b) { return Before(a, b); });
   for (int64_t k = 0; k < split.n_below; ++k) {
     split.trials[ranked[k].pos].below = true;
   }
