@@ -19,6 +19,7 @@
 #include "samplers/random/random_sampler.h"
 #include "samplers/sampler.h"
 #include "samplers/testing/sampler_test_util.h"
+#include "samplers/tpe/every_kind_space.h"
 
 namespace hpo {
 namespace {
@@ -34,46 +35,7 @@ using ::hpo::sampler_testing::MakeSamplerReadingAllSettings;
 using SettingsMap = std::map<std::string, std::string>;
 using Objective = std::function<double(const std::vector<double>&)>;
 
-// Every kind of parameter, and a conditional tree two levels deep.
-SearchSpace EveryKind() {
-  ParamSpec q = DoubleParam("q", -1, 7.3);
-  q.q = 0.5;
-  ParamSpec normal =
-      DoubleParam("normal", -std::numeric_limits<double>::infinity(),
-                  std::numeric_limits<double>::infinity());
-  normal.prior = Prior::kNormal;
-  normal.mu = 3;
-  normal.sigma = 2;
-  ParamSpec lognormal = DoubleParam("lognormal", 1e-4, 1, true);
-  lognormal.prior = Prior::kNormal;
-  lognormal.mu = -4;
-  lognormal.sigma = 1.5;
-  ParamSpec normal_int = IntParam("normal_int", 0, 64);
-  normal_int.prior = Prior::kNormal;
-  normal_int.mu = 16;
-  normal_int.sigma = 8;
-  return SearchSpace({
-      DoubleParam("d", -2, 3),                                            // 0
-      DoubleParam("dstep", 0.1, 2, false, 0.25),                          // 1
-      DoubleParam("dlog", 1e-5, 1e-1, true),                              // 2
-      IntParam("i", -5, 5),                                               // 3
-      IntParam("ilog", 1, 1000, true),                                    // 4
-      IntParam("istep", 0, 100, false, 7),                                // 5
-      q,                                                                  // 6
-      normal,                                                             // 7
-      lognormal,                                                          // 8
-      normal_int,                                                         // 9
-      CategoricalParam("opt", {"sgd", "adam", "rmsprop"}),                // 10
-      DiscreteParam("batch", {16, 32, 64, 128}),                          // 11
-      DiscreteParam("mixed", {3, 1, 2}),                                  // 12
-      ActiveWhen(DoubleParam("momentum", 0, 1), 10, {0}),                 // 13
-      ActiveWhen(CategoricalParam("beta", {"low", "high"}), 10, {1, 2}),  // 14
-      ActiveWhen(DoubleParam("beta2", 0.9, 0.999), 14, {1}),              // 15
-      ActiveWhen(IntParam("warmup", 0, 10), 14, {0, 1}),                  // 16
-      DoubleParam("fixed", 2, 2),                                         // 17
-      IntParam("one", 3, 3),                                              // 18
-  });
-}
+using ::hpo::tpe_testing::EveryKindSpace;
 
 double EveryKindObjective(const std::vector<double>& x) {
   double v = 0;
@@ -156,7 +118,7 @@ const std::vector<Mode>& Modes() {
 }
 
 TEST(TpeSamplerTest, EveryKindStaysInSpaceInEveryMode) {
-  const SearchSpace space = EveryKind();
+  const SearchSpace space = EveryKindSpace();
   for (const Mode& mode : Modes()) {
     SCOPED_TRACE(mode.name);
     std::unique_ptr<Sampler> sampler = MakeTpe(space, mode.settings);
@@ -179,7 +141,7 @@ TEST(TpeSamplerTest, EveryKindStaysInSpaceInEveryMode) {
 }
 
 TEST(TpeSamplerTest, SmallHistoriesAreHandled) {
-  const SearchSpace space = EveryKind();
+  const SearchSpace space = EveryKindSpace();
   for (const Mode& mode : Modes()) {
     SCOPED_TRACE(mode.name);
     SettingsMap settings = mode.settings;
@@ -219,7 +181,7 @@ TEST(TpeSamplerTest, SmallHistoriesAreHandled) {
 }
 
 TEST(TpeSamplerTest, StartupTrialsAreRandomDraws) {
-  const SearchSpace space = EveryKind();
+  const SearchSpace space = EveryKindSpace();
   std::unique_ptr<Sampler> tpe = MakeTpe(space);
   Settings none({}, "algorithm.settings");
   std::unique_ptr<Sampler> random = *CreateRandomSampler(space, none);
@@ -238,7 +200,7 @@ TEST(TpeSamplerTest, StartupTrialsAreRandomDraws) {
 }
 
 TEST(TpeSamplerTest, SameSeedAndHistoryGiveSameSuggestion) {
-  const SearchSpace space = EveryKind();
+  const SearchSpace space = EveryKindSpace();
   for (const Mode& mode : Modes()) {
     SCOPED_TRACE(mode.name);
     std::unique_ptr<Sampler> a = MakeTpe(space, mode.settings);
@@ -280,7 +242,7 @@ TEST(TpeSamplerTest, SeedSettingChangesDrawsDeterministically) {
 }
 
 TEST(TpeSamplerTest, FailedTrialsAreIgnored) {
-  const SearchSpace space = EveryKind();
+  const SearchSpace space = EveryKindSpace();
   for (const Mode& mode : Modes()) {
     SCOPED_TRACE(mode.name);
     std::unique_ptr<Sampler> sampler = MakeTpe(space, mode.settings);
