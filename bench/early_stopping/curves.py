@@ -28,27 +28,11 @@ import math
 
 import numpy as np
 
+# bench/problems.py (bench/ is on the path: run.py puts it there): the API's
+# parameter specs, and typed(), its values as the problems take them.
+from problems import double_param, int_param, typed  # noqa: F401 (typed: for run.py)
+
 EPOCHS = 30
-
-
-def _double(name, lo, hi, log=False):
-    r = {"min": lo, "max": hi}
-    if log:
-        r["log"] = True
-    return {"name": name, "doubleRange": r}
-
-
-def _int(name, lo, hi, log=False):
-    r = {"min": lo, "max": hi}
-    if log:
-        r["log"] = True
-    return {"name": name, "intRange": r}
-
-
-def typed(parameters, raw):
-    """API values (every number a float) as the problems take them."""
-    return {s["name"]: int(round(raw[s["name"]])) if "intRange" in s else raw[s["name"]]
-            for s in parameters}
 
 
 class Problem:
@@ -175,22 +159,22 @@ def _pow_overfit(seed, p):
 PROBLEMS = [
     Problem("sgd_digits", "real",
             "SGDClassifier (hinge, invscaling) on digits; alpha, eta0, power_t",
-            [_double("alpha", 1e-6, 1e-1, log=True), _double("eta0", 1e-4, 1.0, log=True),
-             _double("power_t", 0.05, 0.8)], _sgd_digits),
+            [double_param("alpha", 1e-6, 1e-1, log=True), double_param("eta0", 1e-4, 1.0, log=True),
+             double_param("power_t", 0.05, 0.8)], _sgd_digits),
     Problem("mlp_breast_cancer", "real",
             "MLPClassifier (adam, batch 64) on breast_cancer; alpha, learning_rate_init, "
             "hidden units",
-            [_double("alpha", 1e-6, 1e-1, log=True),
-             _double("learning_rate_init", 1e-5, 1e-1, log=True),
-             _int("hidden", 2, 64, log=True)], _mlp_breast_cancer),
+            [double_param("alpha", 1e-6, 1e-1, log=True),
+             double_param("learning_rate_init", 1e-5, 1e-1, log=True),
+             int_param("hidden", 2, 64, log=True)], _mlp_breast_cancer),
     Problem("exp_crossing", "synthetic",
             "exponential decay, crossing curves, noise 0.01; lr, width, reg",
-            [_double("lr", 1e-3, 1.0, log=True), _double("width", 0.0, 1.0),
-             _double("reg", 0.0, 1.0)], _exp_crossing),
+            [double_param("lr", 1e-3, 1.0, log=True), double_param("width", 0.0, 1.0),
+             double_param("reg", 0.0, 1.0)], _exp_crossing),
     Problem("pow_overfit", "synthetic",
             "power-law decay with late overfitting, noise 0.015; lr, capacity, reg",
-            [_double("lr", 1e-3, 1.0, log=True), _double("capacity", 0.0, 1.0),
-             _double("reg", 1e-4, 1.0, log=True)], _pow_overfit),
+            [double_param("lr", 1e-3, 1.0, log=True), double_param("capacity", 0.0, 1.0),
+             double_param("reg", 1e-4, 1.0, log=True)], _pow_overfit),
 ]
 
 
