@@ -371,6 +371,14 @@ ParzenEstimator::ParzenEstimator(const std::vector<const Axis*>& axes,
       sorted_first_axis_ && continuous >= kLazyTailsMinAxes &&
       continuous * std::log10(1 / (min_sigma * kMassLowerBound)) < 240;
   if (lazy_tails_) pending_.assign(padded, 0);
+  min_sigma_ = min_sigma;
+  lazy_axis_.assign(dims, 0);
+  if (lazy_tails_) cells_.resize(dims);
+  // Lazy axes (see lazy_axis_): how many, and per kernel (kernel order) on
+  // how many of them its mu is within 9 min_sigma of an end, where the
+  // bound takes kMassLowerBound for its truncation mass.
+  int lazy_axes = 0;
+  std::vector<int> near_end;
   // The logs of constant_ are taken in bulk (Eigen's vectorized log) over the
   // kernels, the prior's last (at position n in either order).
   auto fold_scale = [&] {
@@ -428,15 +436,28 @@ ParzenEstimator::ParzenEstimator(const std::vector<const Axis*>& axes,
     // axes of joint estimators, which keep eval_mu only (memory is time
     // here: fresh pages fault).
     const bool joint_continuous = joint && axis.kind() == AxisKind::kContinuous;
-    Eigen::ArrayXd& mu = joint_continuous ? mu_scratch : a.mu;
+    const bool may_be_lazy = lazy_tails_ && joint_continuous && d > 0;
+    Eigen::ArrayXd& mu = joint_continuous && !may_be_lazy ? mu_scratch : a.mu;
     mu.resize(kernels);
-    a.sigma.resize(kernels);
     if (rows == nullptr) {
       for (int j = 0; j < n; ++j) mu[j] = column[j * stride];
     } else {
       for (int j = 0; j < n; ++j) mu[j] = column[rows[j] * stride];
     }
     mu[n] = 0.5;
+    if (may_be_lazy && near_end.empty()) near_end.assign(n, 0);
+    if (may_be_lazy && BuildWidthCells(mu.data(), n, options.consider_endpoints,
+                                       cells_[d], near_end.data())) {
+      lazy_axis_[d] = 1;
+      ++lazy_axes;
+      a.eval_mu.resize(padded);
+      a.half_precision.resize(padded);
+      // The prior's kernel (never pending) exactly, as below.
+      scale[n] *= 1.0 * TruncationTails(0.5, 1.0);
+      constant_.head(kernels) -= kLogSqrt2Pi;
+      continue;
+    }
+    a.sigma.resize(kernels);
     // The observations by increasing mu (ties by index, so the order is
     // fixed). The prior's kernel is not among them: Optuna 5 no longer counts
     // it as a neighbour.
@@ -482,9 +503,10 @@ ParzenEstimator::ParzenEstimator(const std::vector<const Axis*>& axes,
       // many observations): its half precision computed once, the same value.
       const double clipped_half_precision = 0.5 * (1 / (min_sigma * min_sigma));
       double smallest = kInf;
+      const double* kernel_mu = mu.data();
       for (int p = 0; p < kernels; ++p) {
         const int j = order_[p];
-        const double mu = mu_scratch[j];
+        const double mu = kernel_mu[j];
         const double sigma = a.sigma[j];
         a.eval_mu[p] = mu;
         a.half_precision[p] = sigma == min_sigma ? clipped_half_precision
@@ -557,7 +579,31 @@ ParzenEstimator::ParzenEstimator(const std::vector<const Axis*>& axes,
     // Without a fold, every kernel's constant_ is this before the last one.
     constant_chain_ = 0;
     for (int k = 0; k < continuous; ++k) constant_chain_ -= kLogSqrt2Pi;
+    if (lazy_axes > 0) {
+      // Every observation's kernel is pending, its constant_ a bound from
+      // sigma * mass >= min_sigma * (1, or kMassLowerBound near an end) along
+      // each lazy axis.
+      std::vector<double> factor(lazy_axes + 1);
+      factor[0] = std::pow(min_sigma, lazy_axes);
+      for (int k = 1; k <= lazy_axes; ++k) {
+        factor[k] = factor[k - 1] * kMassLowerBound;
+      }
+      for (int p = 0; p < kernels; ++p) {
+        if (p == n) continue;
+        scale[p] *= factor[near_end[order_[p]]];
+        pending_[p] = 1;
+      }
+    }
     fold_scale();
+    if (lazy_axes > 0) {
+      // Rounding, and the tails' approximation (1.5e-7 at most per axis),
+      // may put an exact constant a hair above its bound.
+      const double margin = 1e-6 * lazy_axes;
+      for (int p = 0; p < kernels; ++p) {
+        if (p != n) constant_[p] += margin;
+      }
+      ready_.assign(dims * static_cast<size_t>(padded / kBlock), 0);
+    }
     constant_.tail(padded - kernels).setConstant(-kInf);
     BuildEvaluationLayout();
   }
@@ -724,13 +770,122 @@ void ParzenEstimator::BuildBuckets(
   }
 }
 
+bool ParzenEstimator::BuildWidthCells(const double* mu, int n,
+                                      bool consider_endpoints, WidthCells& c,
+                                      int* near_end) const {
+  if (n < 64 || !(min_sigma_ > 0)) return false;
+  // Values in one cell are less than 1 / count <= min_sigma / 1.001 apart:
+  // their rounded difference is at most min_sigma.
+  c.count = std::ceil(1.001 / min_sigma_);
+  if (c.count > 4.0 * n) return false;
+  const int cells = static_cast<int>(c.count);
+  const int last = cells - 1;
+  auto cell_of = [&](double x) {
+    return std::min(last, static_cast<int>(x * c.count));
+  };
+  // (And, while here, which kernels are near an end, as the constructor
+  // wants: undone if the cells fail.)
+  const double edge = 9 * min_sigma_;
+  // Each cell's two smallest and two largest values (equal when an end
+  // occurs twice), without a branch: the values are in random order.
+  c.lo.assign(cells, kInf);
+  c.hi.assign(cells, -kInf);
+  c.lo2.assign(cells, kInf);
+  c.hi2.assign(cells, -kInf);
+  double* lo = c.lo.data();
+  double* hi = c.hi.data();
+  double* lo2 = c.lo2.data();
+  double* hi2 = c.hi2.data();
+  for (int j = 0; j < n; ++j) {
+    const double x = mu[j];
+    const int k = cell_of(x);
+    lo2[k] = std::min(lo2[k], std::max(lo[k], x));
+    lo[k] = std::min(lo[k], x);
+    hi2[k] = std::max(hi2[k], std::min(hi[k], x));
+    hi[k] = std::max(hi[k], x);
+    near_end[j] += (x < edge) | (1 - x < edge);
+  }
+  bool unique = true;
+  for (int k = 0; k < cells; ++k) {
+    unique &= (lo[k] > 1) | ((lo2[k] != lo[k]) & (hi2[k] != hi[k]));
+  }
+  if (!unique) {
+    for (int j = 0; j < n; ++j) {
+      near_end[j] -= (mu[j] < edge) | (1 - mu[j] < edge);
+    }
+    return false;
+  }
+  // The outermost observations' outer gap is to the range's end with
+  // consider_endpoints, and ignored without (measured from themselves: 0).
+  c.before.resize(cells);
+  c.after.resize(cells);
+  double seen = consider_endpoints ? 0.0 : kInf;
+  for (int k = 0; k < cells; ++k) {
+    c.before[k] = seen == kInf ? c.lo[k] : seen;
+    if (c.hi[k] >= 0) seen = c.hi[k];
+  }
+  seen = consider_endpoints ? 1.0 : kInf;
+  for (int k = last; k >= 0; --k) {
+    c.after[k] = seen == kInf ? c.hi[k] : seen;
+    if (c.lo[k] <= 1) seen = c.lo[k];
+  }
+  return true;
+}
+
+double ParzenEstimator::CellWidth(const WidthCells& c, double x) const {
+  const int k = std::min(static_cast<int>(c.lo.size()) - 1,
+                         static_cast<int>(x * c.count));
+  // The gap on a side where it may exceed min_sigma, else 0, which leaves
+  // the width to the other side or to min_sigma, as a gap of at most
+  // min_sigma would.
+  const double left = x == c.lo[k] ? x - c.before[k] : 0.0;
+  const double right = x == c.hi[k] ? c.after[k] - x : 0.0;
+  return std::min(std::max(std::max(left, right), min_sigma_), 1.0);
+}
+
+double ParzenEstimator::KernelSigma(size_t d, int j) const {
+  if (!lazy_axis_[d]) return numeric_[d].sigma[j];
+  if (j == kernels() - 1) return 1.0;  // the prior's
+  return CellWidth(cells_[d], numeric_[d].mu[j]);
+}
+
+void ParzenEstimator::Materialize(size_t d, int b) const {
+  const NumericAxis& a = numeric_[d];
+  const int kernels = this->kernels();
+  const double clipped_half_precision = 0.5 * (1 / (min_sigma_ * min_sigma_));
+  for (int p = b * kBlock; p < (b + 1) * kBlock; ++p) {
+    if (p >= kernels) {  // padding
+      a.eval_mu[p] = 0.5;
+      a.half_precision[p] = 0;
+      continue;
+    }
+    const int j = order_[p];
+    const double sigma = KernelSigma(d, j);
+    a.eval_mu[p] = a.mu[j];
+    a.half_precision[p] = sigma == min_sigma_ ? clipped_half_precision
+                                              : 0.5 * (1 / (sigma * sigma));
+  }
+  ready_[d * (order_.size() / kBlock) + b] = 1;
+}
+
+const Eigen::ArrayXd& ParzenEstimator::Sigma(size_t axis) const {
+  const NumericAxis& a = numeric_[axis];
+  if (lazy_axis_[axis] && a.sigma.size() == 0) {
+    a.sigma.resize(kernels());
+    for (int j = 0; j < kernels(); ++j) a.sigma[j] = KernelSigma(axis, j);
+  }
+  return a.sigma;
+}
+
 double ParzenEstimator::ExactConstant(int p) const {
   const int j = order_[p];
   double scale = 1 / weight_[j];
   for (size_t d = 0; d < axes_.size(); ++d) {
     if (axes_[d]->kind() != AxisKind::kContinuous) continue;
     const NumericAxis& a = numeric_[d];
-    scale *= a.sigma[j] * TruncationMass(a.eval_mu[p], a.sigma[j]);
+    const double sigma = KernelSigma(d, j);
+    const double mu = lazy_axis_[d] ? a.mu[j] : a.eval_mu[p];
+    scale *= sigma * TruncationMass(mu, sigma);
   }
   // The constructor takes the logs of all kernels' scales at once, with
   // Eigen's vectorized log (and std::log for an odd last one, the prior's
@@ -814,7 +969,8 @@ Candidates ParzenEstimator::Sample(int count, Rng& rng) const {
       const NumericAxis& a = numeric_[d];
       // (Joint estimators keep a continuous axis's mu in evaluation order.)
       const double mu = a.mu.size() > 0 ? a.mu[j] : a.eval_mu[position_[j]];
-      const double u = TruncatedNormalDraw(mu, a.sigma[j], UnitDraw(rng));
+      const double u = TruncatedNormalDraw(
+          mu, KernelSigma(d, static_cast<int>(j)), UnitDraw(rng));
       out.unit[d][c] = u;
       out.coordinate[d][c] = axis.spec().FromUnit(u);
       if (axis.kind() == AxisKind::kBinned) {
@@ -936,6 +1092,10 @@ Eigen::ArrayXd ParzenEstimator::LogDensity(const Candidates& cands) const {
     half_precision[d] = numeric_[d].half_precision.data();
   }
   std::vector<double> x(dims);
+  // Lazy axes' values over a block, filled when first needed.
+  auto materialize = [&](size_t d, int b) {
+    if (lazy_axis_[d] && !ready_[d * n_blocks + b]) Materialize(d, b);
+  };
   // Pending kernels' exact constants, computed once needed (NaN until then).
   std::vector<double> exact_constant;
   if (lazy_tails_) {
@@ -953,6 +1113,7 @@ Eigen::ArrayXd ParzenEstimator::LogDensity(const Candidates& cands) const {
         // Eigen's fixed-size arrays, which it vectorizes (SSE2) where GCC
         // would not (it cannot rule out aliasing).
         for (size_t d = 0; d < dims; ++d) {
+          materialize(d, b);
           tb -= (Block::Map(eval_mu[d] + begin) - x[d]).square() *
                 Block::Map(half_precision[d] + begin);
           if (tb.maxCoeff() < cutoff) return false;
@@ -962,6 +1123,7 @@ Eigen::ArrayXd ParzenEstimator::LogDensity(const Candidates& cands) const {
       for (size_t d = 0; d < dims; ++d) {
         switch (axes_[d]->kind()) {
           case AxisKind::kContinuous:
+            materialize(d, b);
             tb -= (Block::Map(eval_mu[d] + begin) - x[d]).square() *
                   Block::Map(half_precision[d] + begin);
             break;

@@ -150,9 +150,7 @@ class ParzenEstimator {
   int kernels() const { return static_cast<int>(weight_.size()); }
   // The kernels' widths along a numeric axis, in unit space (observations in
   // the given order, then the prior's). For tests.
-  const Eigen::ArrayXd& Sigma(size_t axis) const {
-    return numeric_[axis].sigma;
-  }
+  const Eigen::ArrayXd& Sigma(size_t axis) const;
 
  private:
   // Several axes: LogDensity's layout. Kernels are evaluated in blocks of
@@ -164,11 +162,12 @@ class ParzenEstimator {
     // Sample and Sigma; mu empty for continuous axes of joint estimators,
     // which have eval_mu.
     Eigen::ArrayXd mu;
-    Eigen::ArrayXd sigma;
+    mutable Eigen::ArrayXd sigma;
     // Continuous axes (with several axes), in evaluation order: mu and
-    // 1 / (2 sigma^2).
-    Eigen::ArrayXd eval_mu;
-    Eigen::ArrayXd half_precision;
+    // 1 / (2 sigma^2). Filled block by block as LogDensity first needs them
+    // on lazy axes (see lazy_axis_), and sigma only if Sigma asks.
+    mutable Eigen::ArrayXd eval_mu;
+    mutable Eigen::ArrayXd half_precision;
     // Binned axes (with several axes): kernels with the same (mu, sigma) share
     // an atom, whose log mass per bin is computed once; atom_log_z is the log
     // of each atom's truncation mass. With a binned axis, evaluation order is
@@ -220,6 +219,30 @@ class ParzenEstimator {
   // truncation mass computed, as the constructor would have computed it.
   double ExactConstant(int p) const;
 
+  // A lazy axis's widths: cells narrower than min_sigma over its kernels' mu,
+  // each with its smallest and largest mu, and the nearest mu outside the
+  // cell on each side (or what the outermost measure their outer gap from).
+  // A kernel whose mu is neither of its cell's ends has both neighbours
+  // within min_sigma, so its width is min_sigma; an end's gap on that side is
+  // to the adjacent non-empty cell. The same subtractions as the sorted pass,
+  // so the same widths, bit for bit.
+  struct WidthCells {
+    double count = 0;  // cells, as a double: x * count is x's cell
+    std::vector<double> lo, hi, before, after;
+    std::vector<double> lo2, hi2;  // the second smallest and largest
+  };
+  // False when the cells cannot stand in for the sort: few observations, a
+  // min_sigma too small for cells to pay, or an end value occurring twice in
+  // a cell (which copy has which neighbour is then the sort's tie order).
+  // Also counts, in near_end, the kernels within 9 min_sigma of an end.
+  bool BuildWidthCells(const double* mu, int n, bool consider_endpoints,
+                       WidthCells& cells, int* near_end) const;
+  double CellWidth(const WidthCells& cells, double mu) const;
+  // Kernel j's width along numeric axis d, in kernel order.
+  double KernelSigma(size_t d, int j) const;
+  // Fills lazy axis d's eval_mu and half_precision over block b.
+  void Materialize(size_t d, int b) const;
+
   std::vector<const Axis*> axes_;
   std::vector<double> weight_;  // per kernel, normalized
   std::vector<double> cumulative_weight_;
@@ -257,6 +280,18 @@ class ParzenEstimator {
   bool lazy_tails_ = false;
   std::vector<char> pending_;
   double constant_chain_ = 0;
+  // With lazy tails, the continuous axes but the first (which orders the
+  // kernels) are lazy when their WidthCells build: the constructor computes
+  // no width along them, only a bound of each kernel's constant_ (from
+  // sigma >= min_sigma, and sigma times the truncation mass growing with
+  // sigma), every kernel is pending, and LogDensity materializes a block's
+  // values along a lazy axis when a block first gets that far. Most blocks
+  // never do (see LogDensity), and sorting every axis for the widths was
+  // most of building an estimator from many trials.
+  double min_sigma_ = 0;
+  std::vector<char> lazy_axis_;
+  std::vector<WidthCells> cells_;
+  mutable std::vector<char> ready_;  // [axis * blocks + block]
 };
 
 }  // namespace tpe_internal

@@ -1,5 +1,6 @@
 #include "samplers/tpe/parzen_estimator.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -287,6 +288,94 @@ TEST(ParzenEstimatorTest, BandwidthsAreOptuna5s) {
   const ParzenEstimator single({&ap}, Observe(ap, {0.2}), EstimatorOptions());
   EXPECT_NEAR(single.Sigma(0)[0], 0.8, 1e-12);
   EXPECT_EQ(single.Sigma(0)[1], 1.0);
+}
+
+// Joint estimators over many trials and several continuous axes compute
+// the widths along every axis but the first from cells of width < min_sigma
+// instead of a sort, and only for the kernels LogDensity gets to (see
+// lazy_axis_). Clustered observations with holes between the clusters (so
+// that many kernels' widths are a gap wider than min_sigma), isolated points,
+// exact duplicates (at a cell's end, which the cells cannot order, and
+// inside one), and points at the range's ends: every width is the one a
+// univariate estimator (which sorts) gives, bit for bit, and the log density
+// is the mixture's, summed kernel by kernel.
+TEST(ParzenEstimatorTest, LazyAxesGiveTheSortedWidthsAndTheMixture) {
+  const ParamSpec p = Numeric(ParamKind::kDouble, 0, 1);
+  const Axis axis(p, false);
+  const int dims = 5;
+  const std::vector<const Axis*> axes(dims, &axis);
+  Rng rng(11);
+  for (bool endpoints : {false, true}) {
+    for (int n : {70, 300}) {
+      std::vector<std::vector<double>> column(dims, std::vector<double>(n));
+      for (int d = 0; d < dims; ++d) {
+        for (int j = 0; j < n; ++j) {
+          const double centre = std::vector<double>{0.1, 0.37, 0.8}[j % 3];
+          double x = centre + (UnitDraw(rng) - 0.5) * 0.02 * (d + 1);
+          if (j % 17 == 0) x = UnitDraw(rng);           // isolated
+          if (d == 3 && j % 29 == 0) x = 0.55;          // one duplicated end
+          if (d == 4 && j % 31 == 0) x = column[d][0];  // duplicates
+          if (d == 2 && j == 5) x = 0;                  // the range's ends
+          if (d == 2 && j == 6) x = 1;
+          column[d][j] = std::clamp(x, 0.0, 1.0);
+        }
+      }
+      std::vector<double> rows;
+      for (int j = 0; j < n; ++j) {
+        for (int d = 0; d < dims; ++d) rows.push_back(column[d][j]);
+      }
+      EstimatorOptions options;
+      options.consider_endpoints = endpoints;
+      const ParzenEstimator joint(axes, rows, options);
+      std::vector<Eigen::ArrayXd> sigma(dims);
+      for (int d = 0; d < dims; ++d) {
+        const ParzenEstimator one({&axis}, column[d], options);
+        sigma[d] = one.Sigma(0);
+        ASSERT_EQ(joint.Sigma(d).size(), n + 1);
+        for (int j = 0; j <= n; ++j) {
+          EXPECT_EQ(joint.Sigma(d)[j], sigma[d][j])
+              << "axis " << d << " kernel " << j << " n=" << n
+              << " endpoints=" << endpoints;
+        }
+      }
+      // The mixture by hand: forgetting weights and the prior's kernel
+      // (mu 0.5, sigma 1), each a product of normals truncated to [0, 1].
+      std::vector<double> weight = ForgettingWeights(n, 25);
+      weight.push_back(1.0);
+      double total = 0;
+      for (double w : weight) total += w;
+      auto log_mixture = [&](const std::vector<double>& x) {
+        double sum = 0;
+        for (int j = 0; j <= n; ++j) {
+          double density = weight[j] / total;
+          for (int d = 0; d < dims; ++d) {
+            const double mu = j == n ? 0.5 : column[d][j];
+            const double s = sigma[d][j];
+            const double z = (x[d] - mu) / s;
+            const double mass = 0.5 * (std::erfc(-(1 - mu) / s / std::sqrt(2)) -
+                                       std::erfc(mu / s / std::sqrt(2)));
+            density *=
+                std::exp(-0.5 * z * z) / (s * std::sqrt(2 * M_PI) * mass);
+          }
+          sum += density;
+        }
+        return std::log(sum);
+      };
+      // Candidates from the mixture itself, near the data, and a few anywhere.
+      Candidates c = joint.Sample(40, rng);
+      for (int k = 0; k < 8; ++k) {
+        for (int d = 0; d < dims; ++d) c.unit[d][k] = UnitDraw(rng);
+      }
+      const Eigen::ArrayXd log_density = joint.LogDensity(c);
+      for (int k = 0; k < c.count; ++k) {
+        std::vector<double> x(dims);
+        for (int d = 0; d < dims; ++d) x[d] = c.unit[d][k];
+        const double want = log_mixture(x);
+        EXPECT_NEAR(log_density[k], want, 1e-6 * std::max(1.0, std::abs(want)))
+            << "candidate " << k << " n=" << n << " endpoints=" << endpoints;
+      }
+    }
+  }
 }
 
 // Optuna 5's own numbers: _ParzenEstimator (default parameters) over x in
