@@ -1,6 +1,7 @@
 #include "core/settings.h"
 
 #include <cmath>
+#include <utility>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -34,6 +35,10 @@ Settings Settings::Scoped(absl::string_view prefix,
     scoped.emplace(key, it->second);
   }
   return Settings(std::move(scoped), absl::StrCat(field_, ".", prefix));
+}
+
+void Settings::SetDefault(absl::string_view key, std::string value) {
+  values_.emplace(std::string(key), std::move(value));
 }
 
 absl::Status Settings::Invalid(absl::string_view key,

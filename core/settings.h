@@ -38,6 +38,10 @@ class Settings {
   Settings Scoped(absl::string_view prefix,
                   const std::vector<std::string>& shared = {});
 
+  // Gives `key` this value unless it was given: for an algorithm that
+  // configures another with defaults of its own.
+  void SetDefault(absl::string_view key, std::string value);
+
   // INVALID_ARGUMENT naming the first setting no Get* call asked for.
   absl::Status CheckAllRead(absl::string_view owner) const;
 

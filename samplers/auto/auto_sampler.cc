@@ -1,6 +1,8 @@
 #include "samplers/auto/auto_sampler.h"
 
 #include <algorithm>
+#include <map>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -44,11 +46,12 @@ bool AlreadyTried(const std::vector<double>& params, const History& history) {
 class AutoSampler : public Sampler {
  public:
   AutoSampler(AutoRules rules, bool finite, std::unique_ptr<Sampler> gp,
-              std::unique_ptr<Sampler> tpe, std::unique_ptr<Sampler> cmaes,
-              std::unique_ptr<Sampler> random)
+              std::unique_ptr<Sampler> warped_gp, std::unique_ptr<Sampler> tpe,
+              std::unique_ptr<Sampler> cmaes, std::unique_ptr<Sampler> random)
       : rules_(rules),
         finite_(finite),
         gp_(std::move(gp)),
+        warped_gp_(std::move(warped_gp)),
         tpe_(std::move(tpe)),
         cmaes_(std::move(cmaes)),
         random_(std::move(random)) {}
@@ -57,7 +60,8 @@ class AutoSampler : public Sampler {
                                      const History& history,
                                      Rng& rng) override {
     AutoChoice choice = ChooseAlgorithm(rules_, space, history);
-    Sampler& chosen = choice.algorithm == "gp"      ? *gp_
+    Sampler& chosen = choice.algorithm == "gp"
+                          ? (choice.warped ? *warped_gp_ : *gp_)
                       : choice.algorithm == "cmaes" ? *cmaes_
                                                     : *tpe_;
     absl::StatusOr<Suggestion> suggestion = chosen.Suggest(space, history, rng);
@@ -83,6 +87,7 @@ class AutoSampler : public Sampler {
   const AutoRules rules_;
   const bool finite_;
   const std::unique_ptr<Sampler> gp_;
+  const std::unique_ptr<Sampler> warped_gp_;
   const std::unique_ptr<Sampler> tpe_;
   const std::unique_ptr<Sampler> cmaes_;
   const std::unique_ptr<Sampler> random_;
@@ -90,11 +95,14 @@ class AutoSampler : public Sampler {
 
 // One of the algorithms auto runs, from its scoped settings and the shared
 // seed.
+// `defaults` apply where the user gave no value.
 absl::StatusOr<std::unique_ptr<Sampler>> CreatePart(
     absl::StatusOr<std::unique_ptr<Sampler>> (*factory)(const SearchSpace&,
                                                         Settings&),
-    const char* name, const SearchSpace& space, Settings& settings) {
+    const char* name, const SearchSpace& space, Settings& settings,
+    const std::map<std::string, std::string>& defaults = {}) {
   Settings part = settings.Scoped(name, {"seed", "random_state"});
+  for (const auto& [key, value] : defaults) part.SetDefault(key, value);
   auto sampler = factory(space, part);
   if (!sampler.ok()) return sampler.status();
   if (absl::Status s = part.CheckAllRead(name); !s.ok()) return s;
@@ -109,12 +117,30 @@ AutoChoice ChooseAlgorithm(const AutoRules& rules, const SearchSpace& space,
                            const History& history) {
   const int64_t completed = history.CountInState(TrialState::kCompleted);
   const int64_t dims = static_cast<int64_t>(space.size());
+  const bool gp_fits = dims <= rules.gp_max_dimensions;
   if (rules.cmaes_min_dimensions > 0 && dims >= rules.cmaes_min_dimensions &&
       AllNumericAndUnconditional(space)) {
-    return {"cmaes", absl::StrCat(dims, " numeric parameters: at least ",
-                                  rules.cmaes_min_dimensions, " for CMA-ES")};
+    // CMA-ES first; then GP, which does better from CMA-ES's trials than
+    // either alone, with its outputs warped (the quartic and valley-shaped
+    // problems have a few huge values that would set GP's scale).
+    if (rules.cmaes_max_trials == 0 || !gp_fits) {
+      return {"cmaes", absl::StrCat(dims, " numeric parameters: at least ",
+                                    rules.cmaes_min_dimensions, " for CMA-ES")};
+    }
+    if (completed < rules.cmaes_max_trials) {
+      return {"cmaes",
+              absl::StrCat(dims, " numeric parameters: CMA-ES for the first ",
+                           rules.cmaes_max_trials, " completed trials")};
+    }
+    if (completed < rules.gp_max_trials) {
+      return {
+          "gp",
+          absl::StrCat(dims, " numeric parameters and ", rules.cmaes_max_trials,
+                       " or more completed trials: GP with output warping"),
+          /*warped=*/true};
+    }
   }
-  if (dims > rules.gp_max_dimensions) {
+  if (!gp_fits) {
     return {"tpe", absl::StrCat(dims, " parameters: more than GP's ",
                                 rules.gp_max_dimensions)};
   }
@@ -150,9 +176,19 @@ absl::StatusOr<std::unique_ptr<Sampler>> CreateAutoSampler(
     return settings.Invalid("cmaes_min_dimensions", "must be at least 0");
   }
   rules.cmaes_min_dimensions = *cmaes_min_dimensions;
+  absl::StatusOr<int64_t> cmaes_max_trials =
+      settings.GetInt("cmaes_max_trials", rules.cmaes_max_trials);
+  if (!cmaes_max_trials.ok()) return cmaes_max_trials.status();
+  if (*cmaes_max_trials < 0) {
+    return settings.Invalid("cmaes_max_trials", "must be at least 0");
+  }
+  rules.cmaes_max_trials = *cmaes_max_trials;
 
   auto gp = CreatePart(&CreateGpSampler, "gp", space, settings);
   if (!gp.ok()) return gp.status();
+  auto warped_gp = CreatePart(&CreateGpSampler, "gp", space, settings,
+                              {{"warp_outputs", "true"}});
+  if (!warped_gp.ok()) return warped_gp.status();
   auto tpe = CreatePart(&CreateTpeSampler, "tpe", space, settings);
   if (!tpe.ok()) return tpe.status();
   auto cmaes = CreatePart(&CreateCmaEsSampler, "cmaes", space, settings);
@@ -161,8 +197,8 @@ absl::StatusOr<std::unique_ptr<Sampler>> CreateAutoSampler(
   auto random = CreateRandomSampler(space, none);
   if (!random.ok()) return random.status();
   return std::make_unique<AutoSampler>(rules, IsFinite(space), *std::move(gp),
-                                       *std::move(tpe), *std::move(cmaes),
-                                       *std::move(random));
+                                       *std::move(warped_gp), *std::move(tpe),
+                                       *std::move(cmaes), *std::move(random));
 }
 
 }  // namespace hpo

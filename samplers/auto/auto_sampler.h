@@ -11,7 +11,10 @@
 //                      (default 200; 0: never GP).
 //   gp_max_dimensions  spaces with more parameters never use GP (default 32).
 //   cmaes_min_dimensions  numeric, unconditional spaces with at least this
-//                      many parameters use CMA-ES (default 8; 0: never).
+//                      many parameters start with CMA-ES (default 8; 0:
+//                      never).
+//   cmaes_max_trials   completed trials after which CMA-ES hands over to GP
+//                      with output warping (default 30; 0: never).
 //   seed (random_state)  passed to every algorithm.
 //   gp.*, tpe.*, cmaes.*  settings for that algorithm, e.g.
 //                      tpe.n_ei_candidates.
@@ -35,14 +38,18 @@ struct AutoRules {
   int64_t gp_max_trials = 200;
   int64_t gp_max_dimensions = 32;
   // Spaces of at least this many parameters, all numeric and unconditional,
-  // use CMA-ES throughout (0: never).
+  // use CMA-ES (0: never) until cmaes_max_trials trials have completed (0:
+  // throughout), then GP with output warping where GP applies.
   int64_t cmaes_min_dimensions = 8;
+  int64_t cmaes_max_trials = 30;
 };
 
 // Which algorithm auto uses for the next suggestion, and why in a phrase.
 struct AutoChoice {
   std::string algorithm;
   std::string reason;
+  // GP with output warping (the GP that follows CMA-ES).
+  bool warped = false;
 };
 
 AutoChoice ChooseAlgorithm(const AutoRules& rules, const SearchSpace& space,

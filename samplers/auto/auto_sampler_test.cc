@@ -11,6 +11,7 @@
 #include "core/search_space.h"
 #include "core/settings.h"
 #include "gtest/gtest.h"
+#include "samplers/gp/gp_sampler.h"
 #include "samplers/sampler.h"
 #include "samplers/testing/sampler_test_util.h"
 
@@ -72,7 +73,8 @@ TEST(AutoChoiceTest, ManyNumericParametersUseCmaEs) {
   const SearchSpace ten = Space(10);
   const AutoChoice choice = ChooseAlgorithm(rules, ten, SphereHistory(ten, 3));
   EXPECT_EQ(choice.algorithm, "cmaes");
-  EXPECT_EQ(choice.reason, "10 numeric parameters: at least 8 for CMA-ES");
+  EXPECT_EQ(choice.reason,
+            "10 numeric parameters: CMA-ES for the first 30 completed trials");
   // Not with a categorical or a conditional parameter among them.
   std::vector<ParamSpec> params = ten.params();
   params.push_back(CategoricalParam("c", {"a", "b"}));
@@ -82,6 +84,67 @@ TEST(AutoChoiceTest, ManyNumericParametersUseCmaEs) {
   params.push_back(ActiveWhen(DoubleParam("y", 0, 1), 0, {}));
   EXPECT_EQ(ChooseAlgorithm(rules, SearchSpace(params), History()).algorithm,
             "gp");
+}
+
+TEST(AutoChoiceTest, CmaEsHandsOverToWarpedGpThenTpe) {
+  const AutoRules rules;
+  const SearchSpace ten = Space(10);
+  const AutoChoice last_cmaes = ChooseAlgorithm(
+      rules, ten, SphereHistory(ten, rules.cmaes_max_trials - 1));
+  EXPECT_EQ(last_cmaes.algorithm, "cmaes");
+  const AutoChoice gp =
+      ChooseAlgorithm(rules, ten, SphereHistory(ten, rules.cmaes_max_trials));
+  EXPECT_EQ(gp.algorithm, "gp");
+  EXPECT_TRUE(gp.warped);
+  EXPECT_EQ(gp.reason,
+            "10 numeric parameters and 30 or more completed trials: GP with "
+            "output warping");
+  const AutoChoice tpe =
+      ChooseAlgorithm(rules, ten, SphereHistory(ten, rules.gp_max_trials));
+  EXPECT_EQ(tpe.algorithm, "tpe");
+  // Where GP does not apply, and with cmaes_max_trials 0, CMA-ES stays.
+  AutoRules no_gp = rules;
+  no_gp.gp_max_dimensions = 9;
+  AutoRules always = rules;
+  always.cmaes_max_trials = 0;
+  for (const AutoRules& r : {no_gp, always}) {
+    const AutoChoice late = ChooseAlgorithm(r, ten, SphereHistory(ten, 300));
+    EXPECT_EQ(late.algorithm, "cmaes");
+    EXPECT_EQ(late.reason, "10 numeric parameters: at least 8 for CMA-ES");
+  }
+  // Low-dimensional spaces get plain GP.
+  EXPECT_FALSE(
+      ChooseAlgorithm(rules, Space(4), SphereHistory(Space(4), 40)).warped);
+}
+
+// After CMA-ES, auto's suggestion is GP's with warp_outputs, from the same
+// history and draws; unless the experiment sets gp.warp_outputs itself.
+TEST(AutoSamplerTest, AfterCmaEsTheGpWarpsItsOutputs) {
+  const SearchSpace ten = Space(10);
+  History history = SphereHistory(ten, 40);
+  // A few huge values, where warping changes the model.
+  for (int n = 0; n < 40; n += 7) history.trials[n].values[0] *= 1e4;
+  auto suggest = [&](Sampler& sampler) {
+    Rng rng(5);
+    auto s = sampler.Suggest(ten, history, rng);
+    EXPECT_TRUE(s.ok()) << s.status();
+    return s.ok() ? s->params : std::vector<double>();
+  };
+  auto with_auto = [&](std::map<std::string, std::string> settings) {
+    auto sampler = MakeSamplerReadingAllSettings(&CreateAutoSampler, ten,
+                                                 settings, "auto");
+    return suggest(*sampler);
+  };
+  auto with_gp = [&](std::map<std::string, std::string> settings) {
+    auto sampler =
+        MakeSamplerReadingAllSettings(&CreateGpSampler, ten, settings, "gp");
+    return suggest(*sampler);
+  };
+  const std::vector<double> warped = with_gp({{"warp_outputs", "true"}});
+  const std::vector<double> plain = with_gp({});
+  ASSERT_NE(warped, plain);
+  EXPECT_EQ(with_auto({}), warped);
+  EXPECT_EQ(with_auto({{"gp.warp_outputs", "false"}}), plain);
 }
 
 TEST(AutoChoiceTest, ManyParametersNeverUseGp) {
@@ -150,6 +213,9 @@ TEST(AutoSamplerTest, SettingsReachTheAlgorithmsAndErrorsNameThem) {
   Settings negative({{"gp_max_trials", "-1"}}, "algorithm.settings");
   EXPECT_EQ(CreateAutoSampler(space, negative).status().message(),
             "algorithm.settings.gp_max_trials: must be at least 0");
+  Settings cmaes_negative({{"cmaes_max_trials", "-5"}}, "algorithm.settings");
+  EXPECT_EQ(CreateAutoSampler(space, cmaes_negative).status().message(),
+            "algorithm.settings.cmaes_max_trials: must be at least 0");
 }
 
 TEST(AutoSamplerTest, AFiniteSpaceIsNeverRepeatedAndThenExhausted) {
