@@ -155,34 +155,16 @@ AutoChoice ChooseAlgorithm(const AutoRules& rules, const SearchSpace& space,
 absl::StatusOr<std::unique_ptr<Sampler>> CreateAutoSampler(
     const SearchSpace& space, Settings& settings) {
   AutoRules rules;
-  absl::StatusOr<int64_t> gp_max_trials =
-      settings.GetInt("gp_max_trials", rules.gp_max_trials);
-  if (!gp_max_trials.ok()) return gp_max_trials.status();
-  if (*gp_max_trials < 0) {
-    return settings.Invalid("gp_max_trials", "must be at least 0");
+  for (auto [key, rule] :
+       {std::pair{"gp_max_trials", &rules.gp_max_trials},
+        {"gp_max_dimensions", &rules.gp_max_dimensions},
+        {"cmaes_min_dimensions", &rules.cmaes_min_dimensions},
+        {"cmaes_max_trials", &rules.cmaes_max_trials}}) {
+    absl::StatusOr<int64_t> value = settings.GetInt(key, *rule);
+    if (!value.ok()) return value.status();
+    if (*value < 0) return settings.Invalid(key, "must be at least 0");
+    *rule = *value;
   }
-  rules.gp_max_trials = *gp_max_trials;
-  absl::StatusOr<int64_t> gp_max_dimensions =
-      settings.GetInt("gp_max_dimensions", rules.gp_max_dimensions);
-  if (!gp_max_dimensions.ok()) return gp_max_dimensions.status();
-  if (*gp_max_dimensions < 0) {
-    return settings.Invalid("gp_max_dimensions", "must be at least 0");
-  }
-  rules.gp_max_dimensions = *gp_max_dimensions;
-  absl::StatusOr<int64_t> cmaes_min_dimensions =
-      settings.GetInt("cmaes_min_dimensions", rules.cmaes_min_dimensions);
-  if (!cmaes_min_dimensions.ok()) return cmaes_min_dimensions.status();
-  if (*cmaes_min_dimensions < 0) {
-    return settings.Invalid("cmaes_min_dimensions", "must be at least 0");
-  }
-  rules.cmaes_min_dimensions = *cmaes_min_dimensions;
-  absl::StatusOr<int64_t> cmaes_max_trials =
-      settings.GetInt("cmaes_max_trials", rules.cmaes_max_trials);
-  if (!cmaes_max_trials.ok()) return cmaes_max_trials.status();
-  if (*cmaes_max_trials < 0) {
-    return settings.Invalid("cmaes_max_trials", "must be at least 0");
-  }
-  rules.cmaes_max_trials = *cmaes_max_trials;
 
   auto gp = CreatePart(&CreateGpSampler, "gp", space, settings);
   if (!gp.ok()) return gp.status();
