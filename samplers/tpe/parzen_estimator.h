@@ -127,6 +127,8 @@ struct ObservationView {
   int n = 0;
 };
 
+// Not thread-safe, const methods included: LogDensity and Sigma fill lazily
+// computed values in (see lazy_axis_). TPE builds one per suggestion.
 class ParzenEstimator {
  public:
   // `observations` is row-major, n rows of axes.size() values from
