@@ -94,8 +94,7 @@ class AutoSampler : public Sampler {
 };
 
 // One of the algorithms auto runs, from its scoped settings and the shared
-// seed.
-// `defaults` apply where the user gave no value.
+// seed; `defaults` apply where the user gave no value.
 absl::StatusOr<std::unique_ptr<Sampler>> CreatePart(
     absl::StatusOr<std::unique_ptr<Sampler>> (*factory)(const SearchSpace&,
                                                         Settings&),
