@@ -122,7 +122,7 @@ AutoChoice ChooseAlgorithm(const AutoRules& rules, const SearchSpace& space,
     // CMA-ES first; then GP, which does better from CMA-ES's trials than
     // either alone, with its outputs warped (the quartic and valley-shaped
     // problems have a few huge values that would set GP's scale).
-    if (rules.cmaes_max_trials == 0 || !gp_fits) {
+    if (rules.cmaes_max_trials == 0 || rules.gp_max_trials == 0 || !gp_fits) {
       return {"cmaes", absl::StrCat(dims, " numeric parameters: at least ",
                                     rules.cmaes_min_dimensions, " for CMA-ES")};
     }
@@ -131,13 +131,15 @@ AutoChoice ChooseAlgorithm(const AutoRules& rules, const SearchSpace& space,
               absl::StrCat(dims, " numeric parameters: CMA-ES for the first ",
                            rules.cmaes_max_trials, " completed trials")};
     }
-    if (completed < rules.gp_max_trials) {
+    if (completed < rules.cmaes_gp_max_trials) {
       return {
           "gp",
           absl::StrCat(dims, " numeric parameters and ", rules.cmaes_max_trials,
                        " or more completed trials: GP with output warping"),
           /*warped=*/true};
     }
+    return {"tpe", absl::StrCat(rules.cmaes_gp_max_trials,
+                                " or more completed trials: GP hands over")};
   }
   if (!gp_fits) {
     return {"tpe", absl::StrCat(dims, " parameters: more than GP's ",
@@ -158,7 +160,8 @@ absl::StatusOr<std::unique_ptr<Sampler>> CreateAutoSampler(
        {std::pair{"gp_max_trials", &rules.gp_max_trials},
         {"gp_max_dimensions", &rules.gp_max_dimensions},
         {"cmaes_min_dimensions", &rules.cmaes_min_dimensions},
-        {"cmaes_max_trials", &rules.cmaes_max_trials}}) {
+        {"cmaes_max_trials", &rules.cmaes_max_trials},
+        {"cmaes_gp_max_trials", &rules.cmaes_gp_max_trials}}) {
     absl::StatusOr<int64_t> value = settings.GetInt(key, *rule);
     if (!value.ok()) return value.status();
     if (*value < 0) return settings.Invalid(key, "must be at least 0");

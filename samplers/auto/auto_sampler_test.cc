@@ -99,15 +99,22 @@ TEST(AutoChoiceTest, CmaEsHandsOverToWarpedGpThenTpe) {
   EXPECT_EQ(gp.reason,
             "10 numeric parameters and 30 or more completed trials: GP with "
             "output warping");
-  const AutoChoice tpe =
-      ChooseAlgorithm(rules, ten, SphereHistory(ten, rules.gp_max_trials));
+  // Past the plain GP's window too: TPE stalls on these problems.
+  EXPECT_TRUE(
+      ChooseAlgorithm(rules, ten, SphereHistory(ten, rules.gp_max_trials))
+          .warped);
+  const AutoChoice tpe = ChooseAlgorithm(
+      rules, ten, SphereHistory(ten, rules.cmaes_gp_max_trials));
   EXPECT_EQ(tpe.algorithm, "tpe");
+  EXPECT_EQ(tpe.reason, "500 or more completed trials: GP hands over");
   // Where GP does not apply, and with cmaes_max_trials 0, CMA-ES stays.
   AutoRules no_gp = rules;
   no_gp.gp_max_dimensions = 9;
   AutoRules always = rules;
   always.cmaes_max_trials = 0;
-  for (const AutoRules& r : {no_gp, always}) {
+  AutoRules never_gp = rules;
+  never_gp.gp_max_trials = 0;
+  for (const AutoRules& r : {no_gp, always, never_gp}) {
     const AutoChoice late = ChooseAlgorithm(r, ten, SphereHistory(ten, 300));
     EXPECT_EQ(late.algorithm, "cmaes");
     EXPECT_EQ(late.reason, "10 numeric parameters: at least 8 for CMA-ES");
