@@ -20,11 +20,16 @@
 #include "core/search_space.h"
 #include "gtest/gtest.h"
 #include "samplers/sampler.h"
+#include "samplers/testing/sampler_test_util.h"
 #include "samplers/tpe/parzen_estimator.h"
 
 namespace hpo {
 namespace tpe_internal {
 namespace {
+
+using ::hpo::sampler_testing::CategoricalParam;
+using ::hpo::sampler_testing::DoubleParam;
+using ::hpo::sampler_testing::IntParam;
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
@@ -41,28 +46,11 @@ const std::vector<Golden>& GoldenValues() {
 }
 
 ParamSpec Continuous(double low, double high, bool log = false) {
-  ParamSpec p;
-  p.name = "x";
-  p.kind = ParamKind::kDouble;
-  p.low = low;
-  p.high = high;
-  p.log = log;
-  return p;
+  return DoubleParam("x", low, high, log);
 }
 
 ParamSpec Integer(double low, double high) {
-  ParamSpec p = Continuous(low, high);
-  p.kind = ParamKind::kInt;
-  p.step = 1;
-  return p;
-}
-
-ParamSpec Categorical(int n) {
-  ParamSpec p;
-  p.name = "c";
-  p.kind = ParamKind::kCategorical;
-  for (int i = 0; i < n; ++i) p.categories.push_back(std::to_string(i));
-  return p;
+  return IntParam("x", low, high, /*log=*/false, /*step=*/1);
 }
 
 struct Config {
@@ -95,12 +83,18 @@ std::vector<Config> Configs() {
       {"i1", {Integer(0, 40)}},
       {"c2", {Continuous(0, 1), Continuous(1e-4, 1, true)}},
       {"c10", ten},
-      {"cat_first", {Categorical(3), Continuous(0, 1), Continuous(-1, 1)}},
-      {"cat_mid", {Continuous(0, 1), Categorical(4), Continuous(0, 2)}},
+      {"cat_first",
+       {CategoricalParam("c", {"0", "1", "2"}), Continuous(0, 1),
+        Continuous(-1, 1)}},
+      {"cat_mid",
+       {Continuous(0, 1), CategoricalParam("c", {"0", "1", "2", "3"}),
+        Continuous(0, 2)}},
       {"binned", {Continuous(0, 1), Integer(-5, 5), Continuous(0, 1)}},
       {"cat_c5",
-       {Continuous(0, 1), Continuous(-2, 2), Categorical(3), Continuous(0, 1),
-        Continuous(1e-3, 10, true), Continuous(0, 1), Categorical(2)}},
+       {Continuous(0, 1), Continuous(-2, 2),
+        CategoricalParam("c", {"0", "1", "2"}), Continuous(0, 1),
+        Continuous(1e-3, 10, true), Continuous(0, 1),
+        CategoricalParam("c", {"0", "1"})}},
       {"c30", std::vector<ParamSpec>(30, Continuous(0, 1))},
   };
   for (const Layout& layout : layouts) {
