@@ -3,6 +3,13 @@
 // sphere). One JSON line per (sampler, D, N) on stdout; bench/speed.py runs
 // the same grid over gRPC and for Optuna, and merges the three.
 //
+// Each timed suggestion is then completed and added to the history, as a
+// worker's result would be (and as the gRPC and Optuna measurements tell
+// theirs): the sampler object lives on between suggestions, as it does in the
+// server, so whatever it carries from one call to the next is measured as it
+// would help there, against a history that has changed, never against the
+// same one again.
+//
 //   bazel run //bench:speed -- --samplers=tpe,random,sobol
 //       --trials=100,1000,5000 --dims=2,10,30
 //   bazel run //bench:speed -- --samplers=gp --trials=50,200,500
@@ -64,6 +71,12 @@ SearchSpace Box(int dims) {
   return SearchSpace(std::move(params));
 }
 
+double Sphere(const std::vector<double>& x) {
+  double value = 0;
+  for (double xi : x) value += (xi - 0.3) * (xi - 0.3);
+  return value;
+}
+
 // N completed trials at uniform points, valued by a sphere centered at 0.3.
 History MakeHistory(int dims, int trials) {
   History history;
@@ -73,13 +86,8 @@ History MakeHistory(int dims, int trials) {
     TrialRecord t;
     t.number = n;
     t.state = TrialState::kCompleted;
-    double value = 0;
-    for (int d = 0; d < dims; ++d) {
-      const double x = UnitDraw(rng);
-      t.params.push_back(x);
-      value += (x - 0.3) * (x - 0.3);
-    }
-    t.values = {value};
+    for (int d = 0; d < dims; ++d) t.params.push_back(UnitDraw(rng));
+    t.values = {Sphere(t.params)};
     history.trials.push_back(std::move(t));
   }
   return history;
@@ -120,6 +128,12 @@ int Main() {
             }
             ms.push_back(std::chrono::duration<double, std::milli>(end - start)
                              .count());
+            TrialRecord told;
+            told.number = static_cast<int64_t>(history.trials.size());
+            told.state = TrialState::kCompleted;
+            told.params = std::move(s->params);
+            told.values = {Sphere(told.params)};
+            history.trials.push_back(std::move(told));
           }
         }
         std::sort(ms.begin(), ms.end());

@@ -9,7 +9,9 @@ hpo over gRPC (the real server), and Optuna (in-memory storage).
 Grid: tpe, random and sobol at 100, 1000 and 5000 trials; gp at 50, 200 and
 500; each in 2, 10 and 30 dimensions. Optuna's counterparts: TPESampler,
 RandomSampler, QMCSampler(qmc_type="sobol"), GPSampler, all with defaults.
-  - in-process: Sampler::Suggest on a History of N completed trials;
+  - in-process: Sampler::Suggest on a History of N completed trials, each
+    suggestion then added to the history as a completed trial (the sampler
+    object kept, as the server keeps it);
   - gRPC: an experiment given N completed trials with AddTrial, then the
     GetTrialConfig round trip (each followed by its ReportResult, so the
     history grows by one per repeat);
