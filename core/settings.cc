@@ -18,6 +18,57 @@ bool Settings::Has(absl::string_view key) const {
   return values_.count(std::string(key)) > 0;
 }
 
+namespace {
+
+template <typename T, typename Get>
+absl::StatusOr<Aliased<T>> GetAliased(
+    const Settings& settings, std::initializer_list<absl::string_view> keys,
+    T fallback, Get get) {
+  Aliased<T> out{fallback, std::string(*keys.begin()), false};
+  for (absl::string_view key : keys) {
+    const bool given = settings.Has(key);
+    absl::StatusOr<T> value = get(key, fallback);
+    if (!value.ok()) return value.status();
+    if (!given) continue;
+    if (out.given) {
+      return settings.Invalid(key, absl::StrCat("is an alias of ", out.key,
+                                                "; give only one of them"));
+    }
+    out = Aliased<T>{*value, std::string(key), true};
+  }
+  return out;
+}
+
+}  // namespace
+
+absl::StatusOr<Aliased<int64_t>> Settings::GetIntAliased(
+    std::initializer_list<absl::string_view> keys, int64_t fallback) {
+  return GetAliased<int64_t>(
+      *this, keys, fallback,
+      [this](absl::string_view key, int64_t f) { return GetInt(key, f); });
+}
+
+absl::StatusOr<Aliased<double>> Settings::GetDoubleAliased(
+    std::initializer_list<absl::string_view> keys, double fallback) {
+  return GetAliased<double>(
+      *this, keys, fallback,
+      [this](absl::string_view key, double f) { return GetDouble(key, f); });
+}
+
+absl::Status Settings::CheckOptimizeMode() {
+  absl::StatusOr<std::string> mode = GetString("optimize_mode", "maximize");
+  if (!mode.ok()) return mode.status();
+  const std::string lower = absl::AsciiStrToLower(*mode);
+  if (lower != "minimize" && lower != "maximize") {
+    return Invalid(
+        "optimize_mode",
+        absl::StrCat(
+            "must be minimize or maximize, got \"", *mode,
+            "\" (the experiment's objective goal decides the direction)"));
+  }
+  return absl::OkStatus();
+}
+
 Settings Settings::Scoped(absl::string_view prefix,
                           const std::vector<std::string>& shared) {
   const std::string head = absl::StrCat(prefix, ".");

@@ -6,6 +6,7 @@
 #define HPO_CORE_SETTINGS_H_
 
 #include <cstdint>
+#include <initializer_list>
 #include <map>
 #include <set>
 #include <string>
@@ -16,6 +17,16 @@
 #include "absl/strings/string_view.h"
 
 namespace hpo {
+
+// A setting that other tools spell differently, as read under one of its
+// names.
+template <typename T>
+struct Aliased {
+  T value;
+  // The name it was given under, or the first name when it was not given.
+  std::string key;
+  bool given = false;
+};
 
 class Settings {
  public:
@@ -28,6 +39,18 @@ class Settings {
   absl::StatusOr<bool> GetBool(absl::string_view key, bool fallback);
   absl::StatusOr<std::string> GetString(absl::string_view key,
                                         std::string fallback);
+
+  // The first of `keys` that is set (all of them count as read), or
+  // `fallback`; INVALID_ARGUMENT when more than one is set, naming the later
+  // as an alias of the earlier, even when they agree: one setting, one name.
+  absl::StatusOr<Aliased<int64_t>> GetIntAliased(
+      std::initializer_list<absl::string_view> keys, int64_t fallback);
+  absl::StatusOr<Aliased<double>> GetDoubleAliased(
+      std::initializer_list<absl::string_view> keys, double fallback);
+
+  // NNI's `optimize_mode` ("maximize" or "minimize", any case). The
+  // experiment's goal decides the direction, so it is only checked.
+  absl::Status CheckOptimizeMode();
 
   // The settings whose keys start with `prefix` and a dot, with that part
   // removed, as their own Settings (errors name them in full, e.g.

@@ -153,5 +153,50 @@ TEST(SettingsTest, ScopedCopiesSharedSettingsUnlessOverridden) {
             "algorithm.settings.other: unknown setting for auto (known: seed)");
 }
 
+TEST(SettingsTest, AliasReadsWhicheverIsGiven) {
+  Settings s({{"b", "7"}}, "early_stopping.settings");
+  absl::StatusOr<Aliased<int64_t>> v = s.GetIntAliased({"a", "b"}, 3);
+  ASSERT_TRUE(v.ok()) << v.status();
+  EXPECT_EQ(v->value, 7);
+  EXPECT_EQ(v->key, "b");
+  EXPECT_TRUE(v->given);
+  EXPECT_TRUE(s.CheckAllRead("x").ok());
+
+  Settings none({}, "early_stopping.settings");
+  v = none.GetIntAliased({"a", "b"}, 3);
+  ASSERT_TRUE(v.ok());
+  EXPECT_EQ(v->value, 3);
+  EXPECT_EQ(v->key, "a");
+  EXPECT_FALSE(v->given);
+}
+
+TEST(SettingsTest, AliasBothGivenIsAnError) {
+  Settings s({{"a", "1"}, {"b", "2"}}, "early_stopping.settings");
+  absl::StatusOr<Aliased<double>> v = s.GetDoubleAliased({"a", "b"}, 0);
+  ASSERT_FALSE(v.ok());
+  EXPECT_EQ(v.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(v.status().message(),
+              HasSubstr("early_stopping.settings.b: is an alias of a"));
+}
+
+TEST(SettingsTest, AliasMalformedValueNamesItsKey) {
+  Settings s({{"b", "x"}}, "early_stopping.settings");
+  absl::StatusOr<Aliased<int64_t>> v = s.GetIntAliased({"a", "b"}, 0);
+  ASSERT_FALSE(v.ok());
+  EXPECT_THAT(v.status().message(), HasSubstr("early_stopping.settings.b:"));
+}
+
+TEST(SettingsTest, OptimizeModeAcceptsEitherGoalInAnyCase) {
+  for (const char* mode : {"maximize", "Minimize", "MAXIMIZE"}) {
+    Settings s({{"optimize_mode", mode}}, "early_stopping.settings");
+    EXPECT_TRUE(s.CheckOptimizeMode().ok()) << mode;
+  }
+  Settings bad({{"optimize_mode", "sideways"}}, "early_stopping.settings");
+  const absl::Status st = bad.CheckOptimizeMode();
+  EXPECT_EQ(st.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(st.message(),
+              HasSubstr("early_stopping.settings.optimize_mode: must be"));
+}
+
 }  // namespace
 }  // namespace hpo

@@ -59,8 +59,8 @@ absl::StatusOr<std::unique_ptr<Pruner>> CreateAshaPruner(Settings& settings) {
     if (!unused.ok()) return unused.status();
     options.min_resource = 0;
   } else {
-    absl::StatusOr<Aliased<int64_t>> min_resource = GetIntAliased(
-        settings, {"min_resource", "grace_period"}, options.min_resource);
+    absl::StatusOr<Aliased<int64_t>> min_resource = settings.GetIntAliased(
+        {"min_resource", "grace_period"}, options.min_resource);
     if (!min_resource.ok()) return min_resource.status();
     if (min_resource->value < 1) {
       return settings.Invalid(
@@ -108,7 +108,7 @@ absl::StatusOr<std::unique_ptr<Pruner>> CreateAshaPruner(Settings& settings) {
   options.bootstrap_count = *bootstrap;
 
   absl::StatusOr<Aliased<int64_t>> max_resource =
-      GetIntAliased(settings, {"max_resource", "max_t"}, 0);
+      settings.GetIntAliased({"max_resource", "max_t"}, 0);
   if (!max_resource.ok()) return max_resource.status();
   if (max_resource->given) {
     const int64_t least = std::max<int64_t>(options.min_resource, 1);

@@ -4,7 +4,6 @@
 #include <cmath>
 #include <limits>
 
-#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 
 namespace hpo {
@@ -103,63 +102,6 @@ std::string Ordinal(int64_t n) {
     }
   }
   return absl::StrCat(n, suffix);
-}
-
-namespace {
-
-// Finds which of `keys` is set; reads them all so that each counts as known.
-template <typename T, typename Get>
-absl::StatusOr<Aliased<T>> GetAliased(
-    Settings& settings, std::initializer_list<absl::string_view> keys,
-    T fallback, Get get) {
-  Aliased<T> out{fallback, std::string(*keys.begin()), false};
-  for (absl::string_view key : keys) {
-    const bool given = settings.Has(key);
-    absl::StatusOr<T> value = get(key, fallback);
-    if (!value.ok()) return value.status();
-    if (!given) continue;
-    if (out.given) {
-      return settings.Invalid(key, absl::StrCat("is an alias of ", out.key,
-                                                "; give only one of them"));
-    }
-    out = Aliased<T>{*value, std::string(key), true};
-  }
-  return out;
-}
-
-}  // namespace
-
-absl::StatusOr<Aliased<int64_t>> GetIntAliased(
-    Settings& settings, std::initializer_list<absl::string_view> keys,
-    int64_t fallback) {
-  return GetAliased<int64_t>(settings, keys, fallback,
-                             [&](absl::string_view key, int64_t f) {
-                               return settings.GetInt(key, f);
-                             });
-}
-
-absl::StatusOr<Aliased<double>> GetDoubleAliased(
-    Settings& settings, std::initializer_list<absl::string_view> keys,
-    double fallback) {
-  return GetAliased<double>(settings, keys, fallback,
-                            [&](absl::string_view key, double f) {
-                              return settings.GetDouble(key, f);
-                            });
-}
-
-absl::Status CheckOptimizeMode(Settings& settings) {
-  absl::StatusOr<std::string> mode =
-      settings.GetString("optimize_mode", "maximize");
-  if (!mode.ok()) return mode.status();
-  const std::string lower = absl::AsciiStrToLower(*mode);
-  if (lower != "minimize" && lower != "maximize") {
-    return settings.Invalid(
-        "optimize_mode",
-        absl::StrCat(
-            "must be minimize or maximize, got \"", *mode,
-            "\" (the experiment's objective goal decides the direction)"));
-  }
-  return absl::OkStatus();
 }
 
 }  // namespace hpo

@@ -1,22 +1,18 @@
 // What the early-stopping rules share: reading a trial's learning curve out of
-// the history, Optuna's percentile and interval arithmetic, and settings that
-// go by several names (Optuna's, Katib's, NNI's, Ray Tune's).
+// the history, and Optuna's percentile and interval arithmetic. (Settings that
+// go by several names, Optuna's, Katib's, NNI's and Ray Tune's, are read with
+// Settings::GetIntAliased and its kin.)
 
 #ifndef HPO_PRUNERS_COMMON_PRUNER_UTIL_H_
 #define HPO_PRUNERS_COMMON_PRUNER_UTIL_H_
 
 #include <cstdint>
-#include <initializer_list>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
-#include "absl/status/status.h"
-#include "absl/status/statusor.h"
-#include "absl/strings/string_view.h"
 #include "core/history.h"
-#include "core/settings.h"
 
 namespace hpo {
 
@@ -62,29 +58,6 @@ double NanPercentile(std::vector<double> values, double q);
 
 // "1st", "2nd", "3rd", "4th", ..., "11th", "21st".
 std::string Ordinal(int64_t n);
-
-// A setting read under one of several names.
-template <typename T>
-struct Aliased {
-  T value;
-  // The name it was given under, or the first name when it was not given.
-  std::string key;
-  bool given = false;
-};
-
-// Reads the first of `keys` that is set (all of them count as known), or
-// `fallback`; INVALID_ARGUMENT when more than one is set, naming the later
-// one as an alias of the earlier.
-absl::StatusOr<Aliased<int64_t>> GetIntAliased(
-    Settings& settings, std::initializer_list<absl::string_view> keys,
-    int64_t fallback);
-absl::StatusOr<Aliased<double>> GetDoubleAliased(
-    Settings& settings, std::initializer_list<absl::string_view> keys,
-    double fallback);
-
-// NNI's `optimize_mode` ("maximize" or "minimize", any case). The
-// experiment's goal decides the direction, so it is only checked.
-absl::Status CheckOptimizeMode(Settings& settings);
 
 }  // namespace hpo
 

@@ -2,19 +2,13 @@
 
 #include <cmath>
 #include <limits>
-#include <map>
-#include <string>
+#include <vector>
 
-#include "absl/status/status.h"
 #include "core/history.h"
-#include "core/settings.h"
-#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
 namespace hpo {
 namespace {
-
-using ::testing::HasSubstr;
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
@@ -90,51 +84,6 @@ TEST(OrdinalTest, Suffixes) {
   EXPECT_EQ(Ordinal(21), "21st");
   EXPECT_EQ(Ordinal(102), "102nd");
   EXPECT_EQ(Ordinal(111), "111th");
-}
-
-TEST(AliasTest, ReadsWhicheverIsGiven) {
-  Settings s({{"b", "7"}}, "early_stopping.settings");
-  absl::StatusOr<Aliased<int64_t>> v = GetIntAliased(s, {"a", "b"}, 3);
-  ASSERT_TRUE(v.ok()) << v.status();
-  EXPECT_EQ(v->value, 7);
-  EXPECT_EQ(v->key, "b");
-  EXPECT_TRUE(v->given);
-  EXPECT_TRUE(s.CheckAllRead("x").ok());
-
-  Settings none({}, "early_stopping.settings");
-  v = GetIntAliased(none, {"a", "b"}, 3);
-  ASSERT_TRUE(v.ok());
-  EXPECT_EQ(v->value, 3);
-  EXPECT_EQ(v->key, "a");
-  EXPECT_FALSE(v->given);
-}
-
-TEST(AliasTest, BothGivenIsAnError) {
-  Settings s({{"a", "1"}, {"b", "2"}}, "early_stopping.settings");
-  absl::StatusOr<Aliased<double>> v = GetDoubleAliased(s, {"a", "b"}, 0);
-  ASSERT_FALSE(v.ok());
-  EXPECT_EQ(v.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(v.status().message(),
-              HasSubstr("early_stopping.settings.b: is an alias of a"));
-}
-
-TEST(AliasTest, MalformedValueNamesItsKey) {
-  Settings s({{"b", "x"}}, "early_stopping.settings");
-  absl::StatusOr<Aliased<int64_t>> v = GetIntAliased(s, {"a", "b"}, 0);
-  ASSERT_FALSE(v.ok());
-  EXPECT_THAT(v.status().message(), HasSubstr("early_stopping.settings.b:"));
-}
-
-TEST(OptimizeModeTest, AcceptsEitherGoalInAnyCase) {
-  for (const char* mode : {"maximize", "Minimize", "MAXIMIZE"}) {
-    Settings s({{"optimize_mode", mode}}, "early_stopping.settings");
-    EXPECT_TRUE(CheckOptimizeMode(s).ok()) << mode;
-  }
-  Settings bad({{"optimize_mode", "sideways"}}, "early_stopping.settings");
-  const absl::Status st = CheckOptimizeMode(bad);
-  EXPECT_EQ(st.code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(st.message(),
-              HasSubstr("early_stopping.settings.optimize_mode: must be"));
 }
 
 }  // namespace

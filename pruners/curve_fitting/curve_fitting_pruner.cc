@@ -166,7 +166,7 @@ absl::StatusOr<std::unique_ptr<Pruner>> CreateCurveFittingPruner(
   }
   options.gap = *gap;
 
-  if (absl::Status s = CheckOptimizeMode(settings); !s.ok()) return s;
+  if (absl::Status s = settings.CheckOptimizeMode(); !s.ok()) return s;
   return std::make_unique<CurveFittingPruner>(options);
 }
 

@@ -103,7 +103,7 @@ absl::StatusOr<std::unique_ptr<Pruner>> CreateHyperbandPruner(
     }
   }
   absl::StatusOr<Aliased<int64_t>> max_resource =
-      GetIntAliased(settings, {"max_resource", "R", "r_l"}, 0);
+      settings.GetIntAliased({"max_resource", "R", "r_l"}, 0);
   if (!max_resource.ok()) return max_resource.status();
   if (!max_resource->given) {
     return settings.Invalid("max_resource",
@@ -119,7 +119,7 @@ absl::StatusOr<std::unique_ptr<Pruner>> CreateHyperbandPruner(
   options.max_resource = max_resource->value;
 
   absl::StatusOr<Aliased<double>> factor =
-      GetDoubleAliased(settings, {"reduction_factor", "eta"}, 3);
+      settings.GetDoubleAliased({"reduction_factor", "eta"}, 3);
   if (!factor.ok()) return factor.status();
   if (factor->value <= 1) {
     return settings.Invalid(
@@ -152,7 +152,7 @@ absl::StatusOr<std::unique_ptr<Pruner>> CreateHyperbandPruner(
         "exec_mode", absl::StrCat("must be parallelism or serial, got \"",
                                   *exec_mode, "\""));
   }
-  if (absl::Status s = CheckOptimizeMode(settings); !s.ok()) return s;
+  if (absl::Status s = settings.CheckOptimizeMode(); !s.ok()) return s;
 
   // The brackets: as many as first rungs min_resource * eta^b <= max_resource
   // (Optuna's floor(log_eta(max / min)) + 1, without log's rounding).

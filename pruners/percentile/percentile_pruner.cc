@@ -119,9 +119,8 @@ class PercentilePruner : public Pruner {
 
 absl::StatusOr<PercentileOptions> ReadPercentileOptions(Settings& settings) {
   PercentileOptions options;
-  absl::StatusOr<Aliased<int64_t>> startup =
-      GetIntAliased(settings, {"n_startup_trials", "min_trials_required"},
-                    options.n_startup_trials);
+  absl::StatusOr<Aliased<int64_t>> startup = settings.GetIntAliased(
+      {"n_startup_trials", "min_trials_required"}, options.n_startup_trials);
   if (!startup.ok()) return startup.status();
   // Katib refuses min_trials_required < 1; Optuna allows 0 startup trials.
   const int64_t least_startup = startup->key == "min_trials_required" ? 1 : 0;
@@ -171,7 +170,7 @@ absl::StatusOr<PercentileOptions> ReadPercentileOptions(Settings& settings) {
   }
   options.n_min_trials = *n_min;
 
-  if (absl::Status s = CheckOptimizeMode(settings); !s.ok()) return s;
+  if (absl::Status s = settings.CheckOptimizeMode(); !s.ok()) return s;
   return options;
 }
 

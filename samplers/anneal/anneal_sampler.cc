@@ -8,7 +8,6 @@
 #include <vector>
 
 #include "absl/status/status.h"
-#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "core/history.h"
 #include "samplers/draws.h"
@@ -204,30 +203,15 @@ absl::StatusOr<std::unique_ptr<Sampler>> CreateAnnealSampler(
   options.n_startup_trials = *n_startup;
 
   // hyperopt and NNI call it random_state, Optuna seed.
-  const bool has_seed = settings.Has("seed");
-  const bool has_random_state = settings.Has("random_state");
-  absl::StatusOr<int64_t> seed = settings.GetInt("seed", 0);
+  absl::StatusOr<Aliased<int64_t>> seed =
+      settings.GetIntAliased({"seed", "random_state"}, 0);
   if (!seed.ok()) return seed.status();
-  absl::StatusOr<int64_t> random_state = settings.GetInt("random_state", 0);
-  if (!random_state.ok()) return random_state.status();
-  if (has_seed && has_random_state) {
-    return settings.Invalid("random_state",
-                            "is an alias of seed; give one of them");
-  }
-  options.seeded = has_seed || has_random_state;
-  options.seed = static_cast<uint64_t>(has_seed ? *seed : *random_state);
+  options.seeded = seed->given;
+  options.seed = static_cast<uint64_t>(seed->value);
 
   // NNI's Anneal tuner takes optimize_mode; here the experiment's goal decides,
   // so it is only checked.
-  absl::StatusOr<std::string> mode =
-      settings.GetString("optimize_mode", "maximize");
-  if (!mode.ok()) return mode.status();
-  const std::string lower = absl::AsciiStrToLower(*mode);
-  if (lower != "minimize" && lower != "maximize") {
-    return settings.Invalid(
-        "optimize_mode",
-        absl::StrCat("must be minimize or maximize, got \"", *mode, "\""));
-  }
+  if (absl::Status s = settings.CheckOptimizeMode(); !s.ok()) return s;
   return std::make_unique<AnnealSampler>(options);
 }
 

@@ -38,49 +38,25 @@ struct Options {
   uint64_t seed = 0;
 };
 
-// Reads `key` and, if given, its alias; both given and different is an error.
-template <typename T, typename Getter>
-absl::StatusOr<T> GetWithAlias(Settings& settings, absl::string_view key,
-                               absl::string_view alias, T fallback,
-                               Getter get) {
-  absl::StatusOr<T> a = get(settings, key, fallback);
-  if (!a.ok()) return a.status();
-  absl::StatusOr<T> b = get(settings, alias, fallback);
-  if (!b.ok()) return b.status();
-  if (settings.Has(key) && settings.Has(alias) && *a != *b) {
-    return settings.Invalid(alias, absl::StrCat("conflicts with ", key));
-  }
-  return settings.Has(alias) ? *b : *a;
-}
-
 absl::StatusOr<Options> ReadOptions(Settings& settings) {
-  const auto get_double = [](Settings& s, absl::string_view k, double d) {
-    return s.GetDouble(k, d);
-  };
-  const auto get_int = [](Settings& s, absl::string_view k, int64_t d) {
-    return s.GetInt(k, d);
-  };
   Options o;
-  absl::StatusOr<double> sigma0 =
-      GetWithAlias(settings, "sigma0", "sigma", o.sigma0, get_double);
+  absl::StatusOr<Aliased<double>> sigma0 =
+      settings.GetDoubleAliased({"sigma0", "sigma"}, o.sigma0);
   if (!sigma0.ok()) return sigma0.status();
-  if (!(*sigma0 > 0 && *sigma0 <= 1)) {
-    return settings.Invalid(settings.Has("sigma") ? "sigma" : "sigma0",
+  if (!(sigma0->value > 0 && sigma0->value <= 1)) {
+    return settings.Invalid(sigma0->key,
                             "must be in (0, 1] (a fraction of each range)");
   }
-  o.sigma0 = *sigma0;
+  o.sigma0 = sigma0->value;
 
-  absl::StatusOr<int64_t> popsize =
-      GetWithAlias<int64_t>(settings, "popsize", "population_size", 0, get_int);
+  absl::StatusOr<Aliased<int64_t>> popsize =
+      settings.GetIntAliased({"popsize", "population_size"}, 0);
   if (!popsize.ok()) return popsize.status();
-  if (settings.Has("popsize") || settings.Has("population_size")) {
-    if (*popsize < 2 || *popsize > kMaxPopsize) {
-      return settings.Invalid(
-          settings.Has("popsize") ? "popsize" : "population_size",
-          absl::StrCat("must be in [2, ", kMaxPopsize, "]"));
-    }
+  if (popsize->given && (popsize->value < 2 || popsize->value > kMaxPopsize)) {
+    return settings.Invalid(popsize->key,
+                            absl::StrCat("must be in [2, ", kMaxPopsize, "]"));
   }
-  o.popsize = *popsize;
+  o.popsize = popsize->value;
 
   absl::StatusOr<int64_t> startup = settings.GetInt("n_startup_trials", 1);
   if (!startup.ok()) return startup.status();
@@ -113,10 +89,10 @@ absl::StatusOr<Options> ReadOptions(Settings& settings) {
   if (!pruned.ok()) return pruned.status();
   o.consider_pruned = *pruned;
 
-  absl::StatusOr<int64_t> seed =
-      GetWithAlias<int64_t>(settings, "seed", "random_state", 0, get_int);
+  absl::StatusOr<Aliased<int64_t>> seed =
+      settings.GetIntAliased({"seed", "random_state"}, 0);
   if (!seed.ok()) return seed.status();
-  o.seed = static_cast<uint64_t>(*seed);
+  o.seed = static_cast<uint64_t>(seed->value);
   return o;
 }
 

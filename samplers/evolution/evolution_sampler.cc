@@ -8,7 +8,6 @@
 #include <vector>
 
 #include "absl/status/status.h"
-#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "core/history.h"
 #include "core/normal.h"
@@ -207,26 +206,18 @@ absl::StatusOr<std::unique_ptr<Sampler>> CreateEvolutionSampler(
   // Real et al. call it the sample size, others the tournament size. NNI's is
   // 2, which selects too weakly to beat random search within a few hundred
   // trials; a quarter of the population, as in Real et al., does.
-  const bool has_sample_size = settings.Has("sample_size");
-  const bool has_tournament_size = settings.Has("tournament_size");
-  absl::StatusOr<int64_t> sample_size = settings.GetInt("sample_size", 0);
+  absl::StatusOr<Aliased<int64_t>> sample_size =
+      settings.GetIntAliased({"sample_size", "tournament_size"}, 0);
   if (!sample_size.ok()) return sample_size.status();
-  absl::StatusOr<int64_t> tournament_size =
-      settings.GetInt("tournament_size", 0);
-  if (!tournament_size.ok()) return tournament_size.status();
-  if (has_sample_size && has_tournament_size) {
-    return settings.Invalid("tournament_size",
-                            "is an alias of sample_size; give one of them");
-  }
-  if (has_sample_size || has_tournament_size) {
-    const char* key = has_sample_size ? "sample_size" : "tournament_size";
-    options.sample_size = has_sample_size ? *sample_size : *tournament_size;
+  if (sample_size->given) {
+    options.sample_size = sample_size->value;
     if (options.sample_size < 1 ||
         options.sample_size > options.population_size) {
       return settings.Invalid(
-          key, absl::StrCat("must be between 1 and population_size (",
-                            options.population_size, "), got ",
-                            options.sample_size));
+          sample_size->key,
+          absl::StrCat("must be between 1 and population_size (",
+                       options.population_size, "), got ",
+                       options.sample_size));
     }
   } else {
     options.sample_size =
@@ -245,30 +236,15 @@ absl::StatusOr<std::unique_ptr<Sampler>> CreateEvolutionSampler(
   options.mutation_scale = *mutation_scale;
 
   // hyperopt and NNI call it random_state, Optuna seed.
-  const bool has_seed = settings.Has("seed");
-  const bool has_random_state = settings.Has("random_state");
-  absl::StatusOr<int64_t> seed = settings.GetInt("seed", 0);
+  absl::StatusOr<Aliased<int64_t>> seed =
+      settings.GetIntAliased({"seed", "random_state"}, 0);
   if (!seed.ok()) return seed.status();
-  absl::StatusOr<int64_t> random_state = settings.GetInt("random_state", 0);
-  if (!random_state.ok()) return random_state.status();
-  if (has_seed && has_random_state) {
-    return settings.Invalid("random_state",
-                            "is an alias of seed; give one of them");
-  }
-  options.seeded = has_seed || has_random_state;
-  options.seed = static_cast<uint64_t>(has_seed ? *seed : *random_state);
+  options.seeded = seed->given;
+  options.seed = static_cast<uint64_t>(seed->value);
 
   // NNI's Evolution tuner requires optimize_mode; here the experiment's goal
   // decides, so it is only checked.
-  absl::StatusOr<std::string> mode =
-      settings.GetString("optimize_mode", "maximize");
-  if (!mode.ok()) return mode.status();
-  const std::string lower = absl::AsciiStrToLower(*mode);
-  if (lower != "minimize" && lower != "maximize") {
-    return settings.Invalid(
-        "optimize_mode",
-        absl::StrCat("must be minimize or maximize, got \"", *mode, "\""));
-  }
+  if (absl::Status s = settings.CheckOptimizeMode(); !s.ok()) return s;
   return std::make_unique<EvolutionSampler>(options);
 }
 

@@ -534,28 +534,6 @@ absl::StatusOr<Suggestion> GpSampler::Suggest(const SearchSpace& space,
       starts.empty() ? candidates[rank[0]].params : starts[0].params, ""};
 }
 
-// Reads an integer setting that other tools spell differently: the first of
-// `keys` that is set wins, and two set to different values is an error.
-absl::StatusOr<int64_t> GetAliasedInt(Settings& settings,
-                                      std::initializer_list<const char*> keys,
-                                      int64_t fallback) {
-  int64_t value = fallback;
-  const char* from = nullptr;
-  for (const char* key : keys) {
-    const bool set = settings.Has(key);
-    absl::StatusOr<int64_t> v = settings.GetInt(key, fallback);
-    if (!v.ok()) return v.status();
-    if (!set) continue;
-    if (from != nullptr && *v != value) {
-      return settings.Invalid(
-          key, absl::StrCat("conflicts with ", from, " (", value, ")"));
-    }
-    value = *v;
-    from = key;
-  }
-  return value;
-}
-
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Sampler>> CreateGpSampler(
@@ -603,41 +581,31 @@ absl::StatusOr<std::unique_ptr<Sampler>> CreateGpSampler(
   if (*xi < 0) return settings.Invalid("xi", "must be >= 0");
   config.acquisition.xi = *xi;
 
-  absl::StatusOr<int64_t> startup = GetAliasedInt(
-      settings, {"n_startup_trials", "n_initial_points", "cold_start_num"}, 10);
+  absl::StatusOr<Aliased<int64_t>> startup = settings.GetIntAliased(
+      {"n_startup_trials", "n_initial_points", "cold_start_num"}, 10);
   if (!startup.ok()) return startup.status();
-  if (*startup < 0) {
-    return settings.Invalid("n_startup_trials", "must be >= 0");
-  }
-  config.n_startup = *startup;
-  absl::StatusOr<int64_t> candidates =
-      GetAliasedInt(settings, {"n_candidates", "selection_num_warm_up"}, 1024);
+  if (startup->value < 0) return settings.Invalid(startup->key, "must be >= 0");
+  config.n_startup = startup->value;
+  absl::StatusOr<Aliased<int64_t>> candidates =
+      settings.GetIntAliased({"n_candidates", "selection_num_warm_up"}, 1024);
   if (!candidates.ok()) return candidates.status();
-  if (*candidates < 1 || *candidates > 1000000) {
-    return settings.Invalid("n_candidates", "must be in [1, 1000000]");
+  if (candidates->value < 1 || candidates->value > 1000000) {
+    return settings.Invalid(candidates->key, "must be in [1, 1000000]");
   }
-  config.n_candidates = *candidates;
-  absl::StatusOr<int64_t> restarts = GetAliasedInt(
-      settings, {"n_restarts", "selection_num_starting_points"}, 5);
+  config.n_candidates = candidates->value;
+  absl::StatusOr<Aliased<int64_t>> restarts = settings.GetIntAliased(
+      {"n_restarts", "selection_num_starting_points"}, 5);
   if (!restarts.ok()) return restarts.status();
-  if (*restarts < 1 || *restarts > 10000) {
-    return settings.Invalid("n_restarts", "must be in [1, 10000]");
+  if (restarts->value < 1 || restarts->value > 10000) {
+    return settings.Invalid(restarts->key, "must be in [1, 10000]");
   }
-  config.n_restarts = *restarts;
-  absl::StatusOr<int64_t> seed =
-      GetAliasedInt(settings, {"seed", "random_state"}, 0);
+  config.n_restarts = restarts->value;
+  absl::StatusOr<Aliased<int64_t>> seed =
+      settings.GetIntAliased({"seed", "random_state"}, 0);
   if (!seed.ok()) return seed.status();
-  config.seed = static_cast<uint64_t>(*seed);
+  config.seed = static_cast<uint64_t>(seed->value);
 
-  absl::StatusOr<std::string> mode =
-      settings.GetString("optimize_mode", "minimize");
-  if (!mode.ok()) return mode.status();
-  const std::string m = absl::AsciiStrToLower(*mode);
-  if (m != "minimize" && m != "maximize") {
-    return settings.Invalid(
-        "optimize_mode",
-        absl::StrCat("must be minimize or maximize, got \"", *mode, "\""));
-  }
+  if (absl::Status s = settings.CheckOptimizeMode(); !s.ok()) return s;
 
   absl::StatusOr<double> nu = settings.GetDouble("nu", 2.5);
   if (!nu.ok()) return nu.status();

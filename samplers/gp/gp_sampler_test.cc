@@ -375,6 +375,8 @@ TEST(GpSamplerTest, RejectsBadSettingsAndSpaces) {
       {{"xi", "-0.1"}},
       {{"n_startup_trials", "-1"}},
       {{"n_startup_trials", "5"}, {"cold_start_num", "6"}},
+      // One setting, one name, even when the two agree.
+      {{"n_startup_trials", "5"}, {"cold_start_num", "5"}},
       {{"n_candidates", "0"}},
       {{"n_restarts", "0"}},
       {{"selection_num_warm_up", "many"}},
@@ -389,9 +391,8 @@ TEST(GpSamplerTest, RejectsBadSettingsAndSpaces) {
     EXPECT_EQ(sampler.status().code(), absl::StatusCode::kInvalidArgument)
         << settings.begin()->first;
   }
-  // Agreeing aliases and NNI's defaults are fine.
-  Settings good({{"n_startup_trials", "5"},
-                 {"cold_start_num", "5"},
+  // NNI's names and defaults are fine.
+  Settings good({{"cold_start_num", "5"},
                  {"optimize_mode", "maximize"},
                  {"selection_num_warm_up", "2000"},
                  {"selection_num_starting_points", "10"},

@@ -292,49 +292,26 @@ class TpeSampler : public Sampler {
   size_t size_;
 };
 
-// Reads a setting that other tools spell differently; giving two spellings is
-// an error. `*given` says whether any was set.
-absl::StatusOr<int64_t> GetAliasedInt(Settings& settings,
-                                      std::initializer_list<const char*> keys,
-                                      int64_t fallback, bool* given) {
-  const char* first = nullptr;
-  int64_t value = fallback;
-  for (const char* key : keys) {
-    absl::StatusOr<int64_t> v = settings.GetInt(key, fallback);
-    if (!v.ok()) return v.status();
-    if (!settings.Has(key)) continue;
-    if (first != nullptr) {
-      return settings.Invalid(
-          key, absl::StrCat("is an alias of ", first, "; give one of them"));
-    }
-    first = key;
-    value = *v;
-  }
-  if (given != nullptr) *given = first != nullptr;
-  return value;
-}
-
 absl::Status ReadOptions(Settings& settings, Options& o) {
-  absl::StatusOr<int64_t> n_startup = GetAliasedInt(
-      settings, {"n_startup_trials", "n_initial_points", "n_startup_jobs"},
-      o.n_startup_trials, nullptr);
+  absl::StatusOr<Aliased<int64_t>> n_startup = settings.GetIntAliased(
+      {"n_startup_trials", "n_initial_points", "n_startup_jobs"},
+      o.n_startup_trials);
   if (!n_startup.ok()) return n_startup.status();
-  if (*n_startup < 0) {
-    return settings.Invalid("n_startup_trials",
-                            absl::StrCat("must be >= 0, got ", *n_startup));
+  if (n_startup->value < 0) {
+    return settings.Invalid(
+        n_startup->key, absl::StrCat("must be >= 0, got ", n_startup->value));
   }
-  o.n_startup_trials = *n_startup;
+  o.n_startup_trials = n_startup->value;
 
-  absl::StatusOr<int64_t> candidates =
-      GetAliasedInt(settings, {"n_ei_candidates", "n_EI_candidates"},
-                    o.n_ei_candidates, nullptr);
+  absl::StatusOr<Aliased<int64_t>> candidates = settings.GetIntAliased(
+      {"n_ei_candidates", "n_EI_candidates"}, o.n_ei_candidates);
   if (!candidates.ok()) return candidates.status();
-  if (*candidates < 1 || *candidates > kMaxEiCandidates) {
-    return settings.Invalid("n_ei_candidates",
+  if (candidates->value < 1 || candidates->value > kMaxEiCandidates) {
+    return settings.Invalid(candidates->key,
                             absl::StrCat("must be in [1, ", kMaxEiCandidates,
-                                         "], got ", *candidates));
+                                         "], got ", candidates->value));
   }
-  o.n_ei_candidates = static_cast<int>(*candidates);
+  o.n_ei_candidates = static_cast<int>(candidates->value);
 
   absl::StatusOr<double> gamma = settings.GetDouble("gamma", o.split.gamma);
   if (!gamma.ok()) return gamma.status();
@@ -426,24 +403,14 @@ absl::Status ReadOptions(Settings& settings, Options& o) {
   o.discrete_as_categorical = *as_categorical;
 
   // Optuna calls it seed; hyperopt, Katib and skopt random_state.
-  bool has_seed = false;
-  absl::StatusOr<int64_t> seed =
-      GetAliasedInt(settings, {"seed", "random_state"}, 0, &has_seed);
+  absl::StatusOr<Aliased<int64_t>> seed =
+      settings.GetIntAliased({"seed", "random_state"}, 0);
   if (!seed.ok()) return seed.status();
-  o.seeded = has_seed;
-  o.seed = static_cast<uint64_t>(*seed);
+  o.seeded = seed->given;
+  o.seed = static_cast<uint64_t>(seed->value);
 
   // NNI's optimize_mode: the experiment's goal decides, so it is only checked.
-  absl::StatusOr<std::string> mode =
-      settings.GetString("optimize_mode", "minimize");
-  if (!mode.ok()) return mode.status();
-  const std::string lower = absl::AsciiStrToLower(*mode);
-  if (lower != "minimize" && lower != "maximize") {
-    return settings.Invalid(
-        "optimize_mode",
-        absl::StrCat("must be minimize or maximize, got \"", *mode, "\""));
-  }
-  return absl::OkStatus();
+  return settings.CheckOptimizeMode();
 }
 
 absl::StatusOr<std::unique_ptr<Sampler>> CreateTpe(const SearchSpace& space,
