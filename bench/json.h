@@ -1,6 +1,7 @@
-// Just enough JSON writing for the benchmark's traces: strings, numbers that
-// read back to the same double, arrays of them. Reading goes through
-// protobuf's JSON parser (google.protobuf.Struct) where it is needed.
+// Just enough JSON writing for the benchmark's traces: numbers that read back
+// to the same double and arrays of them (strings: core/json_quote.h).
+// Reading goes through protobuf's JSON parser (google.protobuf.Struct) where
+// it is needed.
 
 #ifndef HPO_BENCH_JSON_H_
 #define HPO_BENCH_JSON_H_
@@ -11,29 +12,9 @@
 #include <string>
 #include <vector>
 
-namespace hpo::bench {
+#include "core/json_quote.h"
 
-inline std::string JsonString(const std::string& s) {
-  std::string out = "\"";
-  for (char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          out += buf;
-        } else {
-          out += c;
-        }
-    }
-  }
-  return out + "\"";
-}
+namespace hpo::bench {
 
 // Shortest of %.15g/%.16g/%.17g that reads back exactly; null for NaN and
 // infinities, which JSON cannot hold.

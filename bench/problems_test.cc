@@ -30,7 +30,8 @@ Struct LoadVectors() {
   std::stringstream text;
   text << in.rdbuf();
   Struct vectors;
-  auto status = google::protobuf::util::JsonStringToMessage(text.str(), &vectors);
+  auto status =
+      google::protobuf::util::JsonStringToMessage(text.str(), &vectors);
   EXPECT_TRUE(status.ok()) << status.ToString();
   return vectors;
 }
@@ -52,12 +53,12 @@ TEST(ProblemsTest, KnownValues) {
   EXPECT_NEAR(Rosenbrock({0, 0}), 1, 1e-15);
   EXPECT_NEAR(Ackley(std::vector<double>(10, 0.0)), 0, 1e-12);
   EXPECT_NEAR(Levy(std::vector<double>(10, 1.0)), 0, 1e-12);
-  EXPECT_NEAR(StyblinskiTang({kStyblinskiTangArgmin}),
-              kStyblinskiTangMinPerDim, 1e-12);
+  EXPECT_NEAR(StyblinskiTang({kStyblinskiTangArgmin}), kStyblinskiTangMinPerDim,
+              1e-12);
   // The published Hartmann-6 minimum, to the digits usually given.
-  EXPECT_NEAR(Hartmann6({0.20169, 0.150011, 0.476874, 0.275332, 0.311652,
-                         0.6573}),
-              -3.32237, 1e-5);
+  EXPECT_NEAR(
+      Hartmann6({0.20169, 0.150011, 0.476874, 0.275332, 0.311652, 0.6573}),
+      -3.32237, 1e-5);
 }
 
 // No point of the space does better than the optimum (a coarse check: the
@@ -87,15 +88,16 @@ TEST(ProblemsTest, MatchesSharedVectors) {
     ASSERT_EQ(params.size(), static_cast<int>(p->parameters.size()));
     for (int i = 0; i < params.size(); ++i) {
       std::string json;
-      ASSERT_TRUE(google::protobuf::util::MessageToJsonString(params[i], &json)
-                      .ok());
+      ASSERT_TRUE(
+          google::protobuf::util::MessageToJsonString(params[i], &json).ok());
       v1::Parameter expected;
       ASSERT_TRUE(
           google::protobuf::util::JsonStringToMessage(json, &expected).ok());
       EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(
           expected, p->parameters[static_cast<size_t>(i)]))
           << "parameter " << i << ": vectors " << expected.ShortDebugString()
-          << " vs code " << p->parameters[static_cast<size_t>(i)].ShortDebugString();
+          << " vs code "
+          << p->parameters[static_cast<size_t>(i)].ShortDebugString();
     }
 
     for (const Value& point : f.at("points").list_value().values()) {

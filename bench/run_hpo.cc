@@ -48,8 +48,9 @@
 
 ABSL_FLAG(std::string, problems, "all",
           "Comma-separated problem names, or \"all\".");
-ABSL_FLAG(std::string, samplers, "all",
-          "Comma-separated sampler names, or \"all\" for every registered one.");
+ABSL_FLAG(
+    std::string, samplers, "all",
+    "Comma-separated sampler names, or \"all\" for every registered one.");
 ABSL_FLAG(std::string, seeds, "0-9",
           "Seeds: a comma-separated list of numbers and ranges, e.g. 0-4,10.");
 ABSL_FLAG(std::string, budgets, "50",
@@ -82,7 +83,8 @@ using SettingsMap = std::map<std::string, std::string>;
 
 std::vector<std::string> SplitList(const std::string& s) {
   std::vector<std::string> out;
-  for (absl::string_view part : absl::StrSplit(s, ',', absl::SkipWhitespace())) {
+  for (absl::string_view part :
+       absl::StrSplit(s, ',', absl::SkipWhitespace())) {
     out.emplace_back(absl::StripAsciiWhitespace(part));
   }
   return out;
@@ -123,14 +125,15 @@ std::vector<int> ParseBudgets(const std::string& s) {
 
 std::map<std::string, SettingsMap> ParseSettings(const std::string& s) {
   std::map<std::string, SettingsMap> out;
-  for (absl::string_view item : absl::StrSplit(s, ';', absl::SkipWhitespace())) {
+  for (absl::string_view item :
+       absl::StrSplit(s, ';', absl::SkipWhitespace())) {
     std::pair<std::string, std::string> sampler_rest =
         absl::StrSplit(item, absl::MaxSplits(':', 1));
     std::pair<std::string, std::string> key_value =
         absl::StrSplit(sampler_rest.second, absl::MaxSplits('=', 1));
     if (sampler_rest.first.empty() || key_value.first.empty()) {
-      Fail(absl::StrCat("--settings: expected sampler:key=value, got \"",
-                        item, "\""));
+      Fail(absl::StrCat("--settings: expected sampler:key=value, got \"", item,
+                        "\""));
     }
     out[sampler_rest.first][key_value.first] = key_value.second;
   }
@@ -148,10 +151,10 @@ std::string NamedJson(const NamedParams& params) {
   std::vector<std::string> items;
   for (const auto& [name, value] : params) {
     const std::string* label = std::get_if<std::string>(&value);
-    items.push_back(absl::StrCat(
-        JsonString(name), ":",
-        label != nullptr ? JsonString(*label)
-                         : JsonNumber(std::get<double>(value))));
+    items.push_back(absl::StrCat(JsonQuote(name), ":",
+                                 label != nullptr
+                                     ? JsonQuote(*label)
+                                     : JsonNumber(std::get<double>(value))));
   }
   return absl::StrCat("{", absl::StrJoin(items, ","), "}");
 }
@@ -159,7 +162,7 @@ std::string NamedJson(const NamedParams& params) {
 std::string SettingsJson(const SettingsMap& settings) {
   std::vector<std::string> items;
   for (const auto& [k, v] : settings) {
-    items.push_back(absl::StrCat(JsonString(k), ":", JsonString(v)));
+    items.push_back(absl::StrCat(JsonQuote(k), ":", JsonQuote(v)));
   }
   return absl::StrCat("{", absl::StrJoin(items, ","), "}");
 }
@@ -192,9 +195,9 @@ struct RunResult {
 };
 
 RunResult RunOnce(const Problem& problem, const SearchSpace& space,
-                  const std::vector<Goal>& goals, const std::string& sampler_name,
-                  const SettingsMap& settings, uint32_t seed, int budget,
-                  bool keep_params) {
+                  const std::vector<Goal>& goals,
+                  const std::string& sampler_name, const SettingsMap& settings,
+                  uint32_t seed, int budget, bool keep_params) {
   RunResult result;
   const Clock::time_point run_start = Clock::now();
   auto sampler = CreateSampler(sampler_name, space, settings);
@@ -221,8 +224,8 @@ RunResult RunOnce(const Problem& problem, const SearchSpace& space,
     }
     if (!suggestion.ok()) {
       result.status = "error";
-      result.message = absl::StrCat("trial ", number, ": ",
-                                    suggestion.status().ToString());
+      result.message =
+          absl::StrCat("trial ", number, ": ", suggestion.status().ToString());
       break;
     }
     const NamedParams named = ToNamed(space, suggestion->params);
@@ -257,18 +260,18 @@ std::string TraceLine(const Problem& problem, const std::string& sampler_name,
   double total = 0;
   for (double s : r.seconds) total += s;
   std::string line = absl::StrCat(
-      "{\"format\":\"hpo-bench-trace/1\",\"problem\":", JsonString(problem.name),
-      ",\"method\":", JsonString("hpo/" + sampler_name),
+      "{\"format\":\"hpo-bench-trace/1\",\"problem\":", JsonQuote(problem.name),
+      ",\"method\":", JsonQuote("hpo/" + sampler_name),
       ",\"library\":\"hpo\",\"transport\":\"in-process\",\"algorithm\":",
-      JsonString(sampler_name), ",\"settings\":", SettingsJson(settings),
+      JsonQuote(sampler_name), ",\"settings\":", SettingsJson(settings),
       ",\"seed\":", seed, ",\"budget\":", budget,
       ",\"prefix_valid\":", prefix_valid ? "true" : "false",
-      ",\"status\":", JsonString(r.status), ",\"message\":",
-      JsonString(r.message), ",\"optimum\":", JsonNumber(problem.optimum),
+      ",\"status\":", JsonQuote(r.status),
+      ",\"message\":", JsonQuote(r.message),
+      ",\"optimum\":", JsonNumber(problem.optimum),
       ",\"n_trials\":", r.values.size(), ",\"values\":", JsonArray(r.values),
       ",\"best\":", JsonArray(best), ",\"regret\":", JsonArray(regret),
-      ",\"final_regret\":",
-      regret.empty() ? "null" : JsonNumber(regret.back()),
+      ",\"final_regret\":", regret.empty() ? "null" : JsonNumber(regret.back()),
       ",\"suggest_seconds\":", JsonArray(r.seconds),
       ",\"total_suggest_seconds\":", JsonNumber(total),
       ",\"wall_seconds\":", JsonNumber(r.wall_seconds));
@@ -287,13 +290,13 @@ void PrintList() {
       params.push_back(ParameterJson(param));
     }
     problems.push_back(absl::StrCat(
-        "{\"name\":", JsonString(p.name), ",\"description\":",
-        JsonString(p.description), ",\"optimum\":", JsonNumber(p.optimum),
+        "{\"name\":", JsonQuote(p.name), ",\"description\":",
+        JsonQuote(p.description), ",\"optimum\":", JsonNumber(p.optimum),
         ",\"parameters\":[", absl::StrJoin(params, ","), "]}"));
   }
   std::vector<std::string> samplers;
   for (const std::string& name : SamplerNames()) {
-    samplers.push_back(JsonString(name));
+    samplers.push_back(JsonQuote(name));
   }
   std::cout << "{\"samplers\":[" << absl::StrJoin(samplers, ",")
             << "],\n\"problems\":[\n"
@@ -331,9 +334,8 @@ void WriteVectors(const std::string& path) {
       params.push_back(ParameterJson(param));
     }
     problems.push_back(absl::StrCat(
-        "{\"name\":", JsonString(p.name), ",\"optimum\":",
-        JsonNumber(p.optimum), ",\"parameters\":[",
-        absl::StrJoin(params, ","), "],\n\"points\":[\n",
+        "{\"name\":", JsonQuote(p.name), ",\"optimum\":", JsonNumber(p.optimum),
+        ",\"parameters\":[", absl::StrJoin(params, ","), "],\n\"points\":[\n",
         absl::StrJoin(rows, ",\n"), "]}"));
   }
   std::ofstream out(path);
@@ -365,8 +367,8 @@ int Main() {
       if (p == nullptr) {
         std::vector<std::string> known;
         for (const Problem& q : Problems()) known.push_back(q.name);
-        Fail(absl::StrCat("unknown problem \"", name, "\" (known: ",
-                          absl::StrJoin(known, ", "), ")"));
+        Fail(absl::StrCat("unknown problem \"", name,
+                          "\" (known: ", absl::StrJoin(known, ", "), ")"));
       }
       problems.push_back(p);
     }
@@ -400,8 +402,8 @@ int Main() {
     const SearchSpace space = CompileSearchSpace(experiment);
     const std::vector<Goal> goals = Goals(experiment);
     for (const std::string& sampler : samplers) {
-      const std::string path =
-          absl::StrCat(out_dir, "/", problem->name, "__hpo-", sampler, ".jsonl");
+      const std::string path = absl::StrCat(out_dir, "/", problem->name,
+                                            "__hpo-", sampler, ".jsonl");
       std::ofstream out(path, std::ios::trunc);
       if (!out) Fail("cannot write " + path);
       SettingsMap base;
@@ -410,7 +412,8 @@ int Main() {
       }
       // Which budgets to run: the largest only, unless the settings depend on
       // the budget (the grid's automatic grid_points).
-      const bool auto_grid = sampler == "grid" && base.count("grid_points") == 0;
+      const bool auto_grid =
+          sampler == "grid" && base.count("grid_points") == 0;
       std::vector<int> to_run =
           auto_grid ? budgets : std::vector<int>{budgets.back()};
       const Clock::time_point start = Clock::now();
@@ -431,8 +434,8 @@ int Main() {
             }
           }
           if (result.status == "ok") {
-            result = RunOnce(*problem, space, goals, sampler, run_settings, seed,
-                             budget, keep_params);
+            result = RunOnce(*problem, space, goals, sampler, run_settings,
+                             seed, budget, keep_params);
           }
           if (result.status == "error") {
             ++errors;

@@ -102,8 +102,8 @@ int Main() {
     if (std::find(known.begin(), known.end(), name) == known.end()) {
       std::cout << "{\"library\":\"hpo\",\"transport\":\"in-process\","
                    "\"sampler\":"
-                << JsonString(name)
-                << ",\"status\":\"not registered\"}" << std::endl;
+                << JsonQuote(name) << ",\"status\":\"not registered\"}"
+                << std::endl;
       continue;
     }
     for (int dims : Ints(absl::GetFlag(FLAGS_dims))) {
@@ -126,8 +126,8 @@ int Main() {
               status = std::string(s.status().message());
               break;
             }
-            ms.push_back(std::chrono::duration<double, std::milli>(end - start)
-                             .count());
+            ms.push_back(
+                std::chrono::duration<double, std::milli>(end - start).count());
             TrialRecord told;
             told.number = static_cast<int64_t>(history.trials.size());
             told.state = TrialState::kCompleted;
@@ -139,9 +139,9 @@ int Main() {
         std::sort(ms.begin(), ms.end());
         std::cout << "{\"library\":\"hpo\",\"transport\":\"in-process\","
                      "\"sampler\":"
-                  << JsonString(name) << ",\"dims\":" << dims
+                  << JsonQuote(name) << ",\"dims\":" << dims
                   << ",\"trials\":" << trials
-                  << ",\"status\":" << JsonString(status)
+                  << ",\"status\":" << JsonQuote(status)
                   << ",\"repeats\":" << ms.size() << ",\"ms_median\":"
                   << (ms.empty() ? "null" : JsonNumber(ms[ms.size() / 2]))
                   << ",\"ms_min\":"

@@ -2,39 +2,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "core/json_quote.h"
 
 namespace hpo::openapi {
-
-std::string Quote(absl::string_view s) {
-  std::string out = "\"";
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (c < 0x20) {
-          out += absl::StrFormat("\\u%04x", c);
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-  }
-  out += '"';
-  return out;
-}
 
 Json Json::Object() {
   Json j;
@@ -112,7 +82,7 @@ void Json::DumpTo(std::string* out, int indent) const {
       *out += "null";
       return;
     case Kind::kString:
-      *out += Quote(text_);
+      *out += JsonQuote(text_);
       return;
     case Kind::kRaw:
       *out += text_;
@@ -124,7 +94,7 @@ void Json::DumpTo(std::string* out, int indent) const {
       }
       *out += "{\n";
       for (size_t i = 0; i < members_.size(); ++i) {
-        absl::StrAppend(out, pad, Quote(members_[i].first), ": ");
+        absl::StrAppend(out, pad, JsonQuote(members_[i].first), ": ");
         members_[i].second.DumpTo(out, indent + 2);
         *out += i + 1 < members_.size() ? ",\n" : "\n";
       }

@@ -45,9 +45,6 @@ class Json {
   std::vector<Json> items_;
 };
 
-// s as a JSON string literal, quotes included.
-std::string Quote(absl::string_view s);
-
 }  // namespace hpo::openapi
 
 #endif  // HPO_PROTO_OPENAPI_JSON_WRITER_H_

@@ -26,9 +26,6 @@ namespace hpo::rest {
 // documents it; CANCELLED is 499, as nginx and grpc-gateway use.
 int HttpStatusFromGrpcCode(int code);
 
-// s, quoted and escaped as a JSON string.
-std::string JsonQuote(absl::string_view s);
-
 // A JSON error: {"code": <gRPC code>, "message": "...", "details": []}.
 HttpResponse ErrorResponse(int http_status, int grpc_code,
                            absl::string_view message);
