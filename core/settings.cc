@@ -1,6 +1,8 @@
 #include "core/settings.h"
 
 #include <cmath>
+#include <optional>
+#include <string>
 #include <utility>
 
 #include "absl/strings/ascii.h"
@@ -40,6 +42,62 @@ absl::StatusOr<Aliased<T>> GetAliased(
 }
 
 }  // namespace
+
+namespace {
+
+// "must be >= 1 (why), got 0" or "must be in [0, 1], got 2".
+template <typename T>
+std::string OutOfBounds(T lo, std::optional<T> hi, absl::string_view why,
+                        T value) {
+  std::string bound = hi.has_value() ? absl::StrCat("in [", lo, ", ", *hi, "]")
+                                     : absl::StrCat(">= ", lo);
+  if (!why.empty()) absl::StrAppend(&bound, " (", why, ")");
+  return absl::StrCat("must be ", bound, ", got ", value);
+}
+
+}  // namespace
+
+absl::StatusOr<int64_t> Settings::GetIntAtLeast(absl::string_view key,
+                                                int64_t fallback, int64_t lo,
+                                                absl::string_view why) {
+  absl::StatusOr<int64_t> v = GetInt(key, fallback);
+  if (v.ok() && Has(key) && *v < lo) {
+    return Invalid(key, OutOfBounds<int64_t>(lo, std::nullopt, why, *v));
+  }
+  return v;
+}
+
+absl::StatusOr<int64_t> Settings::GetIntInRange(absl::string_view key,
+                                                int64_t fallback, int64_t lo,
+                                                int64_t hi,
+                                                absl::string_view why) {
+  absl::StatusOr<int64_t> v = GetInt(key, fallback);
+  if (v.ok() && Has(key) && (*v < lo || *v > hi)) {
+    return Invalid(key, OutOfBounds<int64_t>(lo, hi, why, *v));
+  }
+  return v;
+}
+
+absl::StatusOr<double> Settings::GetDoubleAtLeast(absl::string_view key,
+                                                  double fallback, double lo,
+                                                  absl::string_view why) {
+  absl::StatusOr<double> v = GetDouble(key, fallback);
+  if (v.ok() && Has(key) && *v < lo) {
+    return Invalid(key, OutOfBounds<double>(lo, std::nullopt, why, *v));
+  }
+  return v;
+}
+
+absl::StatusOr<double> Settings::GetDoubleInRange(absl::string_view key,
+                                                  double fallback, double lo,
+                                                  double hi,
+                                                  absl::string_view why) {
+  absl::StatusOr<double> v = GetDouble(key, fallback);
+  if (v.ok() && Has(key) && (*v < lo || *v > hi)) {
+    return Invalid(key, OutOfBounds<double>(lo, hi, why, *v));
+  }
+  return v;
+}
 
 absl::StatusOr<Aliased<int64_t>> Settings::GetIntAliased(
     std::initializer_list<absl::string_view> keys, int64_t fallback) {

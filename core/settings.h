@@ -40,6 +40,22 @@ class Settings {
   absl::StatusOr<std::string> GetString(absl::string_view key,
                                         std::string fallback);
 
+  // GetInt and GetDouble with bounds (inclusive): INVALID_ARGUMENT
+  // "<field>.<key>: must be >= lo, got v" (or "must be in [lo, hi], got v"),
+  // with `why` in parentheses after the bound when given. The fallback is not
+  // checked (it may be a sentinel, such as 0 for "pick one").
+  absl::StatusOr<int64_t> GetIntAtLeast(absl::string_view key, int64_t fallback,
+                                        int64_t lo, absl::string_view why = {});
+  absl::StatusOr<int64_t> GetIntInRange(absl::string_view key, int64_t fallback,
+                                        int64_t lo, int64_t hi,
+                                        absl::string_view why = {});
+  absl::StatusOr<double> GetDoubleAtLeast(absl::string_view key,
+                                          double fallback, double lo,
+                                          absl::string_view why = {});
+  absl::StatusOr<double> GetDoubleInRange(absl::string_view key,
+                                          double fallback, double lo, double hi,
+                                          absl::string_view why = {});
+
   // The first of `keys` that is set (all of them count as read), or
   // `fallback`; INVALID_ARGUMENT when more than one is set, naming the later
   // as an alias of the earlier, even when they agree: one setting, one name.

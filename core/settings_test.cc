@@ -198,5 +198,31 @@ TEST(SettingsTest, OptimizeModeAcceptsEitherGoalInAnyCase) {
               HasSubstr("early_stopping.settings.optimize_mode: must be"));
 }
 
+TEST(SettingsTest, BoundedGettersCheckTheirBounds) {
+  Settings s = Make({{"a", "0"}, {"b", "5"}, {"c", "0.5"}, {"d", "2.5"}});
+  EXPECT_EQ(*s.GetIntAtLeast("a", 9, 0), 0);
+  EXPECT_EQ(*s.GetIntInRange("b", 9, 1, 5), 5);
+  EXPECT_EQ(*s.GetDoubleInRange("c", 9, 0, 1), 0.5);
+  EXPECT_EQ(*s.GetDoubleAtLeast("d", 9, 2.5), 2.5);
+  // Fallbacks are not checked: they are the code's, not the user's.
+  EXPECT_EQ(*s.GetIntAtLeast("unset", -1, 0), -1);
+  EXPECT_TRUE(s.CheckAllRead("x").ok());
+
+  EXPECT_EQ(s.GetIntAtLeast("a", 9, 1).status().message(),
+            "algorithm.settings.a: must be >= 1, got 0");
+  EXPECT_EQ(s.GetIntInRange("b", 9, 1, 4, "the candidates").status().message(),
+            "algorithm.settings.b: must be in [1, 4] (the candidates), got 5");
+  EXPECT_EQ(s.GetDoubleInRange("d", 9, 0, 1).status().message(),
+            "algorithm.settings.d: must be in [0, 1], got 2.5");
+  EXPECT_EQ(s.GetDoubleAtLeast("c", 9, 1, "a share").status().message(),
+            "algorithm.settings.c: must be >= 1 (a share), got 0.5");
+  EXPECT_EQ(s.GetDoubleAtLeast("c", 9, 1).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  // A value that does not parse is that error, not a bounds error.
+  Settings junk = Make({{"a", "x"}});
+  EXPECT_THAT(junk.GetIntAtLeast("a", 0, 0).status().message(),
+              HasSubstr("must be an integer"));
+}
+
 }  // namespace
 }  // namespace hpo

@@ -84,22 +84,14 @@ absl::StatusOr<std::unique_ptr<Pruner>> CreateAshaPruner(Settings& settings) {
   }
   options.reduction_factor = *factor;
 
-  absl::StatusOr<int64_t> rate = settings.GetInt(
-      "min_early_stopping_rate", options.min_early_stopping_rate);
+  absl::StatusOr<int64_t> rate = settings.GetIntInRange(
+      "min_early_stopping_rate", options.min_early_stopping_rate, 0, 60);
   if (!rate.ok()) return rate.status();
-  if (*rate < 0 || *rate > 60) {
-    return settings.Invalid("min_early_stopping_rate",
-                            absl::StrCat("must be from 0 to 60, got ", *rate));
-  }
   options.min_early_stopping_rate = *rate;
 
   absl::StatusOr<int64_t> bootstrap =
-      settings.GetInt("bootstrap_count", options.bootstrap_count);
+      settings.GetIntAtLeast("bootstrap_count", options.bootstrap_count, 0);
   if (!bootstrap.ok()) return bootstrap.status();
-  if (*bootstrap < 0) {
-    return settings.Invalid("bootstrap_count",
-                            absl::StrCat("must be >= 0, got ", *bootstrap));
-  }
   if (*bootstrap > 0 && auto_min) {
     return settings.Invalid(
         "bootstrap_count",

@@ -264,7 +264,7 @@ TEST(AshaPrunerTest, Settings) {
       Error({{"reduction_factor", "1"}}).message(),
       HasSubstr("early_stopping.settings.reduction_factor: must be > 1"));
   EXPECT_THAT(Error({{"min_early_stopping_rate", "-1"}}).message(),
-              HasSubstr("min_early_stopping_rate: must be from 0"));
+              HasSubstr("min_early_stopping_rate: must be in [0, 60]"));
   EXPECT_THAT(Error({{"bootstrap_count", "-1"}}).message(),
               HasSubstr("bootstrap_count: must be >= 0"));
   EXPECT_THAT(

@@ -140,30 +140,18 @@ absl::StatusOr<std::unique_ptr<Pruner>> CreateCurveFittingPruner(
   options.epoch_num = *epoch_num;
 
   absl::StatusOr<int64_t> start_step =
-      settings.GetInt("start_step", options.start_step);
+      settings.GetIntAtLeast("start_step", options.start_step, 0,
+                             "reports before the first judgement");
   if (!start_step.ok()) return start_step.status();
-  if (*start_step < 0) {
-    return settings.Invalid(
-        "start_step",
-        absl::StrCat("must be >= 0 (reports before the first judgement), got ",
-                     *start_step));
-  }
   options.start_step = *start_step;
 
   absl::StatusOr<double> threshold =
-      settings.GetDouble("threshold", options.threshold);
+      settings.GetDoubleAtLeast("threshold", options.threshold, 0);
   if (!threshold.ok()) return threshold.status();
-  if (*threshold < 0) {
-    return settings.Invalid("threshold",
-                            absl::StrCat("must be >= 0, got ", *threshold));
-  }
   options.threshold = *threshold;
 
-  absl::StatusOr<int64_t> gap = settings.GetInt("gap", options.gap);
+  absl::StatusOr<int64_t> gap = settings.GetIntAtLeast("gap", options.gap, 1);
   if (!gap.ok()) return gap.status();
-  if (*gap < 1) {
-    return settings.Invalid("gap", absl::StrCat("must be >= 1, got ", *gap));
-  }
   options.gap = *gap;
 
   if (absl::Status s = settings.CheckOptimizeMode(); !s.ok()) return s;

@@ -77,15 +77,10 @@ absl::StatusOr<std::unique_ptr<Pruner>> CreateHyperbandPruner(
     Settings& settings) {
   SuccessiveHalvingOptions options;
 
-  absl::StatusOr<int64_t> min_resource = settings.GetInt("min_resource", 1);
+  absl::StatusOr<int64_t> min_resource = settings.GetIntAtLeast(
+      "min_resource", 1, 1,
+      "steps before the first rung of the most aggressive bracket");
   if (!min_resource.ok()) return min_resource.status();
-  if (*min_resource < 1) {
-    return settings.Invalid(
-        "min_resource",
-        absl::StrCat("must be >= 1 (steps before the first rung of the most "
-                     "aggressive bracket), got ",
-                     *min_resource));
-  }
   options.min_resource = *min_resource;
 
   // "auto" (Optuna's default) waits for a completed trial, but brackets are
@@ -129,12 +124,9 @@ absl::StatusOr<std::unique_ptr<Pruner>> CreateHyperbandPruner(
   }
   options.reduction_factor = factor->value;
 
-  absl::StatusOr<int64_t> bootstrap = settings.GetInt("bootstrap_count", 0);
+  absl::StatusOr<int64_t> bootstrap =
+      settings.GetIntAtLeast("bootstrap_count", 0, 0);
   if (!bootstrap.ok()) return bootstrap.status();
-  if (*bootstrap < 0) {
-    return settings.Invalid("bootstrap_count",
-                            absl::StrCat("must be >= 0, got ", *bootstrap));
-  }
   options.bootstrap_count = *bootstrap;
 
   const bool has_resource_name = settings.Has("resource_name");

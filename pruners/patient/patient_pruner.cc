@@ -127,12 +127,9 @@ absl::StatusOr<std::unique_ptr<Pruner>> CreatePatientPruner(
     return settings.Invalid("patience",
                             absl::StrCat("must be >= 0, got ", *patience));
   }
-  absl::StatusOr<double> min_delta = settings.GetDouble("min_delta", 0);
+  absl::StatusOr<double> min_delta =
+      settings.GetDoubleAtLeast("min_delta", 0, 0);
   if (!min_delta.ok()) return min_delta.status();
-  if (*min_delta < 0) {
-    return settings.Invalid("min_delta",
-                            absl::StrCat("must be >= 0, got ", *min_delta));
-  }
   absl::StatusOr<std::string> wrapped_name = settings.GetString("wrapped", "");
   if (!wrapped_name.ok()) return wrapped_name.status();
 

@@ -133,41 +133,23 @@ absl::StatusOr<PercentileOptions> ReadPercentileOptions(Settings& settings) {
   options.n_startup_trials = startup->value;
 
   absl::StatusOr<int64_t> warmup =
-      settings.GetInt("n_warmup_steps", options.n_warmup_steps);
+      settings.GetIntAtLeast("n_warmup_steps", options.n_warmup_steps, 0);
   if (!warmup.ok()) return warmup.status();
-  if (*warmup < 0) {
-    return settings.Invalid("n_warmup_steps",
-                            absl::StrCat("must be >= 0, got ", *warmup));
-  }
   options.n_warmup_steps = *warmup;
 
-  absl::StatusOr<int64_t> start_step =
-      settings.GetInt("start_step", options.min_reports);
+  absl::StatusOr<int64_t> start_step = settings.GetIntAtLeast(
+      "start_step", options.min_reports, 0, "reported values before pruning");
   if (!start_step.ok()) return start_step.status();
-  if (*start_step < 0) {
-    return settings.Invalid(
-        "start_step",
-        absl::StrCat("must be >= 0 (reported values before pruning), got ",
-                     *start_step));
-  }
   options.min_reports = *start_step;
 
   absl::StatusOr<int64_t> interval =
-      settings.GetInt("interval_steps", options.interval_steps);
+      settings.GetIntAtLeast("interval_steps", options.interval_steps, 1);
   if (!interval.ok()) return interval.status();
-  if (*interval < 1) {
-    return settings.Invalid("interval_steps",
-                            absl::StrCat("must be >= 1, got ", *interval));
-  }
   options.interval_steps = *interval;
 
   absl::StatusOr<int64_t> n_min =
-      settings.GetInt("n_min_trials", options.n_min_trials);
+      settings.GetIntAtLeast("n_min_trials", options.n_min_trials, 1);
   if (!n_min.ok()) return n_min.status();
-  if (*n_min < 1) {
-    return settings.Invalid("n_min_trials",
-                            absl::StrCat("must be >= 1, got ", *n_min));
-  }
   options.n_min_trials = *n_min;
 
   if (absl::Status s = settings.CheckOptimizeMode(); !s.ok()) return s;

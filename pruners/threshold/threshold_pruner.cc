@@ -82,18 +82,12 @@ absl::StatusOr<std::unique_ptr<Pruner>> CreateThresholdPruner(
         "lower", absl::StrCat("must be <= upper (lower ", *lower, ", upper ",
                               *upper, ")"));
   }
-  absl::StatusOr<int64_t> warmup = settings.GetInt("n_warmup_steps", 0);
+  absl::StatusOr<int64_t> warmup =
+      settings.GetIntAtLeast("n_warmup_steps", 0, 0);
   if (!warmup.ok()) return warmup.status();
-  if (*warmup < 0) {
-    return settings.Invalid("n_warmup_steps",
-                            absl::StrCat("must be >= 0, got ", *warmup));
-  }
-  absl::StatusOr<int64_t> interval = settings.GetInt("interval_steps", 1);
+  absl::StatusOr<int64_t> interval =
+      settings.GetIntAtLeast("interval_steps", 1, 1);
   if (!interval.ok()) return interval.status();
-  if (*interval < 1) {
-    return settings.Invalid("interval_steps",
-                            absl::StrCat("must be >= 1, got ", *interval));
-  }
   return std::make_unique<ThresholdPruner>(*lower, *upper, *warmup, *interval);
 }
 

@@ -172,34 +172,20 @@ class AnnealSampler : public Sampler {
 absl::StatusOr<std::unique_ptr<Sampler>> CreateAnnealSampler(
     const SearchSpace& space, Settings& settings) {
   Options options;
-  absl::StatusOr<double> avg_best_idx =
-      settings.GetDouble("avg_best_idx", options.avg_best_idx);
+  absl::StatusOr<double> avg_best_idx = settings.GetDoubleAtLeast(
+      "avg_best_idx", options.avg_best_idx, 1,
+      "the mean 1-based rank of the trial to explore around");
   if (!avg_best_idx.ok()) return avg_best_idx.status();
-  if (*avg_best_idx < 1) {
-    return settings.Invalid(
-        "avg_best_idx",
-        absl::StrCat("must be >= 1 (the mean 1-based rank of the trial to "
-                     "explore around), got ",
-                     *avg_best_idx));
-  }
   options.avg_best_idx = *avg_best_idx;
 
   absl::StatusOr<double> shrink_coef =
-      settings.GetDouble("shrink_coef", options.shrink_coef);
+      settings.GetDoubleAtLeast("shrink_coef", options.shrink_coef, 0);
   if (!shrink_coef.ok()) return shrink_coef.status();
-  if (*shrink_coef < 0) {
-    return settings.Invalid("shrink_coef",
-                            absl::StrCat("must be >= 0, got ", *shrink_coef));
-  }
   options.shrink_coef = *shrink_coef;
 
   absl::StatusOr<int64_t> n_startup =
-      settings.GetInt("n_startup_trials", options.n_startup_trials);
+      settings.GetIntAtLeast("n_startup_trials", options.n_startup_trials, 0);
   if (!n_startup.ok()) return n_startup.status();
-  if (*n_startup < 0) {
-    return settings.Invalid("n_startup_trials",
-                            absl::StrCat("must be >= 0, got ", *n_startup));
-  }
   options.n_startup_trials = *n_startup;
 
   // hyperopt and NNI call it random_state, Optuna seed.

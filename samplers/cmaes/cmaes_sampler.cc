@@ -58,9 +58,9 @@ absl::StatusOr<Options> ReadOptions(Settings& settings) {
   }
   o.popsize = popsize->value;
 
-  absl::StatusOr<int64_t> startup = settings.GetInt("n_startup_trials", 1);
+  absl::StatusOr<int64_t> startup =
+      settings.GetIntAtLeast("n_startup_trials", 1, 0);
   if (!startup.ok()) return startup.status();
-  if (*startup < 0) return settings.Invalid("n_startup_trials", "must be >= 0");
   o.n_startup_trials = *startup;
 
   absl::StatusOr<std::string> restart =
@@ -73,11 +73,8 @@ absl::StatusOr<Options> ReadOptions(Settings& settings) {
         "restart_strategy",
         absl::StrCat("must be \"none\" or \"ipop\", got \"", *restart, "\""));
   }
-  absl::StatusOr<int64_t> inc = settings.GetInt("inc_popsize", 2);
+  absl::StatusOr<int64_t> inc = settings.GetIntInRange("inc_popsize", 2, 2, 16);
   if (!inc.ok()) return inc.status();
-  if (*inc < 2 || *inc > 16) {
-    return settings.Invalid("inc_popsize", "must be in [2, 16]");
-  }
   o.inc_popsize = *inc;
 
   // The default depends on the space, which the sampler sees later.

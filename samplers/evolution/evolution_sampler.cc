@@ -194,13 +194,8 @@ absl::StatusOr<std::unique_ptr<Sampler>> CreateEvolutionSampler(
     const SearchSpace& space, Settings& settings) {
   Options options;
   absl::StatusOr<int64_t> population_size =
-      settings.GetInt("population_size", options.population_size);
+      settings.GetIntAtLeast("population_size", options.population_size, 1);
   if (!population_size.ok()) return population_size.status();
-  if (*population_size < 1) {
-    return settings.Invalid(
-        "population_size",
-        absl::StrCat("must be >= 1, got ", *population_size));
-  }
   options.population_size = *population_size;
 
   // Real et al. call it the sample size, others the tournament size. NNI's is
@@ -226,13 +221,8 @@ absl::StatusOr<std::unique_ptr<Sampler>> CreateEvolutionSampler(
   }
 
   absl::StatusOr<double> mutation_scale =
-      settings.GetDouble("mutation_scale", options.mutation_scale);
+      settings.GetDoubleInRange("mutation_scale", options.mutation_scale, 0, 1);
   if (!mutation_scale.ok()) return mutation_scale.status();
-  if (*mutation_scale < 0 || *mutation_scale > 1) {
-    return settings.Invalid(
-        "mutation_scale",
-        absl::StrCat("must be between 0 and 1, got ", *mutation_scale));
-  }
   options.mutation_scale = *mutation_scale;
 
   // hyperopt and NNI call it random_state, Optuna seed.

@@ -572,13 +572,11 @@ absl::StatusOr<std::unique_ptr<Sampler>> CreateGpSampler(
                             : kind == "ucb" ? AcquisitionKind::kUcb
                             : kind == "pi"  ? AcquisitionKind::kPi
                                             : AcquisitionKind::kLogEi;
-  absl::StatusOr<double> kappa = settings.GetDouble("kappa", 2.0);
+  absl::StatusOr<double> kappa = settings.GetDoubleAtLeast("kappa", 2.0, 0);
   if (!kappa.ok()) return kappa.status();
-  if (*kappa < 0) return settings.Invalid("kappa", "must be >= 0");
   config.acquisition.kappa = *kappa;
-  absl::StatusOr<double> xi = settings.GetDouble("xi", 0.0);
+  absl::StatusOr<double> xi = settings.GetDoubleAtLeast("xi", 0.0, 0);
   if (!xi.ok()) return xi.status();
-  if (*xi < 0) return settings.Invalid("xi", "must be >= 0");
   config.acquisition.xi = *xi;
 
   absl::StatusOr<Aliased<int64_t>> startup = settings.GetIntAliased(
@@ -613,11 +611,8 @@ absl::StatusOr<std::unique_ptr<Sampler>> CreateGpSampler(
     return settings.Invalid("nu", "must be 1.5 or 2.5");
   }
   config.fit.nu = *nu;
-  absl::StatusOr<double> alpha = settings.GetDouble("alpha", 1e-6);
+  absl::StatusOr<double> alpha = settings.GetDoubleInRange("alpha", 1e-6, 0, 1);
   if (!alpha.ok()) return alpha.status();
-  if (*alpha < 0 || *alpha > 1) {
-    return settings.Invalid("alpha", "must be in [0, 1]");
-  }
   config.fit.min_noise = std::max(*alpha, 1e-10);
   absl::StatusOr<bool> deterministic =
       settings.GetBool("deterministic_objective", false);

@@ -29,9 +29,8 @@ absl::StatusOr<QmcOptions> ReadOptions(absl::string_view name,
   absl::StatusOr<bool> scramble = settings.GetBool("scramble", true);
   if (!scramble.ok()) return scramble.status();
   options.scramble = *scramble;
-  absl::StatusOr<int64_t> skip = settings.GetInt("skip", 0);
+  absl::StatusOr<int64_t> skip = settings.GetIntAtLeast("skip", 0, 0);
   if (!skip.ok()) return skip.status();
-  if (*skip < 0) return settings.Invalid("skip", "must be >= 0");
   options.skip = static_cast<uint64_t>(*skip);
   // Optuna picks the sequence with qmc_type; here the algorithm name does, so
   // the setting may only confirm it.

@@ -325,22 +325,14 @@ absl::Status ReadOptions(Settings& settings, Options& o) {
   o.split.gamma = *gamma;
 
   absl::StatusOr<int64_t> forgetting =
-      settings.GetInt("linear_forgetting", o.split.linear_forgetting);
+      settings.GetIntAtLeast("linear_forgetting", o.split.linear_forgetting, 1);
   if (!forgetting.ok()) return forgetting.status();
-  if (*forgetting < 1) {
-    return settings.Invalid("linear_forgetting",
-                            absl::StrCat("must be >= 1, got ", *forgetting));
-  }
   o.split.linear_forgetting = *forgetting;
   o.estimator.linear_forgetting = *forgetting;
 
   absl::StatusOr<double> prior_weight =
-      settings.GetDouble("prior_weight", o.estimator.prior_weight);
+      settings.GetDoubleAtLeast("prior_weight", o.estimator.prior_weight, 0);
   if (!prior_weight.ok()) return prior_weight.status();
-  if (*prior_weight < 0) {
-    return settings.Invalid("prior_weight",
-                            absl::StrCat("must be >= 0, got ", *prior_weight));
-  }
   o.estimator.prior_weight = *prior_weight;
 
   absl::StatusOr<bool> multivariate =
