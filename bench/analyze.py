@@ -250,7 +250,7 @@ def plot(result, traces, out_dir, budget):
     return written
 
 
-def markdown(result, budgets, title, speed_rows=None, note=""):
+def markdown(result, budgets, title, speed=None, note=""):
     lines = []
     if title:
         lines += [f"### {title}", ""]
@@ -315,13 +315,17 @@ def markdown(result, budgets, title, speed_rows=None, note=""):
         lines.append("Same trials as the method named (left out above): " + "; ".join(
             f"{', '.join(v)} = {k}" for k, v in sorted(result["aliases"].items())) + ".")
         lines.append("")
-    if speed_rows:
-        lines += speed_markdown(speed_rows)
+    if speed:
+        lines += speed_markdown(speed["rows"], speed.get("generated", ""),
+                                speed.get("machine", ""))
     return "\n".join(lines)
 
 
-def speed_markdown(rows):
+def speed_markdown(rows, generated="", machine=""):
     lines = ["#### Time per suggestion (ms, median)", ""]
+    if generated or machine:
+        lines += [f"Measured {generated} on {machine}. The last column is the peer's "
+                  "time over hpo's in-process time.", ""]
     keyed = collections.defaultdict(dict)
     columns = []
     for r in rows:
@@ -334,12 +338,20 @@ def speed_markdown(rows):
     groups = sorted({k[2] for k in keyed})
     for g in groups:
         cols = [c for c in columns if any(c in keyed[k] for k in keyed if k[2] == g)]
+        ours = next((c for c in cols if c.startswith("hpo ") and c.endswith("(in-process)")), None)
+        peer = next((c for c in cols if not c.startswith("hpo ")), None)
+        ratio = ours is not None and peer is not None
         lines.append(f"{g}:")
         lines.append("")
-        lines.append("| dims | trials | " + " | ".join(cols) + " |")
-        lines.append("|---|---|" + "---|" * len(cols))
+        lines.append("| dims | trials | " + " | ".join(cols) + (" | ratio |" if ratio else " |"))
+        lines.append("|---|---|" + "---|" * (len(cols) + ratio))
         for (d, n, gg) in sorted(k for k in keyed if k[2] == g):
-            lines.append(f"| {d} | {n} | " + " | ".join(fmt(keyed[(d, n, gg)].get(c)) for c in cols) + " |")
+            row = keyed[(d, n, gg)]
+            cells = [fmt(row.get(c)) for c in cols]
+            if ratio:
+                a, b = row.get(peer), row.get(ours)
+                cells.append(f"{a / b:.3g}x" if a and b else "")
+            lines.append(f"| {d} | {n} | " + " | ".join(cells) + " |")
         lines.append("")
     return lines
 
@@ -408,11 +420,11 @@ def main(argv=None):
     if not args.no_plots:
         for b in budgets:
             written += plot(result, traces, args.out, b)
-    speed_rows = None
+    speed = None
     if args.speed and os.path.exists(args.speed):
         with open(args.speed) as f:
-            speed_rows = json.load(f)["rows"]
-    text = markdown(result, budgets, args.title, speed_rows, args.note)
+            speed = json.load(f)
+    text = markdown(result, budgets, args.title, speed, args.note)
     with open(os.path.join(args.out, "results.md"), "w") as f:
         f.write(text + "\n")
     if args.readme:
