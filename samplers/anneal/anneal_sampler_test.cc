@@ -1,10 +1,7 @@
 #include "samplers/anneal/anneal_sampler.h"
 
-#include <algorithm>
 #include <cmath>
 #include <cstdint>
-#include <functional>
-#include <limits>
 #include <map>
 #include <memory>
 #include <string>
@@ -24,17 +21,16 @@ namespace {
 
 using ::hpo::sampler_testing::ActiveWhen;
 using ::hpo::sampler_testing::CategoricalParam;
-using ::hpo::sampler_testing::DiscreteParam;
 using ::hpo::sampler_testing::DoubleParam;
+using ::hpo::sampler_testing::EveryKind;
+using ::hpo::sampler_testing::EveryKindObjective;
 using ::hpo::sampler_testing::ExpectLegalForSpace;
 using ::hpo::sampler_testing::IntParam;
 using ::hpo::sampler_testing::MakeDefaultSampler;
 using ::hpo::sampler_testing::MakeSamplerReadingAllSettings;
 using ::hpo::sampler_testing::MakeTrial;
-using ::hpo::sampler_testing::NormalParam;
-using ::hpo::sampler_testing::QuantizedParam;
-
-constexpr double kInf = std::numeric_limits<double>::infinity();
+using ::hpo::sampler_testing::MedianBests;
+using ::hpo::sampler_testing::Objective;
 
 std::unique_ptr<Sampler> MakeSampler(
     const SearchSpace& space,
@@ -43,77 +39,14 @@ std::unique_ptr<Sampler> MakeSampler(
                                        "anneal");
 }
 
-using Objective = std::function<double(const std::vector<double>&)>;
-
-// The best value `sampler` finds in `budget` trials, each suggested with the
-// Rng the server would seed for it, so runs are reproducible.
-double BestOf(Sampler& sampler, const SearchSpace& space, const Objective& f,
-              int budget, uint64_t seed) {
-  History history;
-  history.goals = {Goal::kMinimize};
-  double best = kInf;
-  for (int t = 0; t < budget; ++t) {
-    Rng rng(seed * 1000003 + t);
-    auto s = sampler.Suggest(space, history, rng);
-    EXPECT_TRUE(s.ok()) << s.status();
-    const double y = f(s->params);
-    best = std::min(best, y);
-    history.trials.push_back(
-        MakeTrial(t, TrialState::kCompleted, std::move(s->params), {y}));
-  }
-  return best;
-}
-
-double Median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
-
 // Median over fixed seeds of the best value found by anneal and by random
 // search with the same budget.
 std::pair<double, double> AnnealVsRandom(const SearchSpace& space,
                                          const Objective& f, int budget) {
-  std::vector<double> anneal, random;
-  for (uint64_t seed = 1; seed <= 11; ++seed) {
-    anneal.push_back(BestOf(*MakeSampler(space), space, f, budget, seed));
-    random.push_back(BestOf(*MakeDefaultSampler(CreateRandomSampler, space),
-                            space, f, budget, seed));
-  }
-  return {Median(anneal), Median(random)};
-}
-
-SearchSpace EveryKind() {
-  return SearchSpace({
-      DoubleParam("d", -2, 3),                                   // 0
-      DoubleParam("dstep", 0.1, 2, false, 0.25),                 // 1
-      DoubleParam("dlog", 1e-5, 1e-1, true),                     // 2
-      IntParam("i", -5, 5),                                      // 3
-      IntParam("ilog", 1, 1000, true),                           // 4
-      IntParam("istep", 0, 100, false, 7),                       // 5
-      QuantizedParam("q", 0, 10, 0.5),                           // 6
-      NormalParam("n", -kInf, kInf, 1, 2),                       // 7
-      NormalParam("lnorm", 1e-4, 1, std::log(1e-2), 1, true),    // 8
-      CategoricalParam("c", {"a", "b", "c"}),                    // 9
-      DiscreteParam("disc", {0.5, 1, 4, 16}),                    // 10
-      ActiveWhen(DoubleParam("ca", 0, 1), 9, {0}),               // 11
-      ActiveWhen(IntParam("cb", 1, 8), 9, {1, 2}),               // 12
-      ActiveWhen(CategoricalParam("nest", {"x", "y"}), 9, {1}),  // 13
-      ActiveWhen(DoubleParam("deep", 1e-3, 1, true), 13, {0}),   // 14
-  });
-}
-
-// Prefers branch b, nest x, and values near the middle of each unit range.
-double EveryKindObjective(const SearchSpace& space,
-                          const std::vector<double>& x) {
-  double y = 0;
-  for (size_t i = 0; i < space.size(); ++i) {
-    if (IsInactive(x[i])) continue;
-    const double u = space.param(i).ToUnit(x[i]);
-    y += (u - 0.5) * (u - 0.5);
-  }
-  y += x[9] == 1 ? 0 : 1;
-  if (!IsInactive(x[13])) y += x[13] == 0 ? 0 : 0.5;
-  return y;
+  return MedianBests(
+      [&] { return MakeSampler(space); },
+      [&] { return MakeDefaultSampler(CreateRandomSampler, space); }, space, f,
+      budget);
 }
 
 TEST(AnnealSamplerTest, EverySuggestionInSpaceForEveryKind) {

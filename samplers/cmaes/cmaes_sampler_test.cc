@@ -24,14 +24,17 @@ namespace hpo {
 namespace {
 
 using ::hpo::sampler_testing::ActiveWhen;
+using ::hpo::sampler_testing::BestValue;
 using ::hpo::sampler_testing::CategoricalParam;
 using ::hpo::sampler_testing::DiscreteParam;
 using ::hpo::sampler_testing::DoubleParam;
 using ::hpo::sampler_testing::ExpectLegalForSpace;
 using ::hpo::sampler_testing::IntParam;
 using ::hpo::sampler_testing::MakeDefaultSampler;
+using ::hpo::sampler_testing::Median;
+using ::hpo::sampler_testing::Objective;
+using ::hpo::sampler_testing::RunTrials;
 
-using Objective = std::function<double(const std::vector<double>&)>;
 using SettingsMap = std::map<std::string, std::string>;
 
 SearchSpace Box(int dim, double low = -5, double high = 5) {
@@ -75,31 +78,6 @@ TrialRecord Completed(int64_t number, const Suggestion& s, double value) {
   t.values = {value};
   t.sampler_data = s.sampler_data;
   return t;
-}
-
-// Runs `budget` sequential trials of `f`; returns the history.
-History Optimize(Sampler& sampler, const SearchSpace& space, const Objective& f,
-                 int budget, uint64_t seed, Goal goal = Goal::kMinimize) {
-  History history;
-  history.goals = {goal};
-  for (int i = 0; i < budget; ++i) {
-    const Suggestion s = SuggestOk(sampler, space, history, seed * 7919 + i);
-    history.trials.push_back(Completed(i, s, f(s.params)));
-  }
-  return history;
-}
-
-double Best(const History& history) {
-  double best = std::numeric_limits<double>::infinity();
-  for (const TrialRecord& t : history.trials) {
-    if (!t.values.empty()) best = std::min(best, t.values[0]);
-  }
-  return best;
-}
-
-double Median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
 }
 
 // The tag's fields, or {-1, -1, -1} when absent.
@@ -179,7 +157,7 @@ TEST(CmaEsSamplerTest, EveryKindInSpaceAndConditionsMasked) {
     return s;
   };
   auto sampler = Make(space, {{"popsize", "6"}});
-  const History history = Optimize(*sampler, space, f, 150, 3);
+  const History history = RunTrials(*sampler, space, f, 150, 3);
   std::set<double> categories;
   int tagged = 0;
   for (const TrialRecord& t : history.trials) {
@@ -200,7 +178,7 @@ TEST(CmaEsSamplerTest, SameHistoryAndSeedGiveTheSameSuggestion) {
   };
   auto a = Make(space);
   auto b = Make(space);
-  const History history = Optimize(*a, space, f, 40, 1);
+  const History history = RunTrials(*a, space, f, 40, 1);
   const Suggestion sa = SuggestOk(*a, space, history, 42);
   const Suggestion sb = SuggestOk(*b, space, history, 42);
   EXPECT_EQ(sa.params, sb.params);
@@ -209,7 +187,7 @@ TEST(CmaEsSamplerTest, SameHistoryAndSeedGiveTheSameSuggestion) {
   EXPECT_NE(sa.params, sc.params);
   // And the run itself replays identically with a fresh sampler.
   auto c = Make(space);
-  const History again = Optimize(*c, space, f, 40, 1);
+  const History again = RunTrials(*c, space, f, 40, 1);
   for (size_t i = 0; i < history.trials.size(); ++i) {
     EXPECT_EQ(history.trials[i].params, again.trials[i].params);
   }
@@ -262,9 +240,9 @@ TEST(CmaEsSamplerTest, ConvergesOnTenDimensionsFarBetterThanRandom) {
     std::vector<double> random;
     for (uint64_t seed = 1; seed <= 3; ++seed) {
       auto sampler = Make(space);
-      cma.push_back(Best(Optimize(*sampler, space, f, 300, seed)));
+      cma.push_back(BestValue(RunTrials(*sampler, space, f, 300, seed)));
       auto r = MakeDefaultSampler(CreateRandomSampler, space);
-      random.push_back(Best(Optimize(*r, space, f, 300, seed)));
+      random.push_back(BestValue(RunTrials(*r, space, f, 300, seed)));
     }
     // Measured: sphere ~0.1 against ~23, ellipsoid ~75 against ~600.
     EXPECT_LT(Median(cma), Median(random) / 5);
@@ -275,10 +253,8 @@ TEST(CmaEsSamplerTest, MaximizesWhenAsked) {
   const SearchSpace space = Box(4);
   const Objective f = [](const std::vector<double>& x) { return -Sphere(x); };
   auto sampler = Make(space);
-  const History h = Optimize(*sampler, space, f, 200, 5, Goal::kMaximize);
-  double best = -std::numeric_limits<double>::infinity();
-  for (const TrialRecord& t : h.trials) best = std::max(best, t.values[0]);
-  EXPECT_GT(best, -0.05);
+  const History h = RunTrials(*sampler, space, f, 200, 5, Goal::kMaximize);
+  EXPECT_GT(BestValue(h), -0.05);
 }
 
 // Eight workers; each step the scheduler finishes a pseudo-randomly chosen
@@ -329,9 +305,9 @@ TEST(CmaEsSamplerTest, OutOfOrderCompletionStillProgresses) {
     // Popsize 9 in 6-D: about 270 completions make some 25 generations, less
     // what overlap wastes.
     EXPECT_GE(last_generation, 15);
-    cma.push_back(Best(history));
+    cma.push_back(BestValue(history));
     auto r = MakeDefaultSampler(CreateRandomSampler, space);
-    random.push_back(Best(Optimize(*r, space, Sphere, kBudget, seed)));
+    random.push_back(BestValue(RunTrials(*r, space, Sphere, kBudget, seed)));
   }
   EXPECT_LT(Median(cma), Median(random) / 10);
 }
@@ -410,13 +386,13 @@ TEST(CmaEsSamplerTest, IpopRestartsOnRastriginWithDoubledPopulation) {
   EXPECT_EQ(popsize_of_restart[0], 6);
   EXPECT_EQ(popsize_of_restart[1], 12);
   // The restarted run does not start where the first converged.
-  EXPECT_LT(Best(history), 3.0);
+  EXPECT_LT(BestValue(history), 3.0);
 }
 
 TEST(CmaEsSamplerTest, NoRestartWithoutIpop) {
   const SearchSpace space = Box(2, -5.12, 5.12);
   auto sampler = Make(space);
-  const History h = Optimize(*sampler, space, Rastrigin, 600, 3);
+  const History h = RunTrials(*sampler, space, Rastrigin, 600, 3);
   for (const TrialRecord& t : h.trials) {
     EXPECT_LE(Parse(t.sampler_data).r, 0);
   }
@@ -445,8 +421,8 @@ TEST(CmaEsSamplerTest, MarginKeepsBinaryParametersFromSticking) {
   std::vector<double> rounding;
   for (uint64_t seed = 1; seed <= 5; ++seed) {
     auto with = Make(space);
-    const History h = Optimize(*with, space, f, 400, seed);
-    margin.push_back(Best(h));
+    const History h = RunTrials(*with, space, f, 400, seed);
+    margin.push_back(BestValue(h));
     const auto best =
         std::min_element(h.trials.begin(), h.trials.end(),
                          [](const TrialRecord& a, const TrialRecord& b) {
@@ -458,7 +434,7 @@ TEST(CmaEsSamplerTest, MarginKeepsBinaryParametersFromSticking) {
     // The tag carries the four flags' continuous draws.
     EXPECT_NE(best->sampler_data.find(";u="), std::string::npos);
     auto without = Make(space, {{"with_margin", "false"}});
-    rounding.push_back(Best(Optimize(*without, space, f, 400, seed)));
+    rounding.push_back(BestValue(RunTrials(*without, space, f, 400, seed)));
   }
   // Measured: about 0.05 against 1 (a flag stuck at 1).
   EXPECT_LT(Median(margin), Median(rounding) / 4);
@@ -480,9 +456,9 @@ TEST(CmaEsSamplerTest, ReachesTheExactIntegerOptimum) {
   std::vector<double> random;
   for (uint64_t seed = 1; seed <= 5; ++seed) {
     auto sampler = Make(space);
-    cma.push_back(Best(Optimize(*sampler, space, f, 400, seed)));
+    cma.push_back(BestValue(RunTrials(*sampler, space, f, 400, seed)));
     auto r = MakeDefaultSampler(CreateRandomSampler, space);
-    random.push_back(Best(Optimize(*r, space, f, 400, seed)));
+    random.push_back(BestValue(RunTrials(*r, space, f, 400, seed)));
   }
   EXPECT_EQ(Median(cma), 0);
   EXPECT_GT(Median(random), 5);

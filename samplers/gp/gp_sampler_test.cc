@@ -23,6 +23,7 @@ namespace hpo {
 namespace {
 
 using ::hpo::sampler_testing::ActiveWhen;
+using ::hpo::sampler_testing::BestValue;
 using ::hpo::sampler_testing::CategoricalParam;
 using ::hpo::sampler_testing::DiscreteParam;
 using ::hpo::sampler_testing::DoubleParam;
@@ -30,8 +31,12 @@ using ::hpo::sampler_testing::ExpectLegalForSpace;
 using ::hpo::sampler_testing::IntParam;
 using ::hpo::sampler_testing::MakeDefaultSampler;
 using ::hpo::sampler_testing::MakeSamplerReadingAllSettings;
+using ::hpo::sampler_testing::MakeTrial;
+using ::hpo::sampler_testing::Median;
 using ::hpo::sampler_testing::NormalParam;
+using ::hpo::sampler_testing::Objective;
 using ::hpo::sampler_testing::QuantizedParam;
+using ::hpo::sampler_testing::RunTrials;
 
 // Small enough budgets for an unoptimized test build.
 std::map<std::string, std::string> Quick(
@@ -47,57 +52,13 @@ std::unique_ptr<Sampler> MakeGp(const SearchSpace& space,
                                        std::move(settings), "gp");
 }
 
-using Objective = std::function<double(const std::vector<double>&)>;
-
 TrialRecord Completed(int64_t number, std::vector<double> params,
                       double value) {
-  TrialRecord t;
-  t.number = number;
-  t.state = TrialState::kCompleted;
-  t.params = std::move(params);
-  t.values = {value};
-  return t;
+  return MakeTrial(number, TrialState::kCompleted, std::move(params), {value});
 }
 
 TrialRecord Running(int64_t number, std::vector<double> params) {
-  TrialRecord t;
-  t.number = number;
-  t.state = TrialState::kRunning;
-  t.params = std::move(params);
-  return t;
-}
-
-// Runs `budget` sequential trials, reseeding per trial as the server does,
-// and returns the history.
-History RunTrials(Sampler& sampler, const SearchSpace& space,
-                  const Objective& f, int budget, uint64_t seed,
-                  Goal goal = Goal::kMinimize) {
-  History history;
-  history.goals = {goal};
-  for (int t = 0; t < budget; ++t) {
-    Rng rng(seed * 1000003 + static_cast<uint64_t>(t));
-    auto s = sampler.Suggest(space, history, rng);
-    EXPECT_TRUE(s.ok()) << s.status();
-    if (!s.ok()) break;
-    ExpectLegalForSpace(space, s->params);
-    history.trials.push_back(Completed(t, s->params, f(s->params)));
-  }
-  return history;
-}
-
-double Best(const History& history) {
-  const bool maximize = history.goals[0] == Goal::kMaximize;
-  double best = maximize ? -std::numeric_limits<double>::infinity()
-                         : std::numeric_limits<double>::infinity();
-  for (const TrialRecord& t : history.trials) {
-    best = maximize ? std::max(best, t.values[0]) : std::min(best, t.values[0]);
-  }
-  return best;
-}
-
-double Median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
+  return MakeTrial(number, TrialState::kRunning, std::move(params));
 }
 
 SearchSpace EveryKindSpace() {
@@ -455,8 +416,9 @@ TEST(GpSamplerTest, BeatsRandomOnBranin) {
     std::unique_ptr<Sampler> gp = MakeGp(space, Quick());
     std::unique_ptr<Sampler> random =
         MakeDefaultSampler(CreateRandomSampler, space);
-    gp_best.push_back(Best(RunTrials(*gp, space, Branin, 30, seed)));
-    random_best.push_back(Best(RunTrials(*random, space, Branin, 30, seed)));
+    gp_best.push_back(BestValue(RunTrials(*gp, space, Branin, 30, seed)));
+    random_best.push_back(
+        BestValue(RunTrials(*random, space, Branin, 30, seed)));
   }
   const double gp_median = Median(gp_best);
   const double random_median = Median(random_best);
@@ -477,9 +439,9 @@ TEST(GpSamplerTest, BeatsRandomOnHartmann6Maximized) {
     std::unique_ptr<Sampler> random =
         MakeDefaultSampler(CreateRandomSampler, space);
     gp_best.push_back(
-        Best(RunTrials(*gp, space, Hartmann6, 40, seed, Goal::kMaximize)));
-    random_best.push_back(
-        Best(RunTrials(*random, space, Hartmann6, 40, seed, Goal::kMaximize)));
+        BestValue(RunTrials(*gp, space, Hartmann6, 40, seed, Goal::kMaximize)));
+    random_best.push_back(BestValue(
+        RunTrials(*random, space, Hartmann6, 40, seed, Goal::kMaximize)));
   }
   const double gp_median = Median(gp_best);
   const double random_median = Median(random_best);
@@ -499,8 +461,8 @@ TEST(GpSamplerTest, BeatsRandomOnMixedConditionalSpace) {
     std::unique_ptr<Sampler> gp = MakeGp(space, Quick());
     std::unique_ptr<Sampler> random =
         MakeDefaultSampler(CreateRandomSampler, space);
-    gp_best.push_back(Best(RunTrials(*gp, space, f, 25, seed)));
-    random_best.push_back(Best(RunTrials(*random, space, f, 25, seed)));
+    gp_best.push_back(BestValue(RunTrials(*gp, space, f, 25, seed)));
+    random_best.push_back(BestValue(RunTrials(*random, space, f, 25, seed)));
   }
   EXPECT_LT(Median(gp_best), Median(random_best));
 }

@@ -30,6 +30,7 @@ using ::hpo::sampler_testing::DoubleParam;
 using ::hpo::sampler_testing::ExpectLegalForSpace;
 using ::hpo::sampler_testing::IntParam;
 using ::hpo::sampler_testing::MakeSamplerReadingAllSettings;
+using ::hpo::sampler_testing::Median;
 
 using Factory = sampler_testing::SamplerFactory;
 
@@ -336,11 +337,6 @@ double CenteredDiscrepancy(const std::vector<std::vector<double>>& x) {
     }
   }
   return std::pow(13.0 / 12, d) - 2.0 / n * single + pairs / (n * n);
-}
-
-double Median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
 }
 
 TEST(QmcSamplerTest, ScrambledPointsHaveLowerDiscrepancyThanRandom) {

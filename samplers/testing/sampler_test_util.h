@@ -1,14 +1,17 @@
 // Helpers shared by the sampler tests (samplers/*/*_test.cc): builders for
-// ParamSpec, creating a sampler through Settings, and checking that a
-// suggestion is legal for its space. Test-only.
+// ParamSpec, creating a sampler through Settings, checking that a suggestion
+// is legal for its space, and running a sampler on an objective the way the
+// server would. Test-only.
 
 #ifndef SAMPLERS_TESTING_SAMPLER_TEST_UTIL_H_
 #define SAMPLERS_TESTING_SAMPLER_TEST_UTIL_H_
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -75,6 +78,42 @@ TrialRecord MakeTrial(int64_t number, TrialState state,
 // active coordinate accepted by ParamSpec::Contains.
 void ExpectLegalForSpace(const SearchSpace& space,
                          const std::vector<double>& x);
+
+// An objective over a suggestion's coordinates.
+using Objective = std::function<double(const std::vector<double>&)>;
+
+// Runs `budget` trials one after another, the server's way: each suggested
+// with a fresh Rng seeded from `seed` and the trial number, checked legal for
+// `space`, and completed with the objective's value (its sampler_data kept).
+History RunTrials(Sampler& sampler, const SearchSpace& space,
+                  const Objective& objective, int budget, uint64_t seed,
+                  Goal goal = Goal::kMinimize);
+
+// The best first-objective value of the completed trials, by the history's
+// goal; an infinity of the wrong sign when none completed.
+double BestValue(const History& history);
+
+// The upper median (the middle element, or the larger of the middle two).
+double Median(std::vector<double> values);
+
+// Over seeds 1 to 11, the median of the best value found in `budget` trials
+// of `objective` by a sampler from `make_a` and by one from `make_b` (a fresh
+// one per seed, as a new experiment would get).
+std::pair<double, double> MedianBests(
+    const std::function<std::unique_ptr<Sampler>()>& make_a,
+    const std::function<std::unique_ptr<Sampler>()>& make_b,
+    const SearchSpace& space, const Objective& objective, int budget);
+
+// Fifteen parameters of every kind (continuous, stepped, log, integer,
+// quantized, normal and log-normal priors, categorical, discrete) with a
+// conditional tree two levels deep: ca when c is a; cb when c is b or c; nest
+// when c is b; deep when nest is x. Parameter 9 is c and 13 is nest.
+SearchSpace EveryKind();
+
+// An objective on EveryKind() preferring c = b, nest = x and the middle of
+// every active parameter's unit range.
+double EveryKindObjective(const SearchSpace& space,
+                          const std::vector<double>& x);
 
 }  // namespace sampler_testing
 }  // namespace hpo

@@ -25,15 +25,18 @@ namespace hpo {
 namespace {
 
 using ::hpo::sampler_testing::ActiveWhen;
+using ::hpo::sampler_testing::BestValue;
 using ::hpo::sampler_testing::CategoricalParam;
 using ::hpo::sampler_testing::DiscreteParam;
 using ::hpo::sampler_testing::DoubleParam;
 using ::hpo::sampler_testing::ExpectLegalForSpace;
 using ::hpo::sampler_testing::IntParam;
 using ::hpo::sampler_testing::MakeSamplerReadingAllSettings;
+using ::hpo::sampler_testing::Median;
+using ::hpo::sampler_testing::Objective;
+using ::hpo::sampler_testing::RunTrials;
 
 using SettingsMap = std::map<std::string, std::string>;
-using Objective = std::function<double(const std::vector<double>&)>;
 
 using ::hpo::tpe_testing::EveryKindSpace;
 
@@ -75,29 +78,16 @@ TrialRecord Record(int64_t number, TrialState state, std::vector<double> x,
   return t;
 }
 
-// Runs `budget` sequential trials of `objective`, the server's way (a fresh Rng
-// per trial), and returns the history.
+// RunTrials, and TPE keeps nothing in its trials: it rebuilds everything from
+// the history.
 History Optimize(Sampler& sampler, const SearchSpace& space,
                  const Objective& objective, int budget, uint64_t seed,
                  Goal goal = Goal::kMinimize) {
-  History history;
-  history.goals = {goal};
-  for (int t = 0; t < budget; ++t) {
-    Rng rng(seed * 1000003 + static_cast<uint64_t>(t));
-    auto x = sampler.Suggest(space, history, rng);
-    EXPECT_TRUE(x.ok()) << x.status();
-    EXPECT_TRUE(x->sampler_data.empty());
-    ExpectLegalForSpace(space, x->params);
-    history.trials.push_back(
-        Record(t, TrialState::kCompleted, x->params, objective(x->params)));
+  History history = RunTrials(sampler, space, objective, budget, seed, goal);
+  for (const TrialRecord& t : history.trials) {
+    EXPECT_TRUE(t.sampler_data.empty());
   }
   return history;
-}
-
-double Best(const History& h) {
-  double best = std::numeric_limits<double>::infinity();
-  for (const TrialRecord& t : h.trials) best = std::min(best, t.values[0]);
-  return best;
 }
 
 struct Mode {
@@ -377,18 +367,10 @@ double MedianBest(const SearchSpace& space, const Objective& objective,
                   int budget, int seeds, Goal goal = Goal::kMinimize) {
   std::vector<double> bests;
   for (int s = 1; s <= seeds; ++s) {
-    std::unique_ptr<Sampler> sampler = make();
-    const History h = Optimize(*sampler, space, objective, budget,
-                               static_cast<uint64_t>(s), goal);
-    double best = Best(h);
-    if (goal == Goal::kMaximize) {
-      best = -std::numeric_limits<double>::infinity();
-      for (const TrialRecord& t : h.trials) best = std::max(best, t.values[0]);
-    }
-    bests.push_back(best);
+    bests.push_back(BestValue(Optimize(*make(), space, objective, budget,
+                                       static_cast<uint64_t>(s), goal)));
   }
-  std::sort(bests.begin(), bests.end());
-  return bests[bests.size() / 2];
+  return Median(bests);
 }
 
 struct Problem {
