@@ -30,8 +30,7 @@ struct Mutation {
     // Removes an experiment and all its trials; NOT_FOUND if there is none.
     kDeleteExperiment,
     // Inserts or replaces a trial (keyed by experiment and number); NOT_FOUND
-    // if its
-    // experiment is not stored.
+    // if its experiment is not stored.
     kPutTrial,
   };
 
