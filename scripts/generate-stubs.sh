@@ -38,8 +38,8 @@ have=$("$PROTOC" --version 2>/dev/null || true)
 have=$("$PYTHON" -c 'import importlib.metadata as m; print(m.version("grpcio-tools"))' 2>/dev/null || true)
 [[ $have == "$GRPCIO_TOOLS_VERSION" ]] ||
   die "need grpcio-tools==$GRPCIO_TOOLS_VERSION for $PYTHON, found '${have:-nothing}' (run scripts/install-deps.sh)"
-go_tool_version() { # binary -> the version of the module it was built from
-  go version -m "$1" 2>/dev/null | awk '$1 == "mod" { print $3; exit }'
+go_tool_version() { # binary -> the version of the module it was built from, or nothing
+  { go version -m "$1" 2>/dev/null || true; } | awk '$1 == "mod" && !seen { print $3; seen = 1 }'
 }
 for pair in "protoc-gen-go:$PROTOC_GEN_GO_VERSION" "protoc-gen-go-grpc:$PROTOC_GEN_GO_GRPC_VERSION"; do
   tool=${pair%%:*} want=${pair#*:}

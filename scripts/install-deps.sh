@@ -57,8 +57,13 @@ if ! command -v go >/dev/null; then
   exit 1
 fi
 go_tool() { # binary module/path@version
-  local have
-  have=$(go version -m "$HPO_GO_TOOLS_BIN/$1" 2>/dev/null | awk '$1 == "mod" { print $3; exit }')
+  local have=""
+  # Not installed yet is the usual case on a new machine: `go version -m` then
+  # fails, which must not end the script (set -e, pipefail).
+  if [[ -x $HPO_GO_TOOLS_BIN/$1 ]]; then
+    have=$(go version -m "$HPO_GO_TOOLS_BIN/$1" 2>/dev/null |
+      awk '$1 == "mod" && !seen { print $3; seen = 1 }') || have=""
+  fi
   if [[ $have != "${2##*@}" ]]; then
     echo "installing $2" >&2
     GOBIN=$HPO_GO_TOOLS_BIN go install "$2" >&2
