@@ -185,20 +185,7 @@ def normal(
     when: Optional[Condition] = None,
 ) -> Param:
     """A real number drawn from Normal(mu, sigma), truncated to [low, high] where given."""
-    _finite("mu", mu)
-    _finite("sigma", sigma)
-    _finite("low", low)
-    _finite("high", high)
-    return Param(
-        "double",
-        low=low,
-        high=high,
-        q=q,
-        distribution=pb.NORMAL,
-        mu=mu,
-        sigma=sigma,
-        when=_when(when),
-    )
+    return _normal_prior(pb.NORMAL, mu, sigma, low, high, q, when)
 
 
 def lognormal(
@@ -211,16 +198,18 @@ def lognormal(
     when: Optional[Condition] = None,
 ) -> Param:
     """A positive real number whose log is Normal(mu, sigma); bounds as for normal()."""
-    _finite("mu", mu)
-    _finite("sigma", sigma)
-    _finite("low", low)
-    _finite("high", high)
+    return _normal_prior(pb.LOG_NORMAL, mu, sigma, low, high, q, when)
+
+
+def _normal_prior(distribution, mu, sigma, low, high, q, when) -> Param:
+    for name, value in (("mu", mu), ("sigma", sigma), ("low", low), ("high", high)):
+        _finite(name, value)
     return Param(
         "double",
         low=low,
         high=high,
         q=q,
-        distribution=pb.LOG_NORMAL,
+        distribution=distribution,
         mu=mu,
         sigma=sigma,
         when=_when(when),
