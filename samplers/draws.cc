@@ -30,6 +30,12 @@ std::vector<double> ConfigurationKey(std::vector<double> coordinates) {
   return coordinates;
 }
 
+Rng& UserSeeded(Rng& server_rng, bool seeded, uint64_t seed, Rng& storage) {
+  if (!seeded) return server_rng;
+  storage.seed(server_rng() ^ MixSeed(seed));
+  return storage;
+}
+
 uint64_t MixSeed(uint64_t x) {
   x += 0x9E3779B97F4A7C15ull;
   x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;

@@ -30,6 +30,11 @@ std::vector<double> ConfigurationKey(std::vector<double> coordinates);
 // bits before it is mixed into the server's draw.
 uint64_t MixSeed(uint64_t seed);
 
+// The random source of one suggestion: the server's, or, when the user gave
+// the algorithm a `seed` (`seeded`), a stream of its own seeded from the
+// server's next draw and that seed, which `storage` holds.
+Rng& UserSeeded(Rng& server_rng, bool seeded, uint64_t seed, Rng& storage);
+
 }  // namespace hpo
 
 #endif  // HPO_SAMPLERS_DRAWS_H_

@@ -53,12 +53,8 @@ class AnnealSampler : public Sampler {
   absl::StatusOr<Suggestion> Suggest(const SearchSpace& space,
                                      const History& history,
                                      Rng& server_rng) override {
-    Rng seeded;
-    Rng* rng = &server_rng;
-    if (options_.seeded) {
-      seeded.seed(server_rng() ^ MixSeed(options_.seed));
-      rng = &seeded;
-    }
+    Rng storage;
+    Rng& rng = UserSeeded(server_rng, options_.seeded, options_.seed, storage);
 
     const size_t d = space.size();
     const double sign =
@@ -96,8 +92,8 @@ class AnnealSampler : public Sampler {
     std::vector<double> x;
     for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
       x = startup || attempt >= kMaxAttempts / 2
-              ? PriorDraw(space, *rng)
-              : Propose(space, ranked, explored, ranked_active, *rng);
+              ? PriorDraw(space, rng)
+              : Propose(space, ranked, explored, ranked_active, rng);
       const bool repeats = std::any_of(running.begin(), running.end(),
                                        [&](const std::vector<double>* r) {
                                          return SameConfiguration(*r, x);

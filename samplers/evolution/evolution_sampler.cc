@@ -55,12 +55,8 @@ class EvolutionSampler : public Sampler {
   absl::StatusOr<Suggestion> Suggest(const SearchSpace& space,
                                      const History& history,
                                      Rng& server_rng) override {
-    Rng seeded;
-    Rng* rng = &server_rng;
-    if (options_.seeded) {
-      seeded.seed(server_rng() ^ MixSeed(options_.seed));
-      rng = &seeded;
-    }
+    Rng storage;
+    Rng& rng = UserSeeded(server_rng, options_.seeded, options_.seed, storage);
 
     const size_t d = space.size();
     const double sign =
@@ -93,8 +89,8 @@ class EvolutionSampler : public Sampler {
     std::vector<double> x;
     for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
       x = initial || attempt >= kMaxAttempts - 2
-              ? PriorDraw(space, *rng)
-              : Mutate(space, *Tournament(population, *rng).params, *rng);
+              ? PriorDraw(space, rng)
+              : Mutate(space, *Tournament(population, rng).params, rng);
       // Children of running trials are fine, copies of them are not.
       const bool repeats = std::any_of(running.begin(), running.end(),
                                        [&](const std::vector<double>* r) {

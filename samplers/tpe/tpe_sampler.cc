@@ -68,12 +68,8 @@ class TpeSampler : public Sampler {
           absl::StrCat("tpe: the space has ", space.size(),
                        " parameters but the sampler was built for ", size_));
     }
-    Rng seeded;
-    Rng* rng = &server_rng;
-    if (options_.seeded) {
-      seeded.seed(server_rng() ^ MixSeed(options_.seed));
-      rng = &seeded;
-    }
+    Rng storage;
+    Rng& rng = UserSeeded(server_rng, options_.seeded, options_.seed, storage);
 
     // What not to hand out again: running and waiting trials, and in a
     // finite space every trial (a repeat there is a wasted trial).
@@ -96,8 +92,7 @@ class TpeSampler : public Sampler {
     std::vector<double> x;
     const int tpe_attempts = startup ? 0 : kTpeAttempts;
     for (int attempt = 0; attempt < tpe_attempts + kPriorAttempts; ++attempt) {
-      x = attempt < tpe_attempts ? model->Propose(*rng)
-                                 : PriorDraw(space, *rng);
+      x = attempt < tpe_attempts ? model->Propose(rng) : PriorDraw(space, rng);
       // When every attempt repeats, the space is all but used up, and the
       // last draw is as good as any.
       if (!taken.contains(ConfigurationKey(x))) break;
