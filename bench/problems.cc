@@ -205,8 +205,7 @@ std::vector<Problem> MakeProblems() {
     p.name = "ackley10_shifted";
     p.description =
         "Ackley-10 on [-32.768, 32.768]^10 with the optimum moved off the "
-        "centre "
-        "(to ShiftedOptimum)";
+        "centre (to ShiftedOptimum)";
     p.parameters = Box(10, -32.768, 32.768);
     p.optimum = 0;
     const std::vector<double> at = ShiftedOptimum(-32.768, 32.768);
