@@ -41,18 +41,20 @@ absl::StatusOr<Aliased<T>> GetAliased(
   return out;
 }
 
-}  // namespace
-
-namespace {
-
-// "must be >= 1 (why), got 0" or "must be in [0, 1], got 2".
-template <typename T>
-std::string OutOfBounds(T lo, std::optional<T> hi, absl::string_view why,
-                        T value) {
+// A value read with `get`, checked against [lo, hi] (no upper bound without
+// `hi`) when the setting was given: "must be >= 1 (why), got 0" or "must be in
+// [0, 1], got 2".
+template <typename T, typename Get>
+absl::StatusOr<T> GetBounded(const Settings& settings, absl::string_view key,
+                             T lo, std::optional<T> hi, absl::string_view why,
+                             Get get) {
+  absl::StatusOr<T> v = get();
+  if (!v.ok() || !settings.Has(key)) return v;
+  if (*v >= lo && (!hi.has_value() || *v <= *hi)) return v;
   std::string bound = hi.has_value() ? absl::StrCat("in [", lo, ", ", *hi, "]")
                                      : absl::StrCat(">= ", lo);
   if (!why.empty()) absl::StrAppend(&bound, " (", why, ")");
-  return absl::StrCat("must be ", bound, ", got ", value);
+  return settings.Invalid(key, absl::StrCat("must be ", bound, ", got ", *v));
 }
 
 }  // namespace
@@ -60,43 +62,31 @@ std::string OutOfBounds(T lo, std::optional<T> hi, absl::string_view why,
 absl::StatusOr<int64_t> Settings::GetIntAtLeast(absl::string_view key,
                                                 int64_t fallback, int64_t lo,
                                                 absl::string_view why) {
-  absl::StatusOr<int64_t> v = GetInt(key, fallback);
-  if (v.ok() && Has(key) && *v < lo) {
-    return Invalid(key, OutOfBounds<int64_t>(lo, std::nullopt, why, *v));
-  }
-  return v;
+  return GetBounded<int64_t>(*this, key, lo, std::nullopt, why,
+                             [&] { return GetInt(key, fallback); });
 }
 
 absl::StatusOr<int64_t> Settings::GetIntInRange(absl::string_view key,
                                                 int64_t fallback, int64_t lo,
                                                 int64_t hi,
                                                 absl::string_view why) {
-  absl::StatusOr<int64_t> v = GetInt(key, fallback);
-  if (v.ok() && Has(key) && (*v < lo || *v > hi)) {
-    return Invalid(key, OutOfBounds<int64_t>(lo, hi, why, *v));
-  }
-  return v;
+  return GetBounded<int64_t>(*this, key, lo, hi, why,
+                             [&] { return GetInt(key, fallback); });
 }
 
 absl::StatusOr<double> Settings::GetDoubleAtLeast(absl::string_view key,
                                                   double fallback, double lo,
                                                   absl::string_view why) {
-  absl::StatusOr<double> v = GetDouble(key, fallback);
-  if (v.ok() && Has(key) && *v < lo) {
-    return Invalid(key, OutOfBounds<double>(lo, std::nullopt, why, *v));
-  }
-  return v;
+  return GetBounded<double>(*this, key, lo, std::nullopt, why,
+                            [&] { return GetDouble(key, fallback); });
 }
 
 absl::StatusOr<double> Settings::GetDoubleInRange(absl::string_view key,
                                                   double fallback, double lo,
                                                   double hi,
                                                   absl::string_view why) {
-  absl::StatusOr<double> v = GetDouble(key, fallback);
-  if (v.ok() && Has(key) && (*v < lo || *v > hi)) {
-    return Invalid(key, OutOfBounds<double>(lo, hi, why, *v));
-  }
-  return v;
+  return GetBounded<double>(*this, key, lo, hi, why,
+                            [&] { return GetDouble(key, fallback); });
 }
 
 absl::StatusOr<Aliased<int64_t>> Settings::GetIntAliased(
