@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/history.h"
+#include "core/normal.h"
 #include "core/search_space.h"
 #include "gtest/gtest.h"
 #include "samplers/sampler.h"
@@ -83,6 +84,30 @@ TEST(TruncatedNormalDrawTest, StaysInTheUnitInterval) {
     }
   }
   EXPECT_NEAR(TruncatedNormalDraw(0.5, 0.1, 0.5), 0.5, 1e-12);
+}
+
+// Far from both ends the draw skips the truncation's CDFs; it must be the
+// inverse-CDF formula's draw bit for bit, near the shortcut's edges too
+// (mu / sigma around 9, u around 2^-9).
+TEST(TruncatedNormalDrawTest, NarrowKernelsDrawAsTheFullFormula) {
+  auto full = [](double mu, double sigma, double u) {
+    const double pa = NormalCdf(-mu / sigma);
+    const double pb = NormalCdf((1 - mu) / sigma);
+    const double x = mu + sigma * NormalQuantile(pa + u * (pb - pa));
+    return std::isnan(x) ? mu : std::clamp(x, 0.0, 1.0);
+  };
+  Rng rng(3);
+  for (int i = 0; i < 200000; ++i) {
+    const double sigma = std::exp(-9 * UnitDraw(rng));  // 1.2e-4 to 1
+    // Half the kernels just inside or outside 9 deviations of an end.
+    const double edge = 9 * sigma * (0.999 + 0.002 * UnitDraw(rng));
+    const double near = std::min(1.0, edge);
+    const double mu = i % 4 == 1 ? near : i % 4 == 3 ? 1 - near : UnitDraw(rng);
+    const double u = i % 3 == 0 ? std::ldexp(UnitDraw(rng), -8) : UnitDraw(rng);
+    const double want = full(mu, sigma, u);
+    const double got = TruncatedNormalDraw(mu, sigma, u);
+    ASSERT_EQ(got, want) << "mu " << mu << " sigma " << sigma << " u " << u;
+  }
 }
 
 TEST(ForgettingWeightsTest, FlatForTheNewestRampForTheOldest) {
