@@ -30,8 +30,12 @@ TEST(WarpWorseHalfTest, MonotoneWithTies) {
   WarpWorseHalf(y);
   for (int i = 0; i < 8; ++i) {
     for (int j = 0; j < 8; ++j) {
-      if (before[i] < before[j]) EXPECT_LT(y[i], y[j]) << i << " " << j;
-      if (before[i] == before[j]) EXPECT_EQ(y[i], y[j]) << i << " " << j;
+      if (before[i] < before[j]) {
+        EXPECT_LT(y[i], y[j]) << i << " " << j;
+      }
+      if (before[i] == before[j]) {
+        EXPECT_EQ(y[i], y[j]) << i << " " << j;
+      }
     }
   }
 }
