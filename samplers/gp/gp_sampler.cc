@@ -36,6 +36,7 @@ struct GpConfig {
   int64_t n_restarts = 5;
   uint64_t seed = 0;
   bool warp_outputs = false;
+  bool compress_outliers = true;
   bool consider_pruned_trials = true;
   gp::FitOptions fit;
 };
@@ -383,6 +384,11 @@ absl::StatusOr<Suggestion> GpSampler::Suggest(const SearchSpace& space,
     y[i] = std::isfinite(values[i]) ? values[i] : worst;
   }
   if (config_.warp_outputs) gp::WarpWorseHalf(y);
+  if (config_.compress_outliers) gp::CompressOutliers(y);
+  // Near the largest double the mean and the squares below would overflow;
+  // standardizing does not depend on the values' scale, so shrink them first.
+  const double largest = y.cwiseAbs().maxCoeff();
+  if (largest > 1e150) y /= largest;
   const double mean = y.mean();
   double scale = std::sqrt((y.array() - mean).square().mean());
   if (!(scale > 1e-12 * std::max(1.0, std::abs(mean)))) scale = 1;
@@ -625,6 +631,9 @@ absl::StatusOr<std::unique_ptr<Sampler>> CreateGpSampler(
   absl::StatusOr<bool> warp = settings.GetBool("warp_outputs", false);
   if (!warp.ok()) return warp.status();
   config.warp_outputs = *warp;
+  absl::StatusOr<bool> compress = settings.GetBool("compress_outliers", true);
+  if (!compress.ok()) return compress.status();
+  config.compress_outliers = *compress;
 
   for (size_t i = 0; i < space.size(); ++i) {
     const ParamSpec& p = space.param(i);

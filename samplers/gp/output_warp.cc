@@ -48,5 +48,27 @@ void WarpWorseHalf(Eigen::VectorXd& y) {
   y = warped;
 }
 
+void CompressOutliers(Eigen::VectorXd& y) {
+  const Eigen::Index n = y.size();
+  if (n < kOutlierMinValues) return;
+  std::vector<double> sorted(y.data(), y.data() + n);
+  std::sort(sorted.begin(), sorted.end());
+  // Halves of differences throughout, which cannot overflow.
+  for (Eigen::Index below = (n + 1) / 2; below < n; ++below) {
+    const double best = sorted[0];
+    const double worst = sorted[static_cast<size_t>(below - 1)];
+    const double spread = worst - best;
+    const double half_gap =
+        0.5 * sorted[static_cast<size_t>(below)] - 0.5 * worst;
+    if (!(spread > 0) || !(half_gap > 0.5 * kOutlierGap * spread)) continue;
+    for (Eigen::Index i = 0; i < n; ++i) {
+      if (!(y[i] > worst)) continue;
+      const double half_excess = 0.5 * y[i] - 0.5 * worst;
+      y[i] = worst + spread * (2 - 0.5 * spread / half_excess);
+    }
+    return;
+  }
+}
+
 }  // namespace gp
 }  // namespace hpo

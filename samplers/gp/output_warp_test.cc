@@ -1,6 +1,8 @@
 #include "samplers/gp/output_warp.h"
 
+#include <cmath>
 #include <eigen3/Eigen/Dense>
+#include <limits>
 
 #include "gtest/gtest.h"
 
@@ -50,6 +52,46 @@ TEST(WarpWorseHalfTest, LeavesFewOrFlatValuesAlone) {
   WarpWorseHalf(flat);
   EXPECT_EQ(flat[3], 50);
   EXPECT_EQ(flat[4], 60);
+}
+
+TEST(CompressOutliersTest, PullsInWhatIsBeyondAGapAndKeepsItsOrder) {
+  Eigen::VectorXd y(10);
+  y << 0.5, 2e10, 0.1, 0.3, 0.2, 1e10, 0.6, 0.7, 0.4, 0.8;
+  const Eigen::VectorXd before = y;
+  CompressOutliers(y);
+  for (int i : {0, 2, 3, 4, 6, 7, 8, 9}) EXPECT_EQ(y[i], before[i]) << i;
+  // The values below the gap span 0.1 to 0.8: spread 0.7, worst 0.8.
+  EXPECT_DOUBLE_EQ(y[5], 0.8 + 0.7 * (2 - 0.7 / (1e10 - 0.8)));
+  EXPECT_LT(y[5], y[1]);
+  EXPECT_LT(y[1], 0.8 + 2 * 0.7);
+}
+
+TEST(CompressOutliersTest, TakesTheLargestDouble) {
+  const double max = std::numeric_limits<double>::max();
+  Eigen::VectorXd y(11);
+  y << 0.5, 0.1, max, 0.3, 0.2, 1e300, 0.6, 0.7, 0.4, 0.9, 0.8;
+  CompressOutliers(y);
+  for (int i = 0; i < 11; ++i) EXPECT_TRUE(std::isfinite(y[i])) << i;
+  EXPECT_LE(y[5], y[2]);
+  EXPECT_NEAR(y[2], 0.9 + 2 * 0.8, 1e-12);
+  EXPECT_EQ(y[9], 0.9);
+}
+
+TEST(CompressOutliersTest, LeavesTailsFewValuesAndFlatBulksAlone) {
+  Eigen::VectorXd tail(10);  // a heavy tail: each value twice the last
+  tail << 1, 2, 4, 8, 16, 32, 64, 128, 256, 512;
+  Eigen::VectorXd few(9);  // a penalty, but too few values to judge
+  few << 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 1e10;
+  Eigen::VectorXd low_gap(10);  // the gap leaves fewer than half below it
+  low_gap << 0, 0.001, 0.002, 0.003, 1e6, 1e6 + 1, 1e6 + 2, 1e6 + 3, 1e6 + 4,
+      1e6 + 5;
+  Eigen::VectorXd flat(10);  // no spread below the gap to measure it by
+  flat << 2, 2, 2, 2, 2, 2, 2, 2, 2, 1e12;
+  for (Eigen::VectorXd* y : {&tail, &few, &low_gap, &flat}) {
+    const Eigen::VectorXd before = *y;
+    CompressOutliers(*y);
+    EXPECT_EQ(*y, before);
+  }
 }
 
 }  // namespace
