@@ -1,0 +1,524 @@
+// Thousands of random and half-broken requests to every RPC of the real
+// server, seeded so a failure repeats: each must get OK or a client-error
+// status with a message (never INTERNAL, UNKNOWN or a dropped connection), the
+// server must keep serving, and what it acknowledged must survive a restart.
+// Requests are built by protobuf reflection, so a field added to the API is
+// fuzzed without touching this file; a third of them follow a worker's life
+// on real experiments (suggest, intermediate reports, result) with hostile
+// values, which is where the deep code is. Under `--config=asan` the server
+// runs with the sanitizers too.
+
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <functional>
+#include <limits>
+#include <map>
+#include <memory>
+#include <random>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "google/protobuf/descriptor.h"
+#include "google/protobuf/message.h"
+#include "google/protobuf/reflection.h"
+#include "grpcpp/client_context.h"
+#include "gtest/gtest.h"
+#include "tests/server_process.h"
+#include "tests/test_client.h"
+
+namespace hpo {
+namespace {
+
+using google::protobuf::Descriptor;
+using google::protobuf::FieldDescriptor;
+using google::protobuf::Message;
+using google::protobuf::Reflection;
+using testing::ParseExperiment;
+using testing::ServerProcess;
+
+using Rng = std::mt19937_64;
+
+constexpr double kMax = std::numeric_limits<double>::max();
+
+const std::vector<std::string>& Strings() {
+  static const auto* strings =
+      new std::vector<std::string>{"",
+                                   "a",
+                                   "loss",
+                                   "acc",
+                                   "lr",
+                                   "sgd",
+                                   "p0",
+                                   "p1",
+                                   "f0",
+                                   "x.y",
+                                   "a/b",
+                                   " ",
+                                   "-1",
+                                   "1e999",
+                                   "NaN",
+                                   "true",
+                                   std::string(64, 'x'),
+                                   std::string(300, 'y'),
+                                   "\xc3\xa9",
+                                   std::string("\0z", 2),
+                                   "../etc"};
+  return *strings;
+}
+
+const std::vector<double>& Numbers() {
+  static const auto* numbers =
+      new std::vector<double>{0,
+                              1,
+                              -1,
+                              0.5,
+                              3,
+                              1e-300,
+                              -1e300,
+                              kMax,
+                              -kMax,
+                              std::numeric_limits<double>::denorm_min(),
+                              std::numeric_limits<double>::quiet_NaN(),
+                              std::numeric_limits<double>::infinity(),
+                              -std::numeric_limits<double>::infinity(),
+                              9007199254740993.0};
+  return *numbers;
+}
+
+template <typename T>
+const T& Pick(const std::vector<T>& v, Rng& rng) {
+  return v[rng() % v.size()];
+}
+
+bool Chance(Rng& rng, double p) {
+  return static_cast<double>(rng() >> 11) * 0x1.0p-53 < p;
+}
+
+int64_t RandomInt(Rng& rng) {
+  static const std::vector<int64_t> ints = {
+      0,
+      1,
+      -1,
+      2,
+      5,
+      100,
+      int64_t{1} << 31,
+      std::numeric_limits<int32_t>::max(),
+      std::numeric_limits<int32_t>::min(),
+      std::numeric_limits<int64_t>::max(),
+      std::numeric_limits<int64_t>::min()};
+  return Pick(ints, rng);
+}
+
+// Sets a random value (of the field's type) on a singular scalar field, or
+// adds one to a repeated one.
+void SetScalar(Message& m, const FieldDescriptor* f, Rng& rng) {
+  const Reflection* r = m.GetReflection();
+  const bool rep = f->is_repeated();
+  switch (f->cpp_type()) {
+    case FieldDescriptor::CPPTYPE_STRING: {
+      const std::string s = Pick(Strings(), rng);
+      rep ? r->AddString(&m, f, s) : r->SetString(&m, f, s);
+      break;
+    }
+    case FieldDescriptor::CPPTYPE_BOOL: {
+      const bool b = Chance(rng, 0.5);
+      rep ? r->AddBool(&m, f, b) : r->SetBool(&m, f, b);
+      break;
+    }
+    case FieldDescriptor::CPPTYPE_DOUBLE: {
+      const double d = Pick(Numbers(), rng);
+      rep ? r->AddDouble(&m, f, d) : r->SetDouble(&m, f, d);
+      break;
+    }
+    case FieldDescriptor::CPPTYPE_FLOAT: {
+      const float x = static_cast<float>(Pick(Numbers(), rng) / 1e300);
+      rep ? r->AddFloat(&m, f, x) : r->SetFloat(&m, f, x);
+      break;
+    }
+    case FieldDescriptor::CPPTYPE_ENUM: {
+      // Known values and one the proto does not define (open enums keep it).
+      const int count = f->enum_type()->value_count();
+      const int pick = static_cast<int>(rng() % (count + 1));
+      const int number =
+          pick < count ? f->enum_type()->value(pick)->number() : 77;
+      rep ? r->AddEnumValue(&m, f, number) : r->SetEnumValue(&m, f, number);
+      break;
+    }
+    case FieldDescriptor::CPPTYPE_INT32: {
+      const auto v = static_cast<int32_t>(RandomInt(rng));
+      rep ? r->AddInt32(&m, f, v) : r->SetInt32(&m, f, v);
+      break;
+    }
+    case FieldDescriptor::CPPTYPE_INT64: {
+      const int64_t v = RandomInt(rng);
+      rep ? r->AddInt64(&m, f, v) : r->SetInt64(&m, f, v);
+      break;
+    }
+    case FieldDescriptor::CPPTYPE_UINT32: {
+      const auto v = static_cast<uint32_t>(RandomInt(rng));
+      rep ? r->AddUInt32(&m, f, v) : r->SetUInt32(&m, f, v);
+      break;
+    }
+    case FieldDescriptor::CPPTYPE_UINT64: {
+      const auto v = static_cast<uint64_t>(RandomInt(rng));
+      rep ? r->AddUInt64(&m, f, v) : r->SetUInt64(&m, f, v);
+      break;
+    }
+    case FieldDescriptor::CPPTYPE_MESSAGE:
+      break;
+  }
+}
+
+// Fills about half of `m`'s fields with random values, recursively (maps and
+// google.protobuf.Value included) down to `depth` 4.
+void Fill(Message& m, Rng& rng, int depth = 0) {
+  const Descriptor* d = m.GetDescriptor();
+  const Reflection* r = m.GetReflection();
+  for (int i = 0; i < d->field_count(); ++i) {
+    const FieldDescriptor* f = d->field(i);
+    if (Chance(rng, 0.45)) continue;
+    const bool message = f->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE;
+    if (message && depth >= 4) continue;
+    if (f->is_repeated()) {
+      const int n = static_cast<int>(rng() % 4);
+      for (int k = 0; k < n; ++k) {
+        if (message) {
+          Fill(*r->AddMessage(&m, f), rng, depth + 1);
+        } else {
+          SetScalar(m, f, rng);
+        }
+      }
+    } else if (message) {
+      Fill(*r->MutableMessage(&m, f), rng, depth + 1);
+    } else {
+      SetScalar(m, f, rng);
+    }
+  }
+}
+
+// A well-formed experiment whose algorithm and early-stopping rule vary.
+v1::Experiment GoodExperiment(const std::string& name, Rng& rng) {
+  v1::Experiment e = ParseExperiment(R"pb(
+    parameters {
+      name: "lr"
+      double_range { min: 0.0001 max: 1 log: true }
+    }
+    parameters {
+      name: "n"
+      int_range { min: 1 max: 9 }
+    }
+    parameters {
+      name: "opt"
+      categorical { values: [ "sgd", "adam" ] }
+    }
+    objectives { name: "loss" goal: MINIMIZE }
+    max_trials: 100000
+  )pb");
+  e.set_name(name);
+  static const std::vector<std::string> algorithms = {
+      "auto", "tpe", "gp", "random", "cmaes", "sobol", "anneal", "evolution"};
+  e.mutable_algorithm()->set_name(Pick(algorithms, rng));
+  static const std::vector<
+      std::pair<std::string, std::map<std::string, std::string>>>
+      rules = {{"", {}},
+               {"median", {}},
+               {"asha", {}},
+               {"hyperband", {{"max_resource", "20"}}},
+               {"curve_fitting", {{"epoch_num", "20"}}},
+               {"percentile", {{"percentile", "25"}}},
+               {"patient", {{"patience", "2"}}}};
+  const auto& [rule, settings] = Pick(rules, rng);
+  if (!rule.empty()) {
+    e.mutable_early_stopping()->set_name(rule);
+    for (const auto& [k, v] : settings) {
+      (*e.mutable_early_stopping()->mutable_settings())[k] = v;
+    }
+  }
+  return e;
+}
+
+// Statuses a client may get for a bad or ill-timed request. Anything else
+// (INTERNAL, UNKNOWN, UNAVAILABLE, DATA_LOSS, UNIMPLEMENTED, ...) is the
+// server's fault.
+bool ClientError(grpc::StatusCode code) {
+  switch (code) {
+    case grpc::StatusCode::INVALID_ARGUMENT:
+    case grpc::StatusCode::NOT_FOUND:
+    case grpc::StatusCode::ALREADY_EXISTS:
+    case grpc::StatusCode::FAILED_PRECONDITION:
+    case grpc::StatusCode::OUT_OF_RANGE:
+    case grpc::StatusCode::RESOURCE_EXHAUSTED:
+    case grpc::StatusCode::ABORTED:
+      return true;
+    default:
+      return false;
+  }
+}
+
+class ApiFuzzTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(server_.Start());
+    Connect();
+  }
+
+  void Connect() { stub_ = server_.NewStub(); }
+
+  // Calls `method` with `request`; returns its status.
+  grpc::Status Call(const std::string& method, const Message& request,
+                    std::unique_ptr<Message>* response = nullptr) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() +
+                     std::chrono::seconds(60));
+    const auto& rpc = Rpcs().at(method);
+    std::unique_ptr<Message> out(rpc.response->New());
+    grpc::Status s = rpc.call(*stub_, &ctx, request, out.get());
+    if (response != nullptr) *response = std::move(out);
+    return s;
+  }
+
+  struct Rpc {
+    const Message* request;
+    const Message* response;
+    std::function<grpc::Status(v1::HpoService::Stub&, grpc::ClientContext*,
+                               const Message&, Message*)>
+        call;
+  };
+
+  // Every RPC of HpoService by name.
+  static const std::map<std::string, Rpc>& Rpcs() {
+#define HPO_RPC(Name, Req, Resp)                                   \
+  {                                                                \
+#Name, Rpc {                                                   \
+      &Req::default_instance(), &Resp::default_instance(),         \
+          [](v1::HpoService::Stub& stub, grpc::ClientContext* ctx, \
+             const Message& in, Message* out) {                    \
+            return stub.Name(ctx, static_cast<const Req&>(in),     \
+                             static_cast<Resp*>(out));             \
+          }                                                        \
+    }                                                              \
+  }
+    static const auto* rpcs = new std::map<std::string, Rpc>{
+        HPO_RPC(CreateExperiment, v1::CreateExperimentRequest, v1::Experiment),
+        HPO_RPC(GetExperiment, v1::GetExperimentRequest, v1::Experiment),
+        HPO_RPC(ListExperiments, v1::ListExperimentsRequest,
+                v1::ListExperimentsResponse),
+        HPO_RPC(DeleteExperiment, v1::DeleteExperimentRequest,
+                google::protobuf::Empty),
+        HPO_RPC(GetTrialConfig, v1::GetTrialConfigRequest, v1::Trial),
+        HPO_RPC(ReportResult, v1::ReportResultRequest, v1::Trial),
+        HPO_RPC(ReportIntermediate, v1::ReportIntermediateRequest,
+                v1::ReportIntermediateResponse),
+        HPO_RPC(StopExperiment, v1::StopExperimentRequest, v1::Experiment),
+        HPO_RPC(ResumeExperiment, v1::ResumeExperimentRequest, v1::Experiment),
+        HPO_RPC(Heartbeat, v1::HeartbeatRequest, v1::Trial),
+        HPO_RPC(ReleaseTrial, v1::ReleaseTrialRequest, v1::Trial),
+        HPO_RPC(AddTrial, v1::AddTrialRequest, v1::Trial),
+        HPO_RPC(EnqueueTrial, v1::EnqueueTrialRequest, v1::Trial),
+        HPO_RPC(GetBest, v1::GetBestRequest, v1::GetBestResponse),
+        HPO_RPC(ListTrials, v1::ListTrialsRequest, v1::ListTrialsResponse),
+    };
+#undef HPO_RPC
+    return *rpcs;
+  }
+
+  // The experiment's completed, pruned and failed trials, page by page, as
+  // text: what a restart must keep.
+  std::string FinishedTrials(const std::string& experiment) {
+    std::string text;
+    v1::ListTrialsRequest list;
+    list.set_experiment(experiment);
+    do {
+      std::unique_ptr<Message> out;
+      const grpc::Status s = Call("ListTrials", list, &out);
+      EXPECT_TRUE(s.ok()) << experiment << ": " << s.error_message();
+      if (!s.ok()) return "";
+      const auto& page = static_cast<const v1::ListTrialsResponse&>(*out);
+      for (const v1::Trial& t : page.trials()) {
+        if (t.state() != v1::Trial::COMPLETED &&
+            t.state() != v1::Trial::PRUNED && t.state() != v1::Trial::FAILED) {
+          continue;
+        }
+        v1::Trial kept;
+        kept.set_number(t.number());
+        kept.set_state(t.state());
+        *kept.mutable_metrics() = t.metrics();
+        *kept.mutable_intermediate_values() = t.intermediate_values();
+        *kept.mutable_parameters() = t.parameters();
+        absl::StrAppend(&text, kept.ShortDebugString(), "\n");
+      }
+      list.set_page_token(page.next_page_token());
+    } while (!list.page_token().empty());
+    return text;
+  }
+
+  ServerProcess server_;
+  std::unique_ptr<v1::HpoService::Stub> stub_;
+};
+
+TEST_F(ApiFuzzTest, EveryRpcTakesHostileRequestsAndTheServerKeepsItsWord) {
+  // The proto's service and this table must agree, so that no RPC goes
+  // unfuzzed.
+  const google::protobuf::ServiceDescriptor* service =
+      google::protobuf::DescriptorPool::generated_pool()->FindServiceByName(
+          v1::HpoService::service_full_name());
+  ASSERT_NE(service, nullptr);
+  ASSERT_EQ(static_cast<size_t>(service->method_count()), Rpcs().size());
+  std::vector<std::string> methods;
+  for (int i = 0; i < service->method_count(); ++i) {
+    methods.push_back(service->method(i)->name());
+    ASSERT_EQ(Rpcs().count(methods.back()), 1u) << methods.back();
+  }
+
+  Rng rng(20261206);
+  // Experiments no fuzzed request may delete: where workers live.
+  const std::vector<std::string> kept = {"p0", "p1", "p2", "p3"};
+  for (const std::string& name : kept) {
+    v1::CreateExperimentRequest req;
+    *req.mutable_experiment() = GoodExperiment(name, rng);
+    ASSERT_TRUE(Call("CreateExperiment", req).ok()) << name;
+  }
+  const std::vector<std::string> targets = {"p0", "p1", "p2", "p3",
+                                            "f0", "f1", ""};
+  std::map<std::string, int> ok_by_method;
+  int failures = 0;
+  auto check = [&](const std::string& method, const grpc::Status& s,
+                   const Message& request) {
+    if (s.ok()) {
+      ++ok_by_method[method];
+      return;
+    }
+    if (ClientError(s.error_code()) && !s.error_message().empty()) return;
+    ++failures;
+    ADD_FAILURE() << method << ": code " << s.error_code() << " \""
+                  << s.error_message() << "\" for\n"
+                  << request.DebugString().substr(0, 2000);
+  };
+
+  // A worker's life on a kept experiment, with hostile values.
+  auto worker = [&] {
+    v1::GetTrialConfigRequest get;
+    get.set_experiment(Pick(kept, rng));
+    get.set_worker_id(Chance(rng, 0.5) ? "w1" : "w2");
+    std::unique_ptr<Message> got;
+    const grpc::Status s = Call("GetTrialConfig", get, &got);
+    check("GetTrialConfig", s, get);
+    if (!s.ok()) return;
+    const auto& trial = static_cast<const v1::Trial&>(*got);
+    std::vector<int> steps;
+    for (int step = 0; step < 25; ++step) {
+      if (Chance(rng, 0.25)) steps.push_back(step);
+    }
+    if (Chance(rng, 0.1)) std::reverse(steps.begin(), steps.end());
+    for (int step : steps) {
+      v1::ReportIntermediateRequest rep;
+      rep.set_experiment(trial.experiment());
+      rep.set_trial(trial.number());
+      rep.set_worker_id(trial.worker_id());
+      rep.set_step(step);
+      (*rep.mutable_metrics())["loss"] =
+          Chance(rng, 0.7) ? static_cast<double>(rng() % 1000) / 1000
+                           : Pick(Numbers(), rng);
+      std::unique_ptr<Message> answer;
+      const grpc::Status r = Call("ReportIntermediate", rep, &answer);
+      check("ReportIntermediate", r, rep);
+      if (r.ok() && static_cast<const v1::ReportIntermediateResponse&>(*answer)
+                        .should_stop()) {
+        break;
+      }
+    }
+    v1::ReportResultRequest result;
+    result.set_experiment(trial.experiment());
+    result.set_trial(trial.number());
+    result.set_worker_id(trial.worker_id());
+    if (Chance(rng, 0.1)) {
+      result.set_failed(true);
+    } else {
+      if (Chance(rng, 0.1)) result.set_pruned(true);
+      (*result.mutable_metrics())["loss"] =
+          Chance(rng, 0.7) ? static_cast<double>(rng() % 1000) / 1000
+                           : Pick(Numbers(), rng);
+    }
+    check("ReportResult", Call("ReportResult", result), result);
+  };
+
+  constexpr int kCalls = 2500;
+  for (int call = 0; call < kCalls && failures < 5; ++call) {
+    if (Chance(rng, 0.3)) {
+      worker();
+      continue;
+    }
+    const std::string& method = Pick(methods, rng);
+    const Rpc& rpc = Rpcs().at(method);
+    std::unique_ptr<Message> request(rpc.request->New());
+    if (method == "CreateExperiment" && Chance(rng, 0.6)) {
+      // Mostly well-formed, one part scrambled.
+      v1::Experiment e = GoodExperiment(
+          Chance(rng, 0.2) ? Pick(kept, rng) : absl::StrCat("c", rng() % 40),
+          rng);
+      if (Chance(rng, 0.5)) {
+        Fill(*e.mutable_parameters(static_cast<int>(rng() % 3)), rng);
+      } else if (Chance(rng, 0.5)) {
+        Fill(*e.mutable_early_stopping(), rng);
+      } else {
+        Fill(*e.mutable_algorithm(), rng);
+      }
+      *static_cast<v1::CreateExperimentRequest&>(*request)
+           .mutable_experiment() = e;
+    } else {
+      Fill(*request, rng);
+      // Aim most requests at experiments that exist (but never delete or
+      // stop the kept ones: the workers and the restart check need them).
+      const FieldDescriptor* name = nullptr;
+      for (const char* field : {"experiment", "name"}) {
+        const FieldDescriptor* f =
+            request->GetDescriptor()->FindFieldByName(field);
+        if (f != nullptr && f->cpp_type() == FieldDescriptor::CPPTYPE_STRING &&
+            !f->is_repeated()) {
+          name = f;
+        }
+      }
+      const Reflection* r = request->GetReflection();
+      if (name != nullptr && Chance(rng, 0.7)) {
+        r->SetString(request.get(), name, Pick(targets, rng));
+      }
+      if (name != nullptr &&
+          (method == "DeleteExperiment" || method == "StopExperiment")) {
+        const std::string target = r->GetString(*request, name);
+        if (std::find(kept.begin(), kept.end(), target) != kept.end()) {
+          r->SetString(request.get(), name, "f0");
+        }
+      }
+    }
+    check(method, Call(method, *request), *request);
+  }
+  // The fuzzing reached past validation: workers' trials came and went, and
+  // every RPC succeeded at least once except those that need luck.
+  EXPECT_GT(ok_by_method["GetTrialConfig"], 100);
+  EXPECT_GT(ok_by_method["ReportIntermediate"], 100);
+  EXPECT_GT(ok_by_method["ReportResult"], 100);
+  EXPECT_GT(ok_by_method["CreateExperiment"], 3);
+
+  // Still serving, and what it acknowledged (every finished trial, its
+  // values and intermediate values) is there after a restart.
+  std::map<std::string, std::string> before;
+  for (const std::string& name : kept) before[name] = FinishedTrials(name);
+  ASSERT_EQ(WEXITSTATUS(server_.Signal(SIGTERM)), 0) << server_.Log();
+  ASSERT_TRUE(server_.Start());
+  Connect();
+  for (const std::string& name : kept) {
+    EXPECT_EQ(FinishedTrials(name), before[name]) << name;
+    EXPECT_NE(before[name], "") << name;
+  }
+}
+
+}  // namespace
+}  // namespace hpo
