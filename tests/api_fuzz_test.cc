@@ -25,11 +25,15 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
+#include "google/api/annotations.pb.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/message.h"
 #include "google/protobuf/reflection.h"
+#include "google/protobuf/util/json_util.h"
 #include "grpcpp/client_context.h"
 #include "gtest/gtest.h"
+#include "tests/http_client.h"
 #include "tests/server_process.h"
 #include "tests/test_client.h"
 
@@ -40,6 +44,8 @@ using google::protobuf::Descriptor;
 using google::protobuf::FieldDescriptor;
 using google::protobuf::Message;
 using google::protobuf::Reflection;
+using testing::HttpClient;
+using testing::HttpResult;
 using testing::ParseExperiment;
 using testing::ServerProcess;
 
@@ -518,6 +524,136 @@ TEST_F(ApiFuzzTest, EveryRpcTakesHostileRequestsAndTheServerKeepsItsWord) {
     EXPECT_EQ(FinishedTrials(name), before[name]) << name;
     EXPECT_NE(before[name], "") << name;
   }
+}
+
+// What a JSON body can be made into: cut short, a byte changed, nested
+// past any parser's patience, numbers no double holds, a bad escape.
+std::string Mangle(std::string json, Rng& rng) {
+  switch (rng() % 8) {
+    case 0:
+      return json.substr(0, json.empty() ? 0 : rng() % json.size());
+    case 1:
+      if (!json.empty()) json[rng() % json.size()] = static_cast<char>(rng());
+      return json;
+    case 2:
+      return std::string(20000, '[') + std::string(20000, ']');
+    case 3:
+      return absl::StrCat("{\"experiment\": ", std::string(5000, '{'), "}");
+    case 4:
+      return absl::StrReplaceAll(json,
+                                 {{"1", "1e999999"}, {"0", "-0.0e-9999"}});
+    case 5:
+      return absl::StrReplaceAll(json, {{"\"", "\"\\ud800"}});
+    case 6:
+      return absl::StrCat(json, json);
+    default:
+      return json;  // well-formed
+  }
+}
+
+// The gateway's routes as the proto's annotations give them, each {variable}
+// to be filled in: (verb, path template, the request's descriptor).
+std::vector<std::tuple<std::string, std::string, const Descriptor*>> Routes() {
+  std::vector<std::tuple<std::string, std::string, const Descriptor*>> routes;
+  const google::protobuf::ServiceDescriptor* service =
+      google::protobuf::DescriptorPool::generated_pool()->FindServiceByName(
+          v1::HpoService::service_full_name());
+  for (int i = 0; i < service->method_count(); ++i) {
+    const auto* method = service->method(i);
+    const auto& rule = method->options().GetExtension(google::api::http);
+    std::vector<google::api::HttpRule> rules = {rule};
+    for (const auto& b : rule.additional_bindings()) rules.push_back(b);
+    for (const auto& r : rules) {
+      std::string verb = "GET", path = r.get();
+      if (!r.post().empty()) verb = "POST", path = r.post();
+      if (!r.delete_().empty()) verb = "DELETE", path = r.delete_();
+      if (!r.put().empty()) verb = "PUT", path = r.put();
+      if (!r.patch().empty()) verb = "PATCH", path = r.patch();
+      routes.emplace_back(verb, path, method->input_type());
+    }
+  }
+  // Kruize HPO's API and the probes, beside the proto's routes.
+  routes.emplace_back("POST", "/experiment_trials", nullptr);
+  routes.emplace_back("GET", "/experiment_trials", nullptr);
+  routes.emplace_back("GET", "/health", nullptr);
+  routes.emplace_back("GET", "/healthz", nullptr);
+  routes.emplace_back("GET", "/openapi.json", nullptr);
+  return routes;
+}
+
+TEST_F(ApiFuzzTest, RestGatewayAnswersEveryMalformedRequest) {
+  const int port = testing::HttpPortFromLog(server_.Log());
+  ASSERT_GT(port, 0) << server_.Log();
+  HttpClient http(port);
+  Rng rng(61206);
+  {
+    v1::CreateExperimentRequest req;
+    *req.mutable_experiment() = GoodExperiment("p0", rng);
+    ASSERT_TRUE(Call("CreateExperiment", req).ok());
+  }
+  const auto routes = Routes();
+  const std::vector<std::string> segments = {
+      "p0",       "f0",         "0",  "-1",    "99999999999999999999",
+      "%00",      "%ff%fe",     "..", "a%2Fb", std::string(2000, 'z'),
+      "\xc3\xa9", "p0:suggest", ""};
+  const std::vector<std::string> queries = {
+      "",
+      "?pageSize=-1",
+      "?pageSize=abc",
+      "?page_size=1&pageSize=2",
+      "?unknown=1",
+      "?states=COMPLETED&states=BOGUS",
+      "?experiment_name=p0&trial_number=x",
+      "?experiment_name=p0&trial_number=0",
+      "?%zz=1",
+      "?a"};
+  const std::vector<std::string> verbs = {"GET",   "POST", "DELETE",
+                                          "PATCH", "PUT",  "OPTIONS"};
+  std::map<int, int> by_status;
+  int failures = 0;
+  constexpr int kRequests = 1500;
+  for (int k = 0; k < kRequests && failures < 5; ++k) {
+    const auto& [route_verb, path_template, input] = Pick(routes, rng);
+    std::string path = path_template;
+    for (const char* variable : {"{name}", "{experiment}", "{trial}"}) {
+      path = absl::StrReplaceAll(path, {{variable, Pick(segments, rng)}});
+    }
+    path += Pick(queries, rng);
+    const std::string verb = Chance(rng, 0.85) ? route_verb : Pick(verbs, rng);
+    std::string body;
+    if (input != nullptr) {
+      std::unique_ptr<Message> request(
+          google::protobuf::MessageFactory::generated_factory()
+              ->GetPrototype(input)
+              ->New());
+      Fill(*request, rng);
+      google::protobuf::util::MessageToJsonString(*request, &body);
+    } else {
+      body = R"({"operation": "EXP_TRIAL_GENERATE_NEW", "search_space": {
+          "experiment_name": "k", "total_trials": 3, "direction": "minimize",
+          "objective_function": "x", "hpo_algo_impl": "optuna_tpe",
+          "value_type": "double", "tunables": [{"name": "a",
+          "value_type": "double", "lower_bound": 0, "upper_bound": 1,
+          "step": 0.1}]}})";
+    }
+    body = Mangle(body, rng);
+    if (verb == "GET" || verb == "DELETE") body.clear();
+    const HttpResult answer = http.Request(verb, path, body);
+    ++by_status[answer.status];
+    if (answer.status == 0 || answer.status >= 500) {
+      ++failures;
+      ADD_FAILURE() << verb << " " << path.substr(0, 200) << " -> "
+                    << answer.status << " " << answer.body.substr(0, 500)
+                    << "\nbody: " << body.substr(0, 500);
+    }
+  }
+  // Some requests got through to the service.
+  EXPECT_GT(by_status[200], 20);
+  // And the server still serves both ways.
+  EXPECT_EQ(http.Get("/healthz").status, 200);
+  v1::GetExperimentRequest get;
+  get.set_name("p0");
+  EXPECT_TRUE(Call("GetExperiment", get).ok());
 }
 
 }  // namespace

@@ -14,6 +14,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/strip.h"
 #include "core/json_quote.h"
+#include "core/text_checks.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
 #include "hpo/v1/hpo.pb.h"
@@ -516,6 +517,9 @@ HttpResponse Operation::TrialConfig(const HttpRequest& request) {
       *number_text == "null") {
     return Text(400, kEmptyOrNull);
   }
+  if (!IsValidUtf8(*name)) {
+    return Text(400, "experiment_name is not valid UTF-8");
+  }
   int number;
   if (!absl::SimpleAtoi(*number_text, &number)) {
     return Text(400, kNonInteger);
@@ -572,6 +576,10 @@ HttpResponse KruizeApi::Serve(const HttpRequest& request) {
   }
   if (!IsJsonContentType(request.content_type)) {
     return Text(400, kInvalidContentType);
+  }
+  if (JsonNesting(request.body, kMaxJsonNesting) > kMaxJsonNesting) {
+    return Text(400, absl::StrCat(kJsonStructure, "nested deeper than ",
+                                  kMaxJsonNesting, " levels"));
   }
   Value parsed;
   google::protobuf::util::JsonParseOptions options;

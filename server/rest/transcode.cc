@@ -15,6 +15,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "core/json_quote.h"
+#include "core/text_checks.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/util/json_util.h"
 
@@ -146,6 +147,10 @@ absl::Status SetFromText(Message* message, const FieldDescriptor* f,
             !absl::WebSafeBase64Unescape(text, &v)) {
           return Invalid(where, "is not base64");
         }
+      } else if (!IsValidUtf8(v)) {
+        // Percent-decoding can make any bytes; protobuf strings are UTF-8.
+        return Invalid(where, absl::StrCat("\"", absl::CHexEscape(text),
+                                           "\" is not valid UTF-8"));
       }
       repeated ? r->AddString(message, f, std::move(v))
                : r->SetString(message, f, std::move(v));
@@ -291,6 +296,11 @@ absl::Status BuildRequest(const Route& route,
                                 " takes no body; use query parameters"));
   }
   if (has_body) {
+    if (JsonNesting(http.body, kMaxJsonNesting) > kMaxJsonNesting) {
+      return Invalid("body", absl::StrCat("nests objects and arrays deeper "
+                                          "than ",
+                                          kMaxJsonNesting, " levels"));
+    }
     google::protobuf::util::JsonParseOptions options;
     options.ignore_unknown_fields = false;
     std::string json;
