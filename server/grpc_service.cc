@@ -1,10 +1,34 @@
 #include "server/grpc_service.h"
 
+#include <cstdlib>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "google/protobuf/descriptor.h"
+#include "grpcpp/support/proto_buffer_reader.h"
+#include "grpcpp/support/proto_buffer_writer.h"
 #include "server/log.h"
 
 namespace hpo {
+namespace {
+
+using google::protobuf::Message;
+
+template <typename Request, typename Response>
+std::pair<std::string,
+          std::function<absl::Status(Service&, const Message&, Message*)>>
+Serve(const char* name,
+      absl::Status (Service::*handler)(const Request&, Response*)) {
+  return {name, [handler](Service& service, const Message& request,
+                          Message* response) {
+            return (service.*handler)(static_cast<const Request&>(request),
+                                      static_cast<Response*>(response));
+          }};
+}
+
+}  // namespace
 
 grpc::Status ToGrpcStatus(const absl::Status& status) {
   if (status.ok()) return grpc::Status::OK;
@@ -12,130 +36,109 @@ grpc::Status ToGrpcStatus(const absl::Status& status) {
                       std::string(status.message()));
 }
 
-template <typename Request, typename Response>
-grpc::ServerUnaryReactor* GrpcService::Dispatch(
-    const char* method, grpc::CallbackServerContext* context,
-    const Request* request, Response* response,
-    absl::Status (::hpo::Service::*handler)(const Request&, Response*)) {
+GrpcService::GrpcService(::hpo::Service* service, ThreadPool* pool)
+    : service_(service), pool_(pool) {
+  const std::vector<std::pair<
+      std::string,
+      std::function<absl::Status(::hpo::Service&, const Message&, Message*)>>>
+      served = {
+          Serve("CreateExperiment", &::hpo::Service::CreateExperiment),
+          Serve("GetExperiment", &::hpo::Service::GetExperiment),
+          Serve("ListExperiments", &::hpo::Service::ListExperiments),
+          Serve("DeleteExperiment", &::hpo::Service::DeleteExperiment),
+          Serve("GetTrialConfig", &::hpo::Service::GetTrialConfig),
+          Serve("ReportResult", &::hpo::Service::ReportResult),
+          Serve("ReportIntermediate", &::hpo::Service::ReportIntermediate),
+          Serve("StopExperiment", &::hpo::Service::StopExperiment),
+          Serve("ResumeExperiment", &::hpo::Service::ResumeExperiment),
+          Serve("Heartbeat", &::hpo::Service::Heartbeat),
+          Serve("ReleaseTrial", &::hpo::Service::ReleaseTrial),
+          Serve("AddTrial", &::hpo::Service::AddTrial),
+          Serve("EnqueueTrial", &::hpo::Service::EnqueueTrial),
+          Serve("GetBest", &::hpo::Service::GetBest),
+          Serve("ListTrials", &::hpo::Service::ListTrials),
+      };
+  const google::protobuf::ServiceDescriptor* descriptor =
+      google::protobuf::DescriptorPool::generated_pool()->FindServiceByName(
+          v1::HpoService::service_full_name());
+  google::protobuf::MessageFactory* factory =
+      google::protobuf::MessageFactory::generated_factory();
+  methods_.resize(static_cast<size_t>(descriptor->method_count()));
+  for (const auto& [name, serve] : served) {
+    const google::protobuf::MethodDescriptor* m =
+        descriptor->FindMethodByName(name);
+    // A row for a method the proto no longer has is a build's mistake.
+    if (m == nullptr) {
+      HPO_LOG(ERROR) << "HpoService has no method " << name;
+      std::abort();
+    }
+    methods_[static_cast<size_t>(m->index())] = {
+        name, factory->GetPrototype(m->input_type()),
+        factory->GetPrototype(m->output_type()), serve};
+  }
+  for (size_t i = 0; i < methods_.size(); ++i) {
+    // A method of the proto without a row would answer UNIMPLEMENTED.
+    if (!methods_[i].serve) {
+      HPO_LOG(ERROR) << "no handler for HpoService."
+                     << descriptor->method(static_cast<int>(i))->name();
+      std::abort();
+    }
+    const Method* method = &methods_[i];
+    MarkMethodRawCallback(
+        static_cast<int>(i),
+        new grpc::internal::CallbackUnaryHandler<grpc::ByteBuffer,
+                                                 grpc::ByteBuffer>(
+            [this, method](grpc::CallbackServerContext* context,
+                           const grpc::ByteBuffer* request,
+                           grpc::ByteBuffer* response) {
+              return Handle(*method, context, request, response);
+            }));
+  }
+}
+
+grpc::ServerUnaryReactor* GrpcService::Handle(
+    const Method& method, grpc::CallbackServerContext* context,
+    const grpc::ByteBuffer* request_bytes, grpc::ByteBuffer* response_bytes) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   const absl::Time start = absl::Now();
-  pool_->Schedule(
-      [this, method, context, request, response, handler, reactor, start] {
-        const absl::Status status = (service_->*handler)(*request, response);
-        HPO_LOG(DEBUG) << method << " from " << context->peer() << ": "
-                       << (status.ok() ? "OK" : status.ToString()) << " in "
-                       << absl::FormatDuration(absl::Now() - start);
-        reactor->Finish(ToGrpcStatus(status));
-      });
+  // Shared, not unique: the pool takes copyable closures.
+  std::shared_ptr<Message> request(method.request->New());
+  {
+    grpc::ByteBuffer bytes = *request_bytes;  // shares the slices
+    grpc::ProtoBufferReader reader(&bytes);
+    if (!request->ParseFromZeroCopyStream(&reader)) {
+      reactor->Finish(grpc::Status(
+          grpc::StatusCode::INVALID_ARGUMENT,
+          absl::StrCat("request: not a valid ",
+                       method.request->GetDescriptor()->full_name(),
+                       " (malformed, or a string field holding bytes that "
+                       "are not UTF-8)")));
+      return reactor;
+    }
+  }
+  pool_->Schedule([this, &method, context, request, response_bytes, reactor,
+                   start] {
+    std::unique_ptr<Message> response(method.response->New());
+    const absl::Status status =
+        method.serve(*service_, *request, response.get());
+    HPO_LOG(DEBUG) << method.name << " from " << context->peer() << ": "
+                   << (status.ok() ? "OK" : status.ToString()) << " in "
+                   << absl::FormatDuration(absl::Now() - start);
+    if (!status.ok()) {
+      reactor->Finish(ToGrpcStatus(status));
+      return;
+    }
+    grpc::ProtoBufferWriter writer(response_bytes,
+                                   grpc::kProtoBufferWriterMaxBufferLength,
+                                   static_cast<int>(response->ByteSizeLong()));
+    if (!response->SerializeToZeroCopyStream(&writer)) {
+      reactor->Finish(grpc::Status(grpc::StatusCode::INTERNAL,
+                                   "could not serialize the response"));
+      return;
+    }
+    reactor->Finish(grpc::Status::OK);
+  });
   return reactor;
-}
-
-grpc::ServerUnaryReactor* GrpcService::CreateExperiment(
-    grpc::CallbackServerContext* context,
-    const v1::CreateExperimentRequest* request, v1::Experiment* response) {
-  return Dispatch("CreateExperiment", context, request, response,
-                  &::hpo::Service::CreateExperiment);
-}
-
-grpc::ServerUnaryReactor* GrpcService::GetExperiment(
-    grpc::CallbackServerContext* context,
-    const v1::GetExperimentRequest* request, v1::Experiment* response) {
-  return Dispatch("GetExperiment", context, request, response,
-                  &::hpo::Service::GetExperiment);
-}
-
-grpc::ServerUnaryReactor* GrpcService::ListExperiments(
-    grpc::CallbackServerContext* context,
-    const v1::ListExperimentsRequest* request,
-    v1::ListExperimentsResponse* response) {
-  return Dispatch("ListExperiments", context, request, response,
-                  &::hpo::Service::ListExperiments);
-}
-
-grpc::ServerUnaryReactor* GrpcService::DeleteExperiment(
-    grpc::CallbackServerContext* context,
-    const v1::DeleteExperimentRequest* request,
-    google::protobuf::Empty* response) {
-  return Dispatch("DeleteExperiment", context, request, response,
-                  &::hpo::Service::DeleteExperiment);
-}
-
-grpc::ServerUnaryReactor* GrpcService::GetTrialConfig(
-    grpc::CallbackServerContext* context,
-    const v1::GetTrialConfigRequest* request, v1::Trial* response) {
-  return Dispatch("GetTrialConfig", context, request, response,
-                  &::hpo::Service::GetTrialConfig);
-}
-
-grpc::ServerUnaryReactor* GrpcService::ReportResult(
-    grpc::CallbackServerContext* context,
-    const v1::ReportResultRequest* request, v1::Trial* response) {
-  return Dispatch("ReportResult", context, request, response,
-                  &::hpo::Service::ReportResult);
-}
-
-grpc::ServerUnaryReactor* GrpcService::ReportIntermediate(
-    grpc::CallbackServerContext* context,
-    const v1::ReportIntermediateRequest* request,
-    v1::ReportIntermediateResponse* response) {
-  return Dispatch("ReportIntermediate", context, request, response,
-                  &::hpo::Service::ReportIntermediate);
-}
-
-grpc::ServerUnaryReactor* GrpcService::StopExperiment(
-    grpc::CallbackServerContext* context,
-    const v1::StopExperimentRequest* request, v1::Experiment* response) {
-  return Dispatch("StopExperiment", context, request, response,
-                  &::hpo::Service::StopExperiment);
-}
-
-grpc::ServerUnaryReactor* GrpcService::ResumeExperiment(
-    grpc::CallbackServerContext* context,
-    const v1::ResumeExperimentRequest* request, v1::Experiment* response) {
-  return Dispatch("ResumeExperiment", context, request, response,
-                  &::hpo::Service::ResumeExperiment);
-}
-
-grpc::ServerUnaryReactor* GrpcService::Heartbeat(
-    grpc::CallbackServerContext* context, const v1::HeartbeatRequest* request,
-    v1::Trial* response) {
-  return Dispatch("Heartbeat", context, request, response,
-                  &::hpo::Service::Heartbeat);
-}
-
-grpc::ServerUnaryReactor* GrpcService::ReleaseTrial(
-    grpc::CallbackServerContext* context,
-    const v1::ReleaseTrialRequest* request, v1::Trial* response) {
-  return Dispatch("ReleaseTrial", context, request, response,
-                  &::hpo::Service::ReleaseTrial);
-}
-
-grpc::ServerUnaryReactor* GrpcService::AddTrial(
-    grpc::CallbackServerContext* context, const v1::AddTrialRequest* request,
-    v1::Trial* response) {
-  return Dispatch("AddTrial", context, request, response,
-                  &::hpo::Service::AddTrial);
-}
-
-grpc::ServerUnaryReactor* GrpcService::EnqueueTrial(
-    grpc::CallbackServerContext* context,
-    const v1::EnqueueTrialRequest* request, v1::Trial* response) {
-  return Dispatch("EnqueueTrial", context, request, response,
-                  &::hpo::Service::EnqueueTrial);
-}
-
-grpc::ServerUnaryReactor* GrpcService::GetBest(
-    grpc::CallbackServerContext* context, const v1::GetBestRequest* request,
-    v1::GetBestResponse* response) {
-  return Dispatch("GetBest", context, request, response,
-                  &::hpo::Service::GetBest);
-}
-
-grpc::ServerUnaryReactor* GrpcService::ListTrials(
-    grpc::CallbackServerContext* context, const v1::ListTrialsRequest* request,
-    v1::ListTrialsResponse* response) {
-  return Dispatch("ListTrials", context, request, response,
-                  &::hpo::Service::ListTrials);
 }
 
 }  // namespace hpo

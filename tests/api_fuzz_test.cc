@@ -75,7 +75,8 @@ const std::vector<std::string>& Strings() {
                                    std::string(300, 'y'),
                                    "\xc3\xa9",
                                    std::string("\0z", 2),
-                                   "../etc"};
+                                   "../etc",
+                                   "\xff\xfe"};
   return *strings;
 }
 

@@ -500,6 +500,9 @@ TEST_F(ServerTest, BadInputGetsTheRightStatusAndNamesTheField) {
        grpc::StatusCode::INVALID_ARGUMENT, "trial: must be >= 0"},
       {Report("nope", 0, {{"accuracy", 0.1}}), grpc::StatusCode::NOT_FOUND,
        "experiment: experiment \"nope\" does not exist"},
+      // Bytes no protobuf string may hold (C++ clients can send them).
+      {Suggest("\xff\xfe", &out), grpc::StatusCode::INVALID_ARGUMENT,
+       "request: not a valid hpo.v1.GetTrialConfigRequest"},
   };
   for (const Case& c : cases) {
     EXPECT_EQ(c.status.error_code(), c.code) << c.message;
