@@ -16,14 +16,13 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/history.h"
+#include "core/hostile_values.h"
 #include "gtest/gtest.h"
 #include "pruners/pruner.h"
 #include "pruners/registry.h"
 
 namespace hpo {
 namespace {
-
-constexpr double kMax = std::numeric_limits<double>::max();
 
 using Rng = std::mt19937_64;
 
@@ -40,41 +39,6 @@ std::map<std::string, std::string> SettingsFor(const std::string& rule) {
   if (rule == "threshold") return {{"upper", "1e300"}, {"lower", "-1e300"}};
   if (rule == "patient") return {{"patience", "2"}};
   return {};
-}
-
-enum class Values { kOrdinary, kHuge, kTiny, kConstant, kMixed };
-
-const char* Name(Values v) {
-  switch (v) {
-    case Values::kOrdinary:
-      return "ordinary";
-    case Values::kHuge:
-      return "huge";
-    case Values::kTiny:
-      return "tiny";
-    case Values::kConstant:
-      return "constant";
-    case Values::kMixed:
-      return "mixed";
-  }
-  return "?";
-}
-
-double Value(Values style, Rng& rng) {
-  const double u = UnitDraw(rng);
-  switch (style) {
-    case Values::kOrdinary:
-      return 2 * u;
-    case Values::kHuge:
-      return (2 * u - 1) * kMax;
-    case Values::kTiny:
-      return u * 1e-310;
-    case Values::kConstant:
-      return 0.75;
-    case Values::kMixed:
-      return u < 0.15 ? kMax : u < 0.3 ? -kMax : u;
-  }
-  return 0;
 }
 
 // How a history's trials space their reports.
@@ -113,8 +77,8 @@ int64_t StepAt(Steps steps, int k) {
 
 // `n` finished trials in every state, then the running trial asked about, with
 // `reports` reports.
-History MakeHistory(int n, int reports, Values style, Steps steps, Goal goal,
-                    uint64_t seed) {
+History MakeHistory(int n, int reports, HostileValues style, Steps steps,
+                    Goal goal, uint64_t seed) {
   History h;
   h.goals = {goal};
   Rng rng(seed);
@@ -125,11 +89,11 @@ History MakeHistory(int n, int reports, Values style, Steps steps, Goal goal,
     const double s = UnitDraw(rng);
     const int length = s < 0.5 ? 30 : static_cast<int>(UnitDraw(rng) * 31);
     for (int r = 0; r < length; ++r) {
-      t.intermediate.push_back({StepAt(steps, r), Value(style, rng)});
+      t.intermediate.push_back({StepAt(steps, r), HostileValue(style, rng)});
     }
     if (s < 0.5) {
       t.state = TrialState::kCompleted;
-      t.values = {t.intermediate.empty() ? Value(style, rng)
+      t.values = {t.intermediate.empty() ? HostileValue(style, rng)
                                          : t.intermediate.back().second};
     } else if (s < 0.75) {
       t.state = TrialState::kPruned;
@@ -145,7 +109,7 @@ History MakeHistory(int n, int reports, Values style, Steps steps, Goal goal,
   asked.state = TrialState::kRunning;
   asked.params = {0.5};
   for (int r = 0; r < reports; ++r) {
-    asked.intermediate.push_back({StepAt(steps, r), Value(style, rng)});
+    asked.intermediate.push_back({StepAt(steps, r), HostileValue(style, rng)});
   }
   h.trials.push_back(std::move(asked));
   return h;
@@ -158,8 +122,7 @@ TEST_P(PrunerConformanceTest, AnswersHostileHistories) {
   auto pruner = CreatePruner(rule, SettingsFor(rule));
   ASSERT_TRUE(pruner.ok()) << pruner.status();
   int stops = 0;
-  for (Values style : {Values::kOrdinary, Values::kHuge, Values::kTiny,
-                       Values::kConstant, Values::kMixed}) {
+  for (HostileValues style : AllHostileValues()) {
     for (Steps steps :
          {Steps::kEveryStep, Steps::kFromZero, Steps::kSparse, Steps::kHuge}) {
       for (int n : {0, 1, 6, 40}) {

@@ -19,8 +19,10 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "core/history.h"
+#include "core/hostile_values.h"
 #include "core/search_space.h"
 #include "gtest/gtest.h"
+#include "samplers/draws.h"
 #include "samplers/registry.h"
 #include "samplers/sampler.h"
 #include "samplers/testing/sampler_test_util.h"
@@ -66,42 +68,6 @@ std::vector<NamedSpace> Spaces() {
   return spaces;
 }
 
-// How the objective values of a history look.
-enum class Values { kOrdinary, kHuge, kTiny, kConstant, kMixed };
-
-const char* Name(Values v) {
-  switch (v) {
-    case Values::kOrdinary:
-      return "ordinary";
-    case Values::kHuge:
-      return "huge";
-    case Values::kTiny:
-      return "tiny";
-    case Values::kConstant:
-      return "constant";
-    case Values::kMixed:
-      return "mixed";
-  }
-  return "?";
-}
-
-double Value(Values style, Rng& rng) {
-  const double u = UnitDraw(rng);
-  switch (style) {
-    case Values::kOrdinary:
-      return 10 * u - 3;
-    case Values::kHuge:
-      return (2 * u - 1) * kMax;
-    case Values::kTiny:
-      return u * 1e-310;  // subnormal
-    case Values::kConstant:
-      return 4.25;
-    case Values::kMixed:
-      return u < 0.1 ? kMax : u < 0.2 ? -kMax : u - 0.5;
-  }
-  return 0;
-}
-
 // A legal coordinate vector for `space`, with a parameter at one of its
 // bounds now and then.
 std::vector<double> Params(const SearchSpace& space, Rng& rng) {
@@ -116,7 +82,7 @@ std::vector<double> Params(const SearchSpace& space, Rng& rng) {
 }
 
 // `n` trials in every state, with `objectives` values each where completed.
-History MakeHistory(const SearchSpace& space, int n, Values style,
+History MakeHistory(const SearchSpace& space, int n, HostileValues style,
                     int objectives, Goal goal, uint64_t seed) {
   History h;
   h.goals.assign(static_cast<size_t>(objectives), goal);
@@ -133,12 +99,12 @@ History MakeHistory(const SearchSpace& space, int n, Values style,
     if (s < 0.55) {
       t.state = TrialState::kCompleted;
       for (int o = 0; o < objectives; ++o)
-        t.values.push_back(Value(style, rng));
+        t.values.push_back(HostileValue(style, rng));
     } else if (s < 0.7) {
       t.state = TrialState::kPruned;
       const int steps = static_cast<int>(UnitDraw(rng) * 4);  // 0 to 3
       for (int step = 1; step <= steps; ++step) {
-        t.intermediate.push_back({step * 10, Value(style, rng)});
+        t.intermediate.push_back({step * 10, HostileValue(style, rng)});
       }
     } else if (s < 0.8) {
       t.state = TrialState::kFailed;
@@ -188,16 +154,6 @@ bool Accepts(const std::string& algorithm, const NamedSpace& named) {
   return sampler.ok();
 }
 
-bool SameCoordinates(const std::vector<double>& a,
-                     const std::vector<double>& b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (IsInactive(a[i]) != IsInactive(b[i])) return false;
-    if (!IsInactive(a[i]) && a[i] != b[i]) return false;
-  }
-  return true;
-}
-
 class ConformanceTest : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(ConformanceTest, SurvivesHostileHistories) {
@@ -205,8 +161,7 @@ TEST_P(ConformanceTest, SurvivesHostileHistories) {
   for (const NamedSpace& named : Spaces()) {
     if (!Accepts(algorithm, named)) continue;
     const SearchSpace& space = named.space;
-    for (Values style : {Values::kOrdinary, Values::kHuge, Values::kTiny,
-                         Values::kConstant, Values::kMixed}) {
+    for (HostileValues style : AllHostileValues()) {
       for (int n : {0, 1, 2, 13, 40}) {
         for (int objectives : {1, 2}) {
           const Goal goal = n % 2 == 0 ? Goal::kMinimize : Goal::kMaximize;
@@ -233,7 +188,7 @@ TEST_P(ConformanceTest, SurvivesHostileHistories) {
           ASSERT_TRUE(a.ok()) << a.status();
           ASSERT_TRUE(b.ok()) << b.status();
           ExpectLegalForSpace(space, a->params);
-          EXPECT_TRUE(SameCoordinates(a->params, b->params))
+          EXPECT_TRUE(SameConfiguration(a->params, b->params))
               << "the same history and seed gave two suggestions";
         }
       }
@@ -249,7 +204,8 @@ TEST_P(ConformanceTest, KeepsSuggestingAsHostileResultsArrive) {
   for (const NamedSpace& named : Spaces()) {
     if (!Accepts(algorithm, named)) continue;
     const SearchSpace& space = named.space;
-    for (Values style : {Values::kHuge, Values::kMixed, Values::kConstant}) {
+    for (HostileValues style : {HostileValues::kHuge, HostileValues::kMixed,
+                                HostileValues::kConstant}) {
       SCOPED_TRACE(absl::StrCat(algorithm, " on ", named.name, ", ",
                                 Name(style), " values"));
       auto sampler = CreateSampler(algorithm, space, SettingsFor(algorithm));
@@ -282,10 +238,10 @@ TEST_P(ConformanceTest, KeepsSuggestingAsHostileResultsArrive) {
           finished.state = TrialState::kFailed;
         } else if (u < 0.2) {
           finished.state = TrialState::kPruned;
-          finished.intermediate = {{1, Value(style, values)}};
+          finished.intermediate = {{1, HostileValue(style, values)}};
         } else {
           finished.state = TrialState::kCompleted;
-          finished.values = {Value(style, values)};
+          finished.values = {HostileValue(style, values)};
         }
       }
     }
