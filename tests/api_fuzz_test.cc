@@ -15,17 +15,22 @@
 #include <chrono>
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
+#include <fstream>
 #include <functional>
 #include <limits>
 #include <map>
 #include <memory>
 #include <random>
 #include <set>
+#include <sstream>
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
+#include "absl/strings/str_split.h"
 #include "google/api/annotations.pb.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/message.h"
@@ -655,6 +660,120 @@ TEST_F(ApiFuzzTest, RestGatewayAnswersEveryMalformedRequest) {
   v1::GetExperimentRequest get;
   get.set_name("p0");
   EXPECT_TRUE(Call("GetExperiment", get).ok());
+}
+
+// A spec file from server/import/testdata.
+std::string Fixture(const std::string& name) {
+  const char* srcdir = std::getenv("TEST_SRCDIR");
+  std::ifstream in(std::string(srcdir ? srcdir : ".") +
+                   "/hpo/server/import/testdata/" + name);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// One edit of a spec's text, of the kinds a hand-edited file gets (and some
+// it should not): a line lost, doubled or moved, a token swapped for a
+// hostile one, the indentation broken, the file cut short.
+std::string MutateSpec(const std::string& spec, Rng& rng) {
+  std::vector<std::string> lines = absl::StrSplit(spec, '\n');
+  if (lines.empty()) return spec;
+  const size_t at = rng() % lines.size();
+  static const std::vector<std::string> tokens = {"-1e999",
+                                                  "1e308",
+                                                  "-0",
+                                                  ".nan",
+                                                  ".inf",
+                                                  "~",
+                                                  "null",
+                                                  "[]",
+                                                  "{}",
+                                                  "\"\"",
+                                                  "0x1F",
+                                                  "2147483648",
+                                                  "9223372036854775808",
+                                                  "true",
+                                                  "*alias",
+                                                  "&anchor x",
+                                                  "!!binary aGk=",
+                                                  "\"\\ud800\"",
+                                                  std::string(5000, 'w')};
+  switch (rng() % 6) {
+    case 0:
+      lines.erase(lines.begin() + static_cast<ptrdiff_t>(at));
+      break;
+    case 1:
+      lines.insert(lines.begin() + static_cast<ptrdiff_t>(at), lines[at]);
+      break;
+    case 2:
+      std::swap(lines[at], lines[rng() % lines.size()]);
+      break;
+    case 3: {
+      // The token after the line's last ':' (a YAML or JSON value).
+      std::string& line = lines[at];
+      const size_t colon = line.rfind(':');
+      if (colon != std::string::npos) {
+        line = absl::StrCat(line.substr(0, colon + 1), " ", Pick(tokens, rng),
+                            line.back() == ',' ? "," : "");
+      } else {
+        line += Pick(tokens, rng);
+      }
+      break;
+    }
+    case 4:
+      lines[at] = absl::StrCat(Chance(rng, 0.5) ? "\t" : "   ", lines[at]);
+      break;
+    default:
+      return spec.substr(0, rng() % (spec.size() + 1));
+  }
+  return absl::StrJoin(lines, "\n");
+}
+
+TEST_F(ApiFuzzTest, ImportersTakeMutatedSpecs) {
+  const std::vector<std::pair<std::string, std::string>> specs = {
+      {"katib", "katib-distributions.yaml"},
+      {"katib", "katib-iris-experiment.yaml"},
+      {"katib", "katib-spec.json"},
+      {"kruize", "kruize-generate-new.json"},
+      {"kruize", "kruize-search-space.json"},
+      {"nni", "nni-all-types.json"},
+      {"nni", "nni-experiment-config.yml"},
+      {"nni", "nni-tabs.json"},
+      {"nni", "runai-hpo1.nni.yaml"},
+      {"nni", "t9k-autotune-experiment.yaml"},
+      {"nni", "t9k-search-space.json"}};
+  Rng rng(1206);
+  std::map<std::string, int> ok_by_file;
+  int failures = 0;
+  for (const auto& [format, file] : specs) {
+    const std::string spec = Fixture(file);
+    ASSERT_FALSE(spec.empty()) << file;
+    for (int k = 0; k < 150 && failures < 5; ++k) {
+      // One to three edits.
+      std::string mutated = spec;
+      const int edits = 1 + static_cast<int>(rng() % 3);
+      for (int e = 0; e < edits; ++e) mutated = MutateSpec(mutated, rng);
+      v1::CreateExperimentRequest req;
+      req.mutable_import_spec()->set_format(format);
+      req.mutable_import_spec()->set_content(mutated);
+      req.mutable_import_spec()->set_name(absl::StrCat("i", k));
+      const grpc::Status s = Call("CreateExperiment", req);
+      if (s.ok()) {
+        ++ok_by_file[file];
+        continue;
+      }
+      if (ClientError(s.error_code()) && !s.error_message().empty()) continue;
+      ++failures;
+      ADD_FAILURE() << file << ": code " << s.error_code() << " \""
+                    << s.error_message() << "\" for\n"
+                    << mutated.substr(0, 3000);
+    }
+  }
+  // Edits that leave a file valid (a comment or description changed, a
+  // value still legal) import, so the mutations reach past the parser.
+  int imported = 0;
+  for (const auto& [file, n] : ok_by_file) imported += n;
+  EXPECT_GT(imported, 100);
 }
 
 }  // namespace

@@ -829,6 +829,13 @@ const ErrorCase kErrorCases[] = {
     {"two documents", "nni", "{\"x\": 1} {\"y\": 2}",
      "import_spec.content: line 1, column 10: a second document starts here; "
      "import one JSON object or YAML document"},
+    // yaml-cpp's LoadAll never returned on this (empty documents at the
+    // stray "}" forever, each allocating, until memory ran out).
+    {"a stray closing brace", "katib",
+     "{\"objective\": {\"type\": \"maximize\"},\n  \"a\": [1]},\n  "
+     "\"maxTrialCount\": 12\n}\n",
+     "import_spec.content: line 2, column 12: a second document starts here; "
+     "import one JSON object or YAML document"},
     {"duplicate key", "nni",
      "x: {_type: uniform, _value: [0, 1]}\nx: {_type: uniform, _value: [0, "
      "2]}\n",

@@ -2,17 +2,44 @@
 
 #include <cmath>
 #include <limits>
+#include <optional>
 #include <set>
+#include <sstream>
+#include <string>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "yaml-cpp/eventhandler.h"
+#include "yaml-cpp/parser.h"
 
 namespace hpo {
 namespace import_internal {
 namespace {
+
+// Remembers where the last document started; ignores everything else.
+class DocumentStarts : public YAML::EventHandler {
+ public:
+  const YAML::Mark& last() const { return last_; }
+
+  void OnDocumentStart(const YAML::Mark& mark) override { last_ = mark; }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+
+ private:
+  YAML::Mark last_;
+};
 
 // Integers beyond 2^53 do not survive the trip through a double.
 constexpr double kMaxExactInt = 9007199254740992.0;
@@ -226,26 +253,39 @@ std::string ChildPath(absl::string_view path, absl::string_view key) {
 absl::StatusOr<Field> ParseDocument(const std::string& text,
                                     const std::string& where) {
   const std::string prefix = where.empty() ? "" : absl::StrCat(where, ": ");
-  std::vector<YAML::Node> docs;
+  YAML::Node first;
+  std::optional<YAML::Mark> second;
   try {
-    docs = YAML::LoadAll(text);
+    first = YAML::Load(text);
+    // Whether a second document follows, from the parser's events alone,
+    // asking for one document past the first and no more: yaml-cpp 0.7's
+    // LoadAll never returns on some text (a JSON object with a stray "}"
+    // after it yields empty documents at the same place forever, each
+    // allocating a node, until the process runs out of memory).
+    std::istringstream input(text);
+    YAML::Parser parser(input);
+    DocumentStarts starts;
+    if (parser.HandleNextDocument(starts) &&
+        parser.HandleNextDocument(starts)) {
+      second = starts.last();
+    }
   } catch (const YAML::ParserException& e) {
     return absl::InvalidArgumentError(
         absl::StrCat(prefix, Position(e.mark, e.msg)));
   } catch (const YAML::Exception& e) {
     return absl::InvalidArgumentError(absl::StrCat(prefix, e.what()));
   }
-  if (docs.empty() || docs[0].IsNull()) {
+  if (!first.IsDefined() || first.IsNull()) {
     return absl::InvalidArgumentError(absl::StrCat(prefix, "is empty"));
   }
-  if (docs.size() > 1) {
+  if (second.has_value()) {
     // Also what trailing text after a closed JSON object looks like.
     return absl::InvalidArgumentError(absl::StrCat(
-        prefix, Position(docs[1].Mark(),
+        prefix, Position(*second,
                          "a second document starts here; import one "
                          "JSON object or YAML document")));
   }
-  Field root(docs[0], where);
+  Field root(first, where);
   if (!root.IsMap()) {
     return absl::InvalidArgumentError(absl::StrCat(
         prefix, "must be a JSON or YAML object, got ", root.Describe()));
