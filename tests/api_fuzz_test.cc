@@ -635,12 +635,22 @@ TEST_F(ApiFuzzTest, RestGatewayAnswersEveryMalformedRequest) {
       Fill(*request, rng);
       google::protobuf::util::MessageToJsonString(*request, &body);
     } else {
-      body = R"({"operation": "EXP_TRIAL_GENERATE_NEW", "search_space": {
-          "experiment_name": "k", "total_trials": 3, "direction": "minimize",
-          "objective_function": "x", "hpo_algo_impl": "optuna_tpe",
-          "value_type": "double", "tunables": [{"name": "a",
-          "value_type": "double", "lower_bound": 0, "upper_bound": 1,
-          "step": 0.1}]}})";
+      // Kruize's operations, on the experiment "k" they create.
+      static const std::vector<std::string> kruize = {
+          R"({"operation": "EXP_TRIAL_GENERATE_NEW", "search_space": {
+              "experiment_name": "k", "total_trials": 3,
+              "direction": "minimize", "objective_function": "x",
+              "hpo_algo_impl": "optuna_tpe", "value_type": "double",
+              "tunables": [{"name": "a", "value_type": "double",
+              "lower_bound": 0, "upper_bound": 1, "step": 0.1}]}})",
+          R"({"experiment_name": "k",
+              "operation": "EXP_TRIAL_GENERATE_SUBSEQUENT"})",
+          R"({"experiment_name": "k", "trial_number": 0,
+              "trial_result": "success", "result_value_type": "double",
+              "result_value": 0.5, "operation": "EXP_TRIAL_RESULT"})",
+          R"({"experiment_name": "k", "operation": "EXP_STOP"})",
+          R"({"experiment_name": "k", "operation": "EXP_DELETE"})"};
+      body = Pick(kruize, rng);
     }
     body = Mangle(body, rng);
     if (verb == "GET" || verb == "DELETE") body.clear();
