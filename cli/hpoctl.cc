@@ -303,26 +303,11 @@ std::string ContainerCommand(const YAML::Node& container) {
   return cmd;
 }
 
-// Reads a spec file into a CreateExperimentRequest, and what it says about
-// running trials into `run`.
-bool LoadSpec(const std::string& path, v1::CreateExperimentRequest* req,
-              RunSettings* run, std::string* error) {
-  std::string content;
-  if (!ReadFile(path, &content)) {
-    *error = "cannot read " + path;
-    return false;
-  }
-  YAML::Node root;
-  try {
-    root = YAML::Load(content);
-  } catch (const YAML::Exception& e) {
-    *error = path + ": " + YamlError(e);
-    return false;
-  }
-  if (!root.IsMap()) {
-    *error = path + ": not a mapping";
-    return false;
-  }
+// The fields of a parsed spec file (a mapping) into `req` and `run`. Throws
+// YAML::Exception for a field of the wrong type (`kind: [1, 2]`).
+bool LoadSpecFields(const std::string& path, YAML::Node root,
+                    v1::CreateExperimentRequest* req, RunSettings* run,
+                    std::string* error) {
   const std::string dir = Dirname(path);
   std::string kind = root["kind"] ? root["kind"].as<std::string>() : "";
   std::string api =
@@ -436,6 +421,37 @@ bool LoadSpec(const std::string& path, v1::CreateExperimentRequest* req,
     return false;
   }
   return true;
+}
+
+// Reads a spec file into a CreateExperimentRequest, and what it says about
+// running trials into `run`.
+bool LoadSpec(const std::string& path, v1::CreateExperimentRequest* req,
+              RunSettings* run, std::string* error) {
+  std::string content;
+  if (!ReadFile(path, &content)) {
+    *error = "cannot read " + path;
+    return false;
+  }
+  YAML::Node root;
+  try {
+    root = YAML::Load(content);
+  } catch (const YAML::Exception& e) {
+    *error = path + ": " + YamlError(e);
+    return false;
+  }
+  if (!root.IsMap()) {
+    *error = path + ": not a mapping";
+    return false;
+  }
+  // yaml-cpp throws from as<>() on a field of the wrong type: reported like a
+  // parse error, at the field's line and column, rather than ending hpoctl.
+  try {
+    return LoadSpecFields(path, root, req, run, error);
+  } catch (const YAML::Exception& e) {
+    *error = path + ": " + YamlError(e) +
+             " (a list or mapping where a single value belongs)";
+    return false;
+  }
 }
 
 // ---------------------------------------------------------------- output

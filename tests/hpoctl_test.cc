@@ -812,6 +812,17 @@ TEST_F(HpoctlTest, SpecErrorNamesTheFileAndTheField) {
   EXPECT_EQ(out, "hpoctl: run: " + Data("bad-own.yaml") +
                      ": parameters[0].doubleRang: unknown field\n");
   EXPECT_FALSE(Exists("bad-own"));
+  // A list where a single value belongs: an error at its place (hpoctl
+  // used to end with an uncaught yaml-cpp exception).
+  const std::string wrong_type = TempPath("wrong-type.yaml");
+  {
+    std::ofstream file(wrong_type);
+    file << "name: wrong\nkind: [1, 2]\n";
+  }
+  EXPECT_EQ(RunHpoctl(server_, {"create", "-f", wrong_type}, &out), 1);
+  EXPECT_EQ(out, "hpoctl: create: " + wrong_type +
+                     ": line 2, column 7: bad conversion (a list or mapping "
+                     "where a single value belongs)\n");
 }
 
 TEST_F(HpoctlTest, NniFinalResultAsBareNumberOrJson) {
