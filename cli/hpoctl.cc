@@ -33,6 +33,7 @@
 #include <vector>
 
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
 #include "core/json_quote.h"
@@ -41,6 +42,7 @@
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
 #include "hpo/v1/hpo.grpc.pb.h"
+#include "yaml-cpp/depthguard.h"
 #include "yaml-cpp/yaml.h"
 
 namespace hpo::cli {
@@ -219,6 +221,13 @@ std::string YamlToJson(const YAML::Node& node) {
 // yaml-cpp's "yaml-cpp: error at line L, column C: problem" as "line L,
 // column C: problem", the form the server uses for imported specs.
 std::string YamlError(const YAML::Exception& e) {
+  // yaml-cpp's own message for too deep a nesting is "bad file".
+  if (const auto* deep = dynamic_cast<const YAML::DeepRecursion*>(&e)) {
+    return absl::StrCat("line ", deep->mark.line + 1, ", column ",
+                        deep->mark.column + 1,
+                        ": nested too deeply (the YAML parser stops at ",
+                        deep->depth(), " levels)");
+  }
   std::string m = e.what();
   const std::string prefix = "yaml-cpp: error at ";
   if (m.rfind(prefix, 0) == 0) m = m.substr(prefix.size());

@@ -813,6 +813,10 @@ TEST_P(ImportErrorTest, NamesTheField) {
   EXPECT_EQ(ErrorOf(c.format, c.content), c.message);
 }
 
+// Lists in lists, past yaml-cpp's depth limit.
+const std::string kDeeplyNested =
+    std::string(3000, '[') + std::string(3000, ']');
+
 const ErrorCase kErrorCases[] = {
     {"unknown format", "foo", "{}",
      "import_spec.format: unknown format \"foo\" (known: katib, kruize, nni)"},
@@ -829,6 +833,9 @@ const ErrorCase kErrorCases[] = {
     {"two documents", "nni", "{\"x\": 1} {\"y\": 2}",
      "import_spec.content: line 1, column 10: a second document starts here; "
      "import one JSON object or YAML document"},
+    {"nested too deep", "nni", kDeeplyNested.c_str(),
+     "import_spec.content: line 1, column 1: nested too deeply (the YAML "
+     "parser stops at 500 levels)"},
     // yaml-cpp's LoadAll never returned on this (empty documents at the
     // stray "}" forever, each allocating, until memory ran out).
     {"a stray closing brace", "katib",

@@ -12,6 +12,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "yaml-cpp/depthguard.h"
 #include "yaml-cpp/eventhandler.h"
 #include "yaml-cpp/parser.h"
 
@@ -269,6 +270,12 @@ absl::StatusOr<Field> ParseDocument(const std::string& text,
         parser.HandleNextDocument(starts)) {
       second = starts.last();
     }
+  } catch (const YAML::DeepRecursion& e) {
+    // yaml-cpp's own message for this is "bad file".
+    return absl::InvalidArgumentError(absl::StrCat(
+        prefix, Position(e.mark, absl::StrCat("nested too deeply (the YAML "
+                                              "parser stops at ",
+                                              e.depth(), " levels)"))));
   } catch (const YAML::ParserException& e) {
     return absl::InvalidArgumentError(
         absl::StrCat(prefix, Position(e.mark, e.msg)));
