@@ -16,15 +16,12 @@
 #include <chrono>
 #include <cmath>
 #include <cstdint>
-#include <cstdlib>
-#include <fstream>
 #include <functional>
 #include <limits>
 #include <map>
 #include <memory>
 #include <random>
 #include <set>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -676,12 +673,7 @@ TEST_F(ApiFuzzTest, RestGatewayAnswersEveryMalformedRequest) {
 
 // A spec file from server/import/testdata.
 std::string Fixture(const std::string& name) {
-  const char* srcdir = std::getenv("TEST_SRCDIR");
-  std::ifstream in(std::string(srcdir ? srcdir : ".") +
-                   "/hpo/server/import/testdata/" + name);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
+  return testing::ReadRunfile("server/import/testdata/" + name);
 }
 
 // One edit of a spec's text, of the kinds a hand-edited file gets (and some
