@@ -8,20 +8,28 @@ bash scripts/install-deps.sh || exit 1
 bazel test //... "$@"
 status=$?
 
-# The clients (stubs check, Python, Go, grpcurl, examples) against the server binary
-# that `bazel test //...` just built (so no second bazel command moves bazel-testlogs);
-# scripts/test-clients.sh ends with "clients: N passed, N failed", folded in below.
-if [[ -z ${HPO_SERVER_BIN:-} && -x bazel-bin/server/hpo-server ]]; then
-  export HPO_SERVER_BIN=$PWD/bazel-bin/server/hpo-server
-fi
-clients_log=$(mktemp)
-bash scripts/test-clients.sh 2>&1 | tee "$clients_log"
-clients_status=${PIPESTATUS[0]}
-clients_counts=$(sed -nE 's/^clients: ([0-9]+) passed, ([0-9]+) failed$/\1 \2/p' "$clients_log" | tail -1)
-rm -f "$clients_log"
-read -r CLIENTS_PASSED CLIENTS_FAILED <<<"${clients_counts:-0 1}"  # no line: count a failure
-export CLIENTS_PASSED CLIENTS_FAILED
-if ((clients_status != 0 && status == 0)); then status=1; fi
+# run_clients SERVER: the clients (stubs check, Python, Go, grpcurl, examples)
+# against SERVER; scripts/test-clients.sh ends with "clients: N passed, N failed",
+# added to CLIENTS_PASSED and CLIENTS_FAILED (no such line counts as a failure).
+CLIENTS_PASSED=0
+CLIENTS_FAILED=0
+run_clients() {
+  local log counts passed failed
+  log=$(mktemp)
+  HPO_SERVER_BIN=$1 bash scripts/test-clients.sh 2>&1 | tee "$log"
+  local clients_status=${PIPESTATUS[0]}
+  counts=$(sed -nE 's/^clients: ([0-9]+) passed, ([0-9]+) failed$/\1 \2/p' "$log" | tail -1)
+  rm -f "$log"
+  read -r passed failed <<<"${counts:-0 1}"
+  CLIENTS_PASSED=$((CLIENTS_PASSED + passed))
+  CLIENTS_FAILED=$((CLIENTS_FAILED + failed))
+  if ((clients_status != 0 && status == 0)); then status=1; fi
+}
+
+# Against the server binary `bazel test //...` just built (so no second bazel
+# command moves bazel-testlogs).
+server_bin=${HPO_SERVER_BIN:-$PWD/bazel-bin/server/hpo-server}
+run_clients "$server_bin"
 
 # The C++ tests again under AddressSanitizer and UBSan (.bazelrc's asan config,
 # whose outputs are kept apart, so this rebuilds nothing of the above): every
@@ -32,6 +40,19 @@ asan_status=$?
 if ((asan_status != 0 && status == 0)); then status=1; fi
 ASAN_TESTLOGS=$(bazel info --config=asan bazel-testlogs 2>/dev/null)
 export ASAN_TESTLOGS ASAN_STATUS=$asan_status
+
+# And the clients once more, against the sanitizer build of the server, which
+# the tests above built: the Python, Ray Tune, Go and shell workers reach
+# server paths of their own.
+asan_server="$(bazel info --config=asan bazel-bin 2>/dev/null)/server/hpo-server"
+if [[ -x $asan_server ]]; then
+  run_clients "$asan_server"
+else
+  echo "no sanitizer build of the server at $asan_server"
+  CLIENTS_FAILED=$((CLIENTS_FAILED + 1))
+  if ((status == 0)); then status=1; fi
+fi
+export CLIENTS_PASSED CLIENTS_FAILED
 
 # Count test cases from the JUnit XML each test target leaves in bazel-testlogs
 # (and, for the sanitizer run, in its own testlogs: each case counts once per run).
