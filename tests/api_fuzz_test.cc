@@ -395,6 +395,10 @@ TEST_F(ApiFuzzTest, EveryRpcTakesHostileRequestsAndTheServerKeepsItsWord) {
   for (const std::string& name : kept) {
     v1::CreateExperimentRequest req;
     *req.mutable_experiment() = GoodExperiment(name, rng);
+    // One with a target, so that results can complete it.
+    if (name == "p3") {
+      req.mutable_experiment()->mutable_objectives(0)->set_target(-1e300);
+    }
     ASSERT_TRUE(Call("CreateExperiment", req).ok()) << name;
   }
   const std::vector<std::string> targets = {"p0", "p1", "p2", "p3",
@@ -461,10 +465,49 @@ TEST_F(ApiFuzzTest, EveryRpcTakesHostileRequestsAndTheServerKeepsItsWord) {
     check("ReportResult", Call("ReportResult", result), result);
   };
 
+  // Trials from outside (AddTrial) and queued ones (EnqueueTrial) on a kept
+  // experiment: parameters legal or not, objective metric there or not.
+  auto outside = [&] {
+    const bool add = Chance(rng, 0.6);
+    std::unique_ptr<Message> request(
+        add ? static_cast<Message*>(new v1::AddTrialRequest)
+            : static_cast<Message*>(new v1::EnqueueTrialRequest));
+    const Reflection* r = request->GetReflection();
+    const Descriptor* d = request->GetDescriptor();
+    r->SetString(request.get(), d->FindFieldByName("experiment"),
+                 Pick(kept, rng));
+    auto* params =
+        add ? static_cast<v1::AddTrialRequest&>(*request).mutable_parameters()
+            : static_cast<v1::EnqueueTrialRequest&>(*request)
+                  .mutable_parameters();
+    if (Chance(rng, 0.8)) (*params)["lr"].set_number_value(0.01);
+    if (Chance(rng, 0.8))
+      (*params)["n"].set_number_value(Chance(rng, 0.9) ? 3 : 3.5);
+    if (Chance(rng, 0.8))
+      (*params)["opt"].set_string_value(Chance(rng, 0.9) ? "adam" : "x");
+    if (Chance(rng, 0.2))
+      (*params)[Pick(Strings(), rng)].set_number_value(Pick(Numbers(), rng));
+    if (add) {
+      auto& req = static_cast<v1::AddTrialRequest&>(*request);
+      if (Chance(rng, 0.8))
+        (*req.mutable_metrics())["loss"] =
+            Chance(rng, 0.8) ? 0.25 : Pick(Numbers(), rng);
+      if (Chance(rng, 0.2))
+        (*req.mutable_metrics())[Pick(Strings(), rng)] = Pick(Numbers(), rng);
+      req.set_failed(Chance(rng, 0.1));
+    }
+    const char* method = add ? "AddTrial" : "EnqueueTrial";
+    check(method, Call(method, *request), *request);
+  };
+
   constexpr int kCalls = 2500;
   for (int call = 0; call < kCalls && failures < 5; ++call) {
     if (Chance(rng, 0.3)) {
       worker();
+      continue;
+    }
+    if (Chance(rng, 0.1)) {
+      outside();
       continue;
     }
     const std::string& method = Pick(methods, rng);
@@ -517,6 +560,8 @@ TEST_F(ApiFuzzTest, EveryRpcTakesHostileRequestsAndTheServerKeepsItsWord) {
   EXPECT_GT(ok_by_method["ReportIntermediate"], 100);
   EXPECT_GT(ok_by_method["ReportResult"], 100);
   EXPECT_GT(ok_by_method["CreateExperiment"], 3);
+  EXPECT_GT(ok_by_method["AddTrial"], 20);
+  EXPECT_GT(ok_by_method["EnqueueTrial"], 20);
 
   // Still serving, and what it acknowledged (every finished trial, its
   // values and intermediate values) is there after a restart.
