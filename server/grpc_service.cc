@@ -16,16 +16,14 @@ namespace {
 
 using google::protobuf::Message;
 
+// A Service method as a Handler.
 template <typename Request, typename Response>
-std::pair<std::string,
-          std::function<absl::Status(Service&, const Message&, Message*)>>
-Serve(const char* name,
-      absl::Status (Service::*handler)(const Request&, Response*)) {
-  return {name, [handler](Service& service, const Message& request,
-                          Message* response) {
-            return (service.*handler)(static_cast<const Request&>(request),
-                                      static_cast<Response*>(response));
-          }};
+GrpcService::Handler Serve(absl::Status (Service::*method)(const Request&,
+                                                           Response*)) {
+  return [method](Service& service, const Message& request, Message* response) {
+    return (service.*method)(static_cast<const Request&>(request),
+                             static_cast<Response*>(response));
+  };
 }
 
 }  // namespace
@@ -38,26 +36,23 @@ grpc::Status ToGrpcStatus(const absl::Status& status) {
 
 GrpcService::GrpcService(::hpo::Service* service, ThreadPool* pool)
     : service_(service), pool_(pool) {
-  const std::vector<std::pair<
-      std::string,
-      std::function<absl::Status(::hpo::Service&, const Message&, Message*)>>>
-      served = {
-          Serve("CreateExperiment", &::hpo::Service::CreateExperiment),
-          Serve("GetExperiment", &::hpo::Service::GetExperiment),
-          Serve("ListExperiments", &::hpo::Service::ListExperiments),
-          Serve("DeleteExperiment", &::hpo::Service::DeleteExperiment),
-          Serve("GetTrialConfig", &::hpo::Service::GetTrialConfig),
-          Serve("ReportResult", &::hpo::Service::ReportResult),
-          Serve("ReportIntermediate", &::hpo::Service::ReportIntermediate),
-          Serve("StopExperiment", &::hpo::Service::StopExperiment),
-          Serve("ResumeExperiment", &::hpo::Service::ResumeExperiment),
-          Serve("Heartbeat", &::hpo::Service::Heartbeat),
-          Serve("ReleaseTrial", &::hpo::Service::ReleaseTrial),
-          Serve("AddTrial", &::hpo::Service::AddTrial),
-          Serve("EnqueueTrial", &::hpo::Service::EnqueueTrial),
-          Serve("GetBest", &::hpo::Service::GetBest),
-          Serve("ListTrials", &::hpo::Service::ListTrials),
-      };
+  const std::vector<std::pair<std::string, Handler>> served = {
+      {"CreateExperiment", Serve(&::hpo::Service::CreateExperiment)},
+      {"GetExperiment", Serve(&::hpo::Service::GetExperiment)},
+      {"ListExperiments", Serve(&::hpo::Service::ListExperiments)},
+      {"DeleteExperiment", Serve(&::hpo::Service::DeleteExperiment)},
+      {"GetTrialConfig", Serve(&::hpo::Service::GetTrialConfig)},
+      {"ReportResult", Serve(&::hpo::Service::ReportResult)},
+      {"ReportIntermediate", Serve(&::hpo::Service::ReportIntermediate)},
+      {"StopExperiment", Serve(&::hpo::Service::StopExperiment)},
+      {"ResumeExperiment", Serve(&::hpo::Service::ResumeExperiment)},
+      {"Heartbeat", Serve(&::hpo::Service::Heartbeat)},
+      {"ReleaseTrial", Serve(&::hpo::Service::ReleaseTrial)},
+      {"AddTrial", Serve(&::hpo::Service::AddTrial)},
+      {"EnqueueTrial", Serve(&::hpo::Service::EnqueueTrial)},
+      {"GetBest", Serve(&::hpo::Service::GetBest)},
+      {"ListTrials", Serve(&::hpo::Service::ListTrials)},
+  };
   const google::protobuf::ServiceDescriptor* descriptor =
       google::protobuf::DescriptorPool::generated_pool()->FindServiceByName(
           v1::HpoService::service_full_name());

@@ -30,6 +30,11 @@ grpc::Status ToGrpcStatus(const absl::Status& status);
 
 class GrpcService final : public v1::HpoService::CallbackService {
  public:
+  // A Service method, over messages of its request and response types.
+  using Handler = std::function<absl::Status(::hpo::Service&,
+                                             const google::protobuf::Message&,
+                                             google::protobuf::Message*)>;
+
   // `service` and `pool` must outlive this object.
   GrpcService(::hpo::Service* service, ThreadPool* pool);
 
@@ -40,10 +45,7 @@ class GrpcService final : public v1::HpoService::CallbackService {
     std::string name;
     const google::protobuf::Message* request;
     const google::protobuf::Message* response;
-    std::function<absl::Status(::hpo::Service&,
-                               const google::protobuf::Message&,
-                               google::protobuf::Message*)>
-        serve;
+    Handler serve;
   };
 
   grpc::ServerUnaryReactor* Handle(const Method& method,
