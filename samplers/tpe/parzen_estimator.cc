@@ -1086,10 +1086,11 @@ Eigen::ArrayXd ParzenEstimator::LogDensity(const Candidates& cands) const {
   const int n_ranks = n_blocks * kBlock;
   std::vector<double> kept(n_ranks);
   std::vector<uint64_t> kept_bits((n_ranks + 63) / 64, 0);
-  auto rank = [&](int position) {
-    const int j = order_[position];
-    return j >= last_begin ? j - last_begin : j + kBlock;
-  };
+  std::vector<int> rank(n_ranks);
+  for (int p = 0; p < n_ranks; ++p) {
+    const int j = order_[p];
+    rank[p] = j >= last_begin ? j - last_begin : j + kBlock;
+  }
   // Every axis continuous (the common case): a loop without the switch.
   bool all_continuous = true;
   std::vector<const double*> eval_mu(dims);
@@ -1183,19 +1184,24 @@ Eigen::ArrayXd ParzenEstimator::LogDensity(const Candidates& cands) const {
     auto visit = [&](int b) {
       const double cutoff = best - slack;
       if (!block(b, cutoff, tb)) return;
-      for (int j = 0; j < kBlock; ++j) {
+      // The lanes at or above the cutoff, as bits (no branch per lane: which
+      // lanes pass is data, and mispredicting it was most of this loop).
+      unsigned lanes = 0;
+      for (int j = 0; j < kBlock; ++j) lanes |= unsigned{tb[j] >= cutoff} << j;
+      for (; lanes != 0; lanes &= lanes - 1) {
+        const int j = __builtin_ctz(lanes);
         // A pending kernel's exact term is at most tb[j] (rounding is
         // monotone): only kept ones need it.
         const int position = b * kBlock + j;
         double v = tb[j];
-        if (!(v >= cutoff)) continue;
-        if (lazy_tails_ && pending_[position]) v = exact_term(position);
-        if (v >= cutoff) {
-          const int r = rank(position);
-          kept[r] = v;
-          kept_bits[r / 64] |= uint64_t{1} << (r % 64);
-          best = std::max(best, v);
+        if (lazy_tails_ && pending_[position]) {
+          v = exact_term(position);
+          if (!(v >= cutoff)) continue;
         }
+        const int r = rank[position];
+        kept[r] = v;
+        kept_bits[r / 64] |= uint64_t{1} << (r % 64);
+        best = std::max(best, v);
       }
     };
     // The block of the prior's kernel (the last) first, complete: any

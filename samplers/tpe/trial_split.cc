@@ -32,56 +32,71 @@ Split SplitTrials(const History& history, size_t n_params,
   const double sign =
       !history.goals.empty() && history.goals[0] == Goal::kMaximize ? -1 : 1;
   Split split;
-  split.trials.reserve(history.trials.size());
-  std::vector<Entry> ranked;
-  ranked.reserve(history.trials.size());
+  // Filled through indices into arrays sized up front rather than by
+  // push_back of temporaries: building each element on the stack and copying
+  // it stalled on store forwarding, and that was most of this loop.
+  split.trials.resize(history.trials.size());
+  std::vector<Entry> ranked(history.trials.size());
+  size_t n_trials = 0;
+  size_t n_ranked = 0;
   std::vector<size_t> running;
   double best = kInf;
   double sum = 0;
   int64_t finite = 0;
   for (const TrialRecord& t : history.trials) {
     if (t.params.size() != n_params) continue;
-    const size_t pos = split.trials.size();
+    const size_t pos = n_trials;
     switch (t.state) {
       case TrialState::kCompleted: {
         // A completed trial without values cannot be ranked: as if failed.
         if (t.values.empty()) continue;
         const double loss = sign * t.values[0];
+        Entry& e = ranked[n_ranked++];
+        e.key2 = 0;
+        e.imputed = 0;
+        e.pos = pos;
         if (std::isnan(loss)) {
-          ranked.push_back({2, 0, 0, 0, pos});
+          e.tier = 2;
+          e.key1 = 0;
         } else {
-          ranked.push_back({0, loss, 0, 0, pos});
+          e.tier = 0;
+          e.key1 = loss;
           best = std::min(best, loss);
           if (std::isfinite(loss)) {
             sum += loss;
             ++finite;
           }
         }
-        split.trials.push_back({&t, false, true});
+        SplitTrial& s = split.trials[n_trials++];
+        s.trial = &t;
+        s.below = false;
+        s.finished = true;
         break;
       }
       case TrialState::kPruned: {
-        Entry e{1, kInf, 0, 0, pos};
+        Entry& e = ranked[n_ranked++];
+        e = Entry{1, kInf, 0, 0, pos};
         if (!t.intermediate.empty()) {
           // Steps ascend, so the last entry is the furthest step reached.
           const auto& [step, value] = t.intermediate.back();
           e.key1 = -static_cast<double>(step);
           e.key2 = std::isnan(value) ? kInf : sign * value;
         }
-        ranked.push_back(e);
-        split.trials.push_back({&t, false, true});
+        split.trials[n_trials++] = {&t, false, true};
         break;
       }
       case TrialState::kRunning:
       case TrialState::kWaiting:
         if (options.liar == Liar::kOff) continue;
         running.push_back(pos);
-        split.trials.push_back({&t, false, false});
+        split.trials[n_trials++] = {&t, false, false};
         break;
       case TrialState::kFailed:
         continue;
     }
   }
+  split.trials.resize(n_trials);
+  ranked.resize(n_ranked);
   split.n_finished = static_cast<int64_t>(ranked.size());
 
   // The imputing liars need a value to impute; without one they act as worst.
