@@ -149,6 +149,14 @@ double ParamSpec::ToUnit(double x) const {
   return std::clamp((t - in.lo) / (in.hi - in.lo), 0.0, 1.0);
 }
 
+bool operator==(const ParamSpec& a, const ParamSpec& b) {
+  return a.name == b.name && a.kind == b.kind && a.low == b.low &&
+         a.high == b.high && a.log == b.log && a.step == b.step && a.q == b.q &&
+         a.prior == b.prior && a.mu == b.mu && a.sigma == b.sigma &&
+         a.categories == b.categories && a.values == b.values &&
+         a.parent == b.parent && a.parent_values == b.parent_values;
+}
+
 int SearchSpace::IndexOf(absl::string_view name) const {
   for (size_t i = 0; i < params_.size(); ++i) {
     if (params_[i].name == name) return static_cast<int>(i);

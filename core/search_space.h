@@ -84,6 +84,12 @@ struct ParamSpec {
   bool Contains(double coordinate) const;
 };
 
+// Field by field (doubles by value, so a NaN field is never equal).
+bool operator==(const ParamSpec& a, const ParamSpec& b);
+inline bool operator!=(const ParamSpec& a, const ParamSpec& b) {
+  return !(a == b);
+}
+
 class SearchSpace {
  public:
   SearchSpace() = default;
@@ -104,6 +110,13 @@ class SearchSpace {
   bool IsActive(size_t i, const std::vector<double>& coordinates) const;
   // Sets every parameter that is not active to kInactive; leaves the others.
   void MaskInactive(std::vector<double>& coordinates) const;
+
+  friend bool operator==(const SearchSpace& a, const SearchSpace& b) {
+    return a.params_ == b.params_;
+  }
+  friend bool operator!=(const SearchSpace& a, const SearchSpace& b) {
+    return !(a == b);
+  }
 
  private:
   std::vector<ParamSpec> params_;

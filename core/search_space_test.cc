@@ -297,5 +297,40 @@ TEST(SearchSpaceTest, IndexOf) {
   EXPECT_EQ(space.param(1).name, "layers");
 }
 
+TEST(ParamSpecTest, EqualOnlyWhenEveryFieldIs) {
+  ParamSpec base;
+  base.name = "x";
+  base.low = 1;
+  base.high = 2;
+  base.categories = {"a"};
+  base.values = {1};
+  base.parent_values = {0};
+  EXPECT_EQ(base, base);
+  EXPECT_EQ(SearchSpace({base}), SearchSpace({base}));
+  std::vector<void (*)(ParamSpec&)> changes = {
+      [](ParamSpec& p) { p.name = "y"; },
+      [](ParamSpec& p) { p.kind = ParamKind::kInt; },
+      [](ParamSpec& p) { p.low = 0; },
+      [](ParamSpec& p) { p.high = 3; },
+      [](ParamSpec& p) { p.log = true; },
+      [](ParamSpec& p) { p.step = 0.5; },
+      [](ParamSpec& p) { p.q = 0.5; },
+      [](ParamSpec& p) { p.prior = Prior::kNormal; },
+      [](ParamSpec& p) { p.mu = 1; },
+      [](ParamSpec& p) { p.sigma = 2; },
+      [](ParamSpec& p) { p.categories.push_back("b"); },
+      [](ParamSpec& p) { p.values = {2}; },
+      [](ParamSpec& p) { p.parent = 0; },
+      [](ParamSpec& p) { p.parent_values.clear(); },
+  };
+  for (size_t k = 0; k < changes.size(); ++k) {
+    ParamSpec other = base;
+    changes[k](other);
+    EXPECT_NE(base, other) << "change " << k;
+    EXPECT_NE(SearchSpace({base}), SearchSpace({other})) << "change " << k;
+  }
+  EXPECT_NE(SearchSpace({base}), SearchSpace({base, base}));
+}
+
 }  // namespace
 }  // namespace hpo

@@ -264,20 +264,38 @@ double LogNormalMass(double a, double b) {
   return std::log1p(-(UpperTail(b) + UpperTail(-a)));
 }
 
-double TruncatedNormalDraw(double mu, double sigma, double u) {
-  // Most kernels are narrow and 9 deviations from both ends. There the lower
-  // end's CDF is under 1.2e-19, below half an ulp of any u >= 2^-9, and the
-  // upper end's rounds to exactly 1: the general formula's pa + u * (pb - pa)
-  // is u, bit for bit, and its two erfc calls can be skipped.
-  if (u >= 0x1p-9 && mu >= 9 * sigma && 1 - mu >= 9 * sigma) {
-    const double x = mu + sigma * NormalQuantile(u);
-    return std::isnan(x) ? mu : std::clamp(x, 0.0, 1.0);
-  }
-  const double pa = NormalCdf(-mu / sigma);
-  const double pb = NormalCdf((1 - mu) / sigma);
-  const double x = mu + sigma * NormalQuantile(pa + u * (pb - pa));
+namespace {
+
+// Most kernels are narrow and 9 deviations from both ends. There the lower
+// end's CDF is under 1.2e-19, below half an ulp of any u >= 2^-9, and the
+// upper end's rounds to exactly 1: the general formula's pa + u * (pb - pa)
+// is u, bit for bit, and its two erfc calls can be skipped.
+inline bool DrawNeedsEnds(double mu, double sigma, double u) {
+  return !(u >= 0x1p-9 && mu >= 9 * sigma && 1 - mu >= 9 * sigma);
+}
+
+// The kernel's CDF at the ends of [0, 1].
+inline void EndCdfs(double mu, double sigma, double* pa, double* pb) {
+  *pa = NormalCdf(-mu / sigma);
+  *pb = NormalCdf((1 - mu) / sigma);
+}
+
+// The draw at u between CDF values pa and pb (u itself without the ends).
+inline double DrawBetween(double mu, double sigma, double pa, double pb,
+                          double u, bool ends) {
+  const double x = mu + sigma * NormalQuantile(ends ? pa + u * (pb - pa) : u);
   // Rounding at the extremes can step just outside, or to an infinity.
   return std::isnan(x) ? mu : std::clamp(x, 0.0, 1.0);
+}
+
+}  // namespace
+
+double TruncatedNormalDraw(double mu, double sigma, double u) {
+  const bool ends = DrawNeedsEnds(mu, sigma, u);
+  double pa = 0;
+  double pb = 1;
+  if (ends) EndCdfs(mu, sigma, &pa, &pb);
+  return DrawBetween(mu, sigma, pa, pb, u, ends);
 }
 
 std::vector<double> ForgettingWeights(int64_t n, int64_t flat) {
@@ -977,8 +995,24 @@ Candidates ParzenEstimator::Sample(int count, Rng& rng) const {
       const NumericAxis& a = numeric_[d];
       // (Joint estimators keep a continuous axis's mu in evaluation order.)
       const double mu = a.mu.size() > 0 ? a.mu[j] : a.eval_mu[position_[j]];
-      const double u = TruncatedNormalDraw(
-          mu, KernelSigma(d, static_cast<int>(j)), UnitDraw(rng));
+      const double sigma = KernelSigma(d, static_cast<int>(j));
+      // TruncatedNormalDraw, with each kernel's end CDFs computed once: l's
+      // kernels, wide, mostly need them, and most are drawn more than once.
+      const double unit_draw = UnitDraw(rng);
+      const bool ends = DrawNeedsEnds(mu, sigma, unit_draw);
+      double* end_cdfs = nullptr;
+      if (ends) {
+        if (end_cdfs_.empty()) {
+          end_cdfs_.assign(2 * dims * static_cast<size_t>(kernels()),
+                           std::numeric_limits<double>::quiet_NaN());
+        }
+        end_cdfs = &end_cdfs_[2 * (d * static_cast<size_t>(kernels()) + j)];
+        if (std::isnan(end_cdfs[0])) {
+          EndCdfs(mu, sigma, &end_cdfs[0], &end_cdfs[1]);
+        }
+      }
+      const double u = DrawBetween(mu, sigma, ends ? end_cdfs[0] : 0,
+                                   ends ? end_cdfs[1] : 1, unit_draw, ends);
       out.unit[d][c] = u;
       out.coordinate[d][c] = axis.spec().FromUnit(u);
       if (axis.kind() == AxisKind::kBinned) {

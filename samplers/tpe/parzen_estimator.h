@@ -294,6 +294,10 @@ class ParzenEstimator {
   std::vector<char> lazy_axis_;
   std::vector<WidthCells> cells_;
   mutable std::vector<char> ready_;  // [axis * blocks + block]
+  // Sample's truncation CDFs at 0 and 1 per axis and kernel, NaN until a draw
+  // first needs them (a kernel is often drawn more than once):
+  // [2 * (axis * kernels + kernel) + end].
+  mutable std::vector<double> end_cdfs_;
 };
 
 }  // namespace tpe_internal

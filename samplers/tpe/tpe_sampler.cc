@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <initializer_list>
 #include <limits>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -16,6 +17,7 @@
 #include "absl/strings/str_cat.h"
 #include "core/history.h"
 #include "samplers/draws.h"
+#include "samplers/tpe/observation_table.h"
 #include "samplers/tpe/parzen_estimator.h"
 #include "samplers/tpe/trial_split.h"
 
@@ -26,6 +28,7 @@ using tpe_internal::Axis;
 using tpe_internal::Candidates;
 using tpe_internal::EstimatorOptions;
 using tpe_internal::Liar;
+using tpe_internal::ObservationTable;
 using tpe_internal::ObservationView;
 using tpe_internal::ParzenEstimator;
 using tpe_internal::Split;
@@ -57,8 +60,13 @@ struct Options {
 
 class TpeSampler : public Sampler {
  public:
-  TpeSampler(Options options, size_t size)
-      : options_(std::move(options)), size_(size) {}
+  TpeSampler(Options options, const SearchSpace& space)
+      : options_(std::move(options)), size_(space.size()) {
+    SetSpace(space);
+  }
+  // axes_ point into space_.
+  TpeSampler(const TpeSampler&) = delete;
+  TpeSampler& operator=(const TpeSampler&) = delete;
 
   absl::StatusOr<Suggestion> Suggest(const SearchSpace& space,
                                      const History& history,
@@ -70,6 +78,8 @@ class TpeSampler : public Sampler {
     }
     Rng storage;
     Rng& rng = UserSeeded(server_rng, options_.seeded, options_.seed, storage);
+    // What is kept between suggestions was read through the space's axes.
+    if (space != space_) SetSpace(space);
 
     // What not to hand out again: running and waiting trials, and in a
     // finite space every trial (a repeat there is a wasted trial).
@@ -88,11 +98,14 @@ class TpeSampler : public Sampler {
     const Split split = SplitTrials(history, space.size(), options_.split);
     const bool startup = split.n_finished < options_.n_startup_trials;
     std::optional<Model> model;
-    if (!startup) model.emplace(space, split, options_);
+    if (!startup) {
+      table_.Update(history, axes_);
+      model.emplace(space_, history, split, options_, axes_, table_);
+    }
     std::vector<double> x;
     const int tpe_attempts = startup ? 0 : kTpeAttempts;
     for (int attempt = 0; attempt < tpe_attempts + kPriorAttempts; ++attempt) {
-      x = attempt < tpe_attempts ? model->Propose(rng) : PriorDraw(space, rng);
+      x = attempt < tpe_attempts ? model->Propose(rng) : PriorDraw(space_, rng);
       // When every attempt repeats, the space is all but used up, and the
       // last draw is as good as any.
       if (!taken.contains(ConfigurationKey(x))) break;
@@ -104,29 +117,23 @@ class TpeSampler : public Sampler {
   // The history as TPE sees it, and proposals from it.
   class Model {
    public:
-    Model(const SearchSpace& space, const Split& split, const Options& options)
-        : space_(space), split_(split), options_(options) {
-      const size_t d = space.size();
-      axes_.reserve(d);
-      for (size_t i = 0; i < d; ++i) {
-        axes_.emplace_back(space.param(i), options.discrete_as_categorical);
-      }
-      // Every trial's observation of every parameter, NaN where inactive,
-      // by parameter (the estimators read one parameter at a time), and
-      // whether the trial has them all (the usual case, which then needs no
-      // per-parameter checks).
+    // `table` holds every trial's observations (NaN where inactive), by
+    // parameter and history position (the estimators read one parameter at
+    // a time), and whether a trial has them all (the usual case, which then
+    // needs no per-parameter checks).
+    Model(const SearchSpace& space, const History& history, const Split& split,
+          const Options& options, const std::vector<Axis>& axes,
+          const ObservationTable& table)
+        : space_(space),
+          split_(split),
+          options_(options),
+          axes_(axes),
+          table_(table) {
       const size_t n = split.trials.size();
-      observed_.resize(n * d);
-      complete_.resize(n);
+      row_.resize(n);
       for (size_t t = 0; t < n; ++t) {
-        const double* params = split.trials[t].trial->params.data();
-        bool complete = true;
-        for (size_t i = 0; i < d; ++i) {
-          const double u = axes_[i].Observe(params[i]);
-          observed_[i * n + t] = u;
-          complete &= !std::isnan(u);
-        }
-        complete_[t] = complete;
+        row_[t] =
+            static_cast<int>(split.trials[t].trial - history.trials.data());
       }
       PlanGroups();
     }
@@ -151,7 +158,7 @@ class TpeSampler : public Sampler {
 
    private:
     bool Seen(size_t t, size_t i) const {
-      return !std::isnan(observed_[i * split_.trials.size() + t]);
+      return !std::isnan(table_.column(i)[row_[t]]);
     }
 
     // Sorts the parameters into joint groups (multivariate), univariate ones,
@@ -206,7 +213,7 @@ class TpeSampler : public Sampler {
       std::vector<size_t> always;
       std::vector<size_t> incomplete;  // finished trials missing something
       for (size_t t : finished) {
-        if (!complete_[t]) incomplete.push_back(t);
+        if (!table_.complete(row_[t])) incomplete.push_back(t);
       }
       for (size_t i : seen_somewhere) {
         bool all = true;
@@ -228,7 +235,7 @@ class TpeSampler : public Sampler {
       ObservationView below;
       for (size_t i : group) {
         axes.push_back(&axes_[i]);
-        below.columns.push_back(observed_.data() + i * n);
+        below.columns.push_back(table_.column(i));
       }
       ObservationView above = below;
       // The trials (rows) with every parameter of the group.
@@ -237,14 +244,13 @@ class TpeSampler : public Sampler {
       below_rows.reserve(static_cast<size_t>(split_.n_below));
       above_rows.reserve(n);
       for (size_t t = 0; t < n; ++t) {
-        bool all = complete_[t];
+        bool all = table_.complete(row_[t]);
         if (!all) {
           all = true;
           for (size_t i : group) all = all && Seen(t, i);
         }
         if (!all) continue;
-        (split_.trials[t].below ? below_rows : above_rows)
-            .push_back(static_cast<int>(t));
+        (split_.trials[t].below ? below_rows : above_rows).push_back(row_[t]);
       }
       below.rows = below_rows.data();
       below.n = static_cast<int>(below_rows.size());
@@ -274,17 +280,33 @@ class TpeSampler : public Sampler {
     const SearchSpace& space_;
     const Split& split_;
     const Options& options_;
-    std::vector<Axis> axes_;
-    // Column-major: parameters x split_.trials.
-    std::vector<double> observed_;
-    std::vector<char> complete_;  // per trial: every parameter observed
+    const std::vector<Axis>& axes_;
+    const ObservationTable& table_;
+    std::vector<int> row_;  // per split trial: its history position
     std::vector<std::vector<size_t>> joint_;
     std::vector<size_t> single_;
     std::vector<size_t> unseen_;
   };
 
+  void SetSpace(const SearchSpace& space) {
+    space_ = space;
+    axes_.clear();
+    axes_.reserve(space_.size());
+    for (size_t i = 0; i < space_.size(); ++i) {
+      axes_.emplace_back(space_.param(i), options_.discrete_as_categorical);
+    }
+    table_.Reset();
+  }
+
   Options options_;
   size_t size_;
+  // Kept between suggestions (the service keeps each experiment's sampler),
+  // for speed only: a suggestion is what a new sampler would make from the
+  // same history. The axes refer to space_, a copy of the space they were
+  // made for; a suggestion for any other space starts over.
+  SearchSpace space_;
+  std::vector<Axis> axes_;
+  ObservationTable table_;
 };
 
 absl::Status ReadOptions(Settings& settings, Options& o) {
@@ -413,7 +435,7 @@ absl::StatusOr<std::unique_ptr<Sampler>> CreateTpe(const SearchSpace& space,
           "parameters[", i, "] (", p.name, "): has no values to search"));
     }
   }
-  return std::make_unique<TpeSampler>(std::move(options), space.size());
+  return std::make_unique<TpeSampler>(std::move(options), space);
 }
 
 }  // namespace

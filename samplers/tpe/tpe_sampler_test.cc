@@ -591,5 +591,114 @@ TEST(TpeSamplerTest, RefusesEmptyChoicesAndWrongSpace) {
             absl::StatusCode::kInvalidArgument);
 }
 
+// The service keeps each experiment's sampler, and TPE keeps what it read
+// between suggestions (the README's "Kept between suggestions"). Whatever the
+// history does in between (trials added, finished, pruned, failed, their
+// parameters filled in, a shorter history such as a bracket's, another space),
+// a kept sampler must suggest exactly what a new one suggests.
+TEST(TpeSamplerTest, AKeptSamplerSuggestsWhatANewOneWould) {
+  std::vector<ParamSpec> box;
+  for (int i = 0; i < 6; ++i) {
+    box.push_back(DoubleParam("x" + std::to_string(i), -1, 2));
+  }
+  const SearchSpace six(box);
+  const SearchSpace two({box[0], box[1]});
+  struct Case {
+    const char* name;
+    SearchSpace space;
+    SettingsMap settings;
+  };
+  const std::vector<Case> cases = {
+      {"six", six, {{"n_startup_trials", "5"}}},
+      {"six, endpoints",
+       six,
+       {{"n_startup_trials", "5"}, {"consider_endpoints", "true"}}},
+      {"six, univariate",
+       six,
+       {{"n_startup_trials", "5"}, {"multivariate", "false"}}},
+      {"two", two, {{"n_startup_trials", "5"}}},
+      {"every kind", EveryKindSpace(), {{"n_startup_trials", "5"}}},
+      {"every kind, group",
+       EveryKindSpace(),
+       {{"n_startup_trials", "5"}, {"group", "true"}}},
+      {"every kind, univariate, mean liar",
+       EveryKindSpace(),
+       {{"n_startup_trials", "5"},
+        {"multivariate", "false"},
+        {"constant_liar_type", "mean"}}},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    // The same space in another object, and a space that differs in one
+    // bound (the sampler must notice, and start over).
+    std::vector<ParamSpec> changed_params = c.space.params();
+    changed_params[0].high += 1;
+    const SearchSpace changed(changed_params);
+    const SearchSpace copy(c.space.params());
+    std::unique_ptr<Sampler> kept = MakeTpe(c.space, c.settings);
+    History history;
+    history.goals = {Goal::kMinimize};
+    Rng world(17);
+    std::vector<size_t> running;
+    int checked = 0;
+    for (int step = 0; step < 220; ++step) {
+      const SearchSpace& space = step % 50 == 49 ? changed
+                                 : step % 2 == 0 ? c.space
+                                                 : copy;
+      // Now and then a shorter history for one suggestion, as the service
+      // passes for a Hyperband bracket.
+      History shorter;
+      const bool short_one = step % 30 == 29;
+      if (short_one) {
+        shorter.goals = history.goals;
+        for (size_t t = 0; t < history.trials.size(); t += 2) {
+          shorter.trials.push_back(history.trials[t]);
+        }
+      }
+      const History& seen = short_one ? shorter : history;
+      Rng kept_rng(static_cast<uint64_t>(step));
+      Rng new_rng(static_cast<uint64_t>(step));
+      absl::StatusOr<Suggestion> a = kept->Suggest(space, seen, kept_rng);
+      absl::StatusOr<Suggestion> b =
+          MakeTpe(space, c.settings)->Suggest(space, seen, new_rng);
+      ASSERT_TRUE(a.ok()) << a.status();
+      ASSERT_TRUE(b.ok()) << b.status();
+      ASSERT_TRUE(SameConfig(a->params, b->params)) << "step " << step;
+      ++checked;
+      if (&space != &c.space && &space != &copy) continue;
+
+      running.push_back(history.trials.size());
+      history.trials.push_back(
+          Record(static_cast<int64_t>(history.trials.size()),
+                 TrialState::kRunning, a->params));
+      // Then the world moves on: running trials finish (completed, now and
+      // then with NaN, pruned or failed), or one gets its parameters
+      // changed (a queued trial filled in).
+      for (int event = 0; event < 2 && !running.empty(); ++event) {
+        const size_t pick = world() % running.size();
+        TrialRecord& t = history.trials[running[pick]];
+        const uint64_t what = world() % 10;
+        if (what == 0) {
+          t.params[0] = c.space.param(0).FromUnit(UnitDraw(world));
+          c.space.MaskInactive(t.params);
+          continue;
+        }
+        if (what <= 6) {
+          t.state = TrialState::kCompleted;
+          t.values = {what == 1 ? std::numeric_limits<double>::quiet_NaN()
+                                : EveryKindObjective(t.params)};
+        } else if (what <= 8) {
+          t.state = TrialState::kPruned;
+          t.intermediate = {{1, EveryKindObjective(t.params)}};
+        } else {
+          t.state = TrialState::kFailed;
+        }
+        running.erase(running.begin() + static_cast<ptrdiff_t>(pick));
+      }
+    }
+    EXPECT_EQ(checked, 220);
+  }
+}
+
 }  // namespace
 }  // namespace hpo
