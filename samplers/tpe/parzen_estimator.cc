@@ -314,6 +314,24 @@ std::vector<double> ForgettingWeights(int64_t n, int64_t flat) {
 
 namespace {
 
+// Whether the increasing rows `earlier` are all among the increasing rows
+// rows[0, n), and if so the positions of the others in `added`.
+bool RowsAdded(const std::vector<int>& earlier, const int* rows, int n,
+               std::vector<int>& added) {
+  added.clear();
+  size_t i = 0;
+  for (int j = 0; j < n; ++j) {
+    if (j > 0 && rows[j] <= rows[j - 1]) return false;
+    if (i < earlier.size() && earlier[i] < rows[j]) return false;
+    if (i < earlier.size() && earlier[i] == rows[j]) {
+      ++i;
+    } else {
+      added.push_back(j);
+    }
+  }
+  return i == earlier.size();
+}
+
 ObservationView RowMajor(const std::vector<double>& observations, size_t dims) {
   ObservationView view;
   view.stride = static_cast<ptrdiff_t>(dims);
@@ -333,7 +351,8 @@ ParzenEstimator::ParzenEstimator(const std::vector<const Axis*>& axes,
 
 ParzenEstimator::ParzenEstimator(const std::vector<const Axis*>& axes,
                                  const ObservationView& observations,
-                                 const EstimatorOptions& options)
+                                 const EstimatorOptions& options,
+                                 EstimatorMemory* memory)
     : axes_(axes) {
   const size_t dims = axes.size();
   const int n = observations.n;
@@ -404,7 +423,15 @@ ParzenEstimator::ParzenEstimator(const std::vector<const Axis*>& axes,
   // how many of them its mu is within 9 min_sigma of an end, where the
   // bound takes kMassLowerBound for its truncation mass.
   int lazy_axes = 0;
-  std::vector<int> near_end;
+  // (Counted in doubles: the loop that counts them then vectorizes.)
+  std::vector<double> near_end;
+  const double edge = 9 * min_sigma;
+  // What the last estimator over these columns left: usable when its rows
+  // are among these; `added` are the positions of the others.
+  if (!lazy_tails_ || observations.rows == nullptr) memory = nullptr;
+  std::vector<int> added;
+  const bool remembered = memory != nullptr && memory->axes == axes &&
+                          RowsAdded(memory->rows, observations.rows, n, added);
   // The logs of constant_ are taken in bulk (Eigen's vectorized log) over the
   // kernels, the prior's last (at position n in either order).
   auto fold_scale = [&] {
@@ -472,15 +499,21 @@ ParzenEstimator::ParzenEstimator(const std::vector<const Axis*>& axes,
     }
     mu[n] = 0.5;
     if (may_be_lazy && near_end.empty()) near_end.assign(n, 0);
+    const WidthCells* earlier =
+        remembered && memory->cells[d].count > 0 ? &memory->cells[d] : nullptr;
     if (may_be_lazy && BuildWidthCells(mu.data(), n, options.consider_endpoints,
-                                       cells_[d], near_end.data())) {
+                                       cells_[d], earlier, added)) {
       lazy_axis_[d] = 1;
+      double* near = near_end.data();
+      const double* m = mu.data();
+      for (int j = 0; j < n; ++j) {
+        near[j] += (m[j] < edge) | (1 - m[j] < edge) ? 1.0 : 0.0;
+      }
       ++lazy_axes;
       a.eval_mu.resize(padded);
       a.half_precision.resize(padded);
       // The prior's kernel (never pending) exactly, as below.
       scale[n] *= 1.0 * TruncationTails(0.5, 1.0);
-      constant_.head(kernels) -= kLogSqrt2Pi;
       continue;
     }
     a.sigma.resize(kernels);
@@ -549,7 +582,9 @@ ParzenEstimator::ParzenEstimator(const std::vector<const Axis*>& axes,
           mass = interior ? 1 : TruncationTails(mu, sigma);
         }
         scale[p] *= sigma * mass;
-        constant_[p] -= kLogSqrt2Pi;
+        // (With lazy tails no fold happens in between: every constant_ is
+        // constant_chain_ then, set once below.)
+        if (!lazy_tails_) constant_[p] -= kLogSqrt2Pi;
         smallest = std::min(smallest, scale[p]);
       }
       a.eval_mu.tail(padded - kernels).setConstant(0.5);
@@ -605,6 +640,9 @@ ParzenEstimator::ParzenEstimator(const std::vector<const Axis*>& axes,
     // Without a fold, every kernel's constant_ is this before the last one.
     constant_chain_ = 0;
     for (int k = 0; k < continuous; ++k) constant_chain_ -= kLogSqrt2Pi;
+    // What subtracting kLogSqrt2Pi once per continuous axis gives, kernel by
+    // kernel, when no fold came in between (always with lazy tails).
+    if (lazy_tails_) constant_.head(kernels).setConstant(constant_chain_);
     if (lazy_axes > 0) {
       // Every observation's kernel is pending, its constant_ a bound from
       // sigma * mass >= min_sigma * (1, or kMassLowerBound near an end) along
@@ -616,7 +654,7 @@ ParzenEstimator::ParzenEstimator(const std::vector<const Axis*>& axes,
       }
       for (int p = 0; p < kernels; ++p) {
         if (p == n) continue;
-        scale[p] *= factor[near_end[order_[p]]];
+        scale[p] *= factor[static_cast<int>(near_end[order_[p]])];
         pending_[p] = 1;
       }
     }
@@ -632,6 +670,17 @@ ParzenEstimator::ParzenEstimator(const std::vector<const Axis*>& axes,
     }
     constant_.tail(padded - kernels).setConstant(-kInf);
     BuildEvaluationLayout();
+  }
+  if (memory != nullptr) {
+    memory->axes = axes;
+    memory->rows.assign(observations.rows, observations.rows + n);
+    memory->cells.resize(dims);
+    for (size_t d = 0; d < dims; ++d) {
+      const WidthCells& c = cells_[d];
+      const bool built =
+          c.count > 0 && c.lo.size() == static_cast<size_t>(c.count);
+      memory->cells[d] = built ? c : WidthCells();
+    }
   }
 }
 
@@ -796,51 +845,57 @@ void ParzenEstimator::BuildBuckets(
   }
 }
 
+// Adds values to cells' two smallest and two largest (equal when an end
+// occurs twice), without a branch: the values are in random order. The
+// result does not depend on the order values are added in.
+void AddToWidthCells(const double* mu, const int* which, int m, WidthCells& c) {
+  const int last = static_cast<int>(c.lo.size()) - 1;
+  double* lo = c.lo.data();
+  double* hi = c.hi.data();
+  double* lo2 = c.lo2.data();
+  double* hi2 = c.hi2.data();
+  for (int i = 0; i < m; ++i) {
+    const double x = mu[which == nullptr ? i : which[i]];
+    const int k = std::min(last, static_cast<int>(x * c.count));
+    lo2[k] = std::min(lo2[k], std::max(lo[k], x));
+    lo[k] = std::min(lo[k], x);
+    hi2[k] = std::max(hi2[k], std::min(hi[k], x));
+    hi[k] = std::max(hi[k], x);
+  }
+}
+
 bool ParzenEstimator::BuildWidthCells(const double* mu, int n,
                                       bool consider_endpoints, WidthCells& c,
-                                      int* near_end) const {
+                                      const WidthCells* earlier,
+                                      const std::vector<int>& added) const {
   if (n < 64 || !(min_sigma_ > 0)) return false;
   // Values in one cell are less than 1 / count <= min_sigma / 1.001 apart:
   // their rounded difference is at most min_sigma.
   c.count = std::ceil(1.001 / min_sigma_);
   if (c.count > 4.0 * n) return false;
   const int cells = static_cast<int>(c.count);
-  const int last = cells - 1;
-  auto cell_of = [&](double x) {
-    return std::min(last, static_cast<int>(x * c.count));
-  };
-  // (And, while here, which kernels are near an end, as the constructor
-  // wants: undone if the cells fail.)
-  const double edge = 9 * min_sigma_;
-  // Each cell's two smallest and two largest values (equal when an end
-  // occurs twice), without a branch: the values are in random order.
-  c.lo.assign(cells, kInf);
-  c.hi.assign(cells, -kInf);
-  c.lo2.assign(cells, kInf);
-  c.hi2.assign(cells, -kInf);
-  double* lo = c.lo.data();
-  double* hi = c.hi.data();
-  double* lo2 = c.lo2.data();
-  double* hi2 = c.hi2.data();
-  for (int j = 0; j < n; ++j) {
-    const double x = mu[j];
-    const int k = cell_of(x);
-    lo2[k] = std::min(lo2[k], std::max(lo[k], x));
-    lo[k] = std::min(lo[k], x);
-    hi2[k] = std::max(hi2[k], std::min(hi[k], x));
-    hi[k] = std::max(hi[k], x);
-    near_end[j] += (x < edge) | (1 - x < edge);
+  if (earlier != nullptr && earlier->count == c.count) {
+    c.lo = earlier->lo;
+    c.hi = earlier->hi;
+    c.lo2 = earlier->lo2;
+    c.hi2 = earlier->hi2;
+    AddToWidthCells(mu, added.data(), static_cast<int>(added.size()), c);
+  } else {
+    c.lo.assign(cells, kInf);
+    c.hi.assign(cells, -kInf);
+    c.lo2.assign(cells, kInf);
+    c.hi2.assign(cells, -kInf);
+    AddToWidthCells(mu, nullptr, n, c);
   }
+  const double* lo = c.lo.data();
+  const double* hi = c.hi.data();
+  const double* lo2 = c.lo2.data();
+  const double* hi2 = c.hi2.data();
   bool unique = true;
   for (int k = 0; k < cells; ++k) {
     unique &= (lo[k] > 1) | ((lo2[k] != lo[k]) & (hi2[k] != hi[k]));
   }
-  if (!unique) {
-    for (int j = 0; j < n; ++j) {
-      near_end[j] -= (mu[j] < edge) | (1 - mu[j] < edge);
-    }
-    return false;
-  }
+  if (!unique) return false;
   // The outermost observations' outer gap is to the range's end with
   // consider_endpoints, and ignored without (measured from themselves: 0).
   c.before.resize(cells);
@@ -851,7 +906,7 @@ bool ParzenEstimator::BuildWidthCells(const double* mu, int n,
     if (c.hi[k] >= 0) seen = c.hi[k];
   }
   seen = consider_endpoints ? 1.0 : kInf;
-  for (int k = last; k >= 0; --k) {
+  for (int k = cells - 1; k >= 0; --k) {
     c.after[k] = seen == kInf ? c.hi[k] : seen;
     if (c.lo[k] <= 1) seen = c.lo[k];
   }

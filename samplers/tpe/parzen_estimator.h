@@ -100,6 +100,38 @@ double TruncatedNormalDraw(double mu, double sigma, double u);
 // ones. `n` observations, oldest first.
 std::vector<double> ForgettingWeights(int64_t n, int64_t flat);
 
+// A lazy axis's widths (see ParzenEstimator::lazy_axis_): cells narrower than
+// min_sigma over its kernels' mu, each with its smallest and largest mu, and
+// the nearest mu outside the cell on each side (or what the outermost measure
+// their outer gap from). A kernel whose mu is neither of its cell's ends has
+// both neighbours within min_sigma, so its width is min_sigma; an end's gap on
+// that side is to the adjacent non-empty cell. The same subtractions as the
+// sorted pass, so the same widths, bit for bit.
+struct WidthCells {
+  double count = 0;  // cells, as a double: x * count is x's cell
+  std::vector<double> lo, hi, before, after;
+  std::vector<double> lo2, hi2;  // the second smallest and largest
+};
+
+// What an estimator leaves for the next one built over the same observation
+// columns with rows added (TPE's g from one suggestion to the next: the same
+// trials and a new one or two): its lazy axes' cell summaries, which do not
+// depend on the order values came in, so adding the new rows' values to them
+// gives what summing every row would. The caller keeps it, and clears it
+// whenever the columns' values at its rows may have changed. Used only with
+// observation rows in increasing order, and only when they include every row
+// it holds.
+struct EstimatorMemory {
+  std::vector<const Axis*> axes;
+  std::vector<int> rows;
+  std::vector<WidthCells> cells;  // per axis; count 0 where none was built
+  void Clear() {
+    axes.clear();
+    rows.clear();
+    cells.clear();
+  }
+};
+
 struct EstimatorOptions {
   double prior_weight = 1.0;
   bool consider_endpoints = false;
@@ -137,10 +169,12 @@ class ParzenEstimator {
                   const std::vector<double>& observations,
                   const EstimatorOptions& options);
   // The same from a view (e.g. columns of all trials and the rows to take),
-  // read only by the constructor.
+  // read only by the constructor; `memory`, if given, is read and then left
+  // for the next estimator over the same columns.
   ParzenEstimator(const std::vector<const Axis*>& axes,
                   const ObservationView& observations,
-                  const EstimatorOptions& options);
+                  const EstimatorOptions& options,
+                  EstimatorMemory* memory = nullptr);
 
   // Draws `count` candidates from the mixture.
   Candidates Sample(int count, Rng& rng) const;
@@ -221,24 +255,14 @@ class ParzenEstimator {
   // truncation mass computed, as the constructor would have computed it.
   double ExactConstant(int p) const;
 
-  // A lazy axis's widths: cells narrower than min_sigma over its kernels' mu,
-  // each with its smallest and largest mu, and the nearest mu outside the
-  // cell on each side (or what the outermost measure their outer gap from).
-  // A kernel whose mu is neither of its cell's ends has both neighbours
-  // within min_sigma, so its width is min_sigma; an end's gap on that side is
-  // to the adjacent non-empty cell. The same subtractions as the sorted pass,
-  // so the same widths, bit for bit.
-  struct WidthCells {
-    double count = 0;  // cells, as a double: x * count is x's cell
-    std::vector<double> lo, hi, before, after;
-    std::vector<double> lo2, hi2;  // the second smallest and largest
-  };
   // False when the cells cannot stand in for the sort: few observations, a
   // min_sigma too small for cells to pay, or an end value occurring twice in
   // a cell (which copy has which neighbour is then the sort's tie order).
-  // Also counts, in near_end, the kernels within 9 min_sigma of an end.
+  // With `earlier` (cells over some of the observations, at the same count),
+  // only the positions `added` are added to its summaries.
   bool BuildWidthCells(const double* mu, int n, bool consider_endpoints,
-                       WidthCells& cells, int* near_end) const;
+                       WidthCells& cells, const WidthCells* earlier,
+                       const std::vector<int>& added) const;
   double CellWidth(const WidthCells& cells, double mu) const;
   // Kernel j's width along numeric axis d, in kernel order.
   double KernelSigma(size_t d, int j) const;

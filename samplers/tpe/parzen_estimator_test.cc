@@ -403,6 +403,68 @@ TEST(ParzenEstimatorTest, LazyAxesGiveTheSortedWidthsAndTheMixture) {
   }
 }
 
+// EstimatorMemory: an estimator built with what an earlier one over some of
+// the same rows left is the same estimator, bit for bit (widths and log
+// densities), as one built from nothing, whatever rows came or went between
+// them.
+TEST(ParzenEstimatorTest, RememberedCellsGiveTheSameEstimator) {
+  const ParamSpec p = Numeric(ParamKind::kDouble, 0, 1);
+  const Axis axis(p, false);
+  const int dims = 6;
+  const std::vector<const Axis*> axes(dims, &axis);
+  const int total = 500;
+  Rng rng(23);
+  // Clustered columns with duplicates (which turn cells off) in one axis.
+  std::vector<std::vector<double>> column(dims, std::vector<double>(total));
+  for (int d = 0; d < dims; ++d) {
+    for (int r = 0; r < total; ++r) {
+      double x = std::vector<double>{0.2, 0.6}[r % 2] +
+                 (UnitDraw(rng) - 0.5) * 0.05 * (d + 1);
+      if (r % 13 == 0) x = UnitDraw(rng);
+      if (d == 5 && r % 97 == 0) x = 0.61;
+      column[d][r] = std::clamp(x, 0.0, 1.0);
+    }
+  }
+  ObservationView view;
+  for (int d = 0; d < dims; ++d) view.columns.push_back(column[d].data());
+  for (bool endpoints : {false, true}) {
+    EstimatorOptions options;
+    options.consider_endpoints = endpoints;
+    EstimatorMemory memory;
+    std::vector<char> in(total, 0);
+    for (int r = 0; r < 90; ++r) in[r] = 1;
+    for (int step = 0; step < 120; ++step) {
+      // Rows come (most steps) and go (some), as g's trials do.
+      for (int k = 0; k < 1 + step % 3; ++k) in[rng() % total] = 1;
+      if (step % 4 == 3) in[rng() % total] = 0;
+      std::vector<int> rows;
+      for (int r = 0; r < total; ++r) {
+        if (in[r]) rows.push_back(r);
+      }
+      view.rows = rows.data();
+      view.n = static_cast<int>(rows.size());
+      const ParzenEstimator remembering(axes, view, options, &memory);
+      const ParzenEstimator fresh(axes, view, options);
+      for (int d = 0; d < dims; ++d) {
+        ASSERT_EQ(remembering.Sigma(d).size(), fresh.Sigma(d).size());
+        for (Eigen::Index j = 0; j < fresh.Sigma(d).size(); ++j) {
+          ASSERT_EQ(remembering.Sigma(d)[j], fresh.Sigma(d)[j])
+              << "step " << step << " axis " << d << " kernel " << j;
+        }
+      }
+      Rng draws(static_cast<uint64_t>(step));
+      Candidates c = fresh.Sample(30, draws);
+      const Eigen::ArrayXd a = remembering.LogDensity(c);
+      const Eigen::ArrayXd b = fresh.LogDensity(c);
+      for (int k = 0; k < c.count; ++k) {
+        ASSERT_EQ(a[k], b[k]) << "step " << step << " candidate " << k;
+      }
+    }
+    EXPECT_EQ(memory.rows.size(),
+              static_cast<size_t>(std::count(in.begin(), in.end(), 1)));
+  }
+}
+
 // Optuna 5's own numbers: _ParzenEstimator (default parameters) over x in
 // [0, 1] and y in [-5, 5], 40 observations from numpy's RandomState(0), and
 // its log_pdf at four points, printed by Optuna 5.0.0. Optuna's densities are

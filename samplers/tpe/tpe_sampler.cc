@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
@@ -26,6 +27,7 @@ namespace {
 
 using tpe_internal::Axis;
 using tpe_internal::Candidates;
+using tpe_internal::EstimatorMemory;
 using tpe_internal::EstimatorOptions;
 using tpe_internal::Liar;
 using tpe_internal::ObservationTable;
@@ -57,6 +59,14 @@ struct Options {
   bool seeded = false;
   uint64_t seed = 0;
 };
+
+// What g's estimator leaves for the next suggestion's, per group of
+// parameters (see EstimatorMemory), and the table generation it holds for.
+struct GroupMemory {
+  uint64_t generation = 0;
+  EstimatorMemory g;
+};
+using Memories = absl::flat_hash_map<std::vector<size_t>, GroupMemory>;
 
 class TpeSampler : public Sampler {
  public:
@@ -100,7 +110,8 @@ class TpeSampler : public Sampler {
     std::optional<Model> model;
     if (!startup) {
       table_.Update(history, axes_);
-      model.emplace(space_, history, split, options_, axes_, table_);
+      model.emplace(space_, history, split, options_, axes_, table_,
+                    &memories_);
     }
     std::vector<double> x;
     const int tpe_attempts = startup ? 0 : kTpeAttempts;
@@ -123,12 +134,13 @@ class TpeSampler : public Sampler {
     // needs no per-parameter checks).
     Model(const SearchSpace& space, const History& history, const Split& split,
           const Options& options, const std::vector<Axis>& axes,
-          const ObservationTable& table)
+          const ObservationTable& table, Memories* memories)
         : space_(space),
           split_(split),
           options_(options),
           axes_(axes),
-          table_(table) {
+          table_(table),
+          memories_(memories) {
       const size_t n = split.trials.size();
       row_.resize(n);
       for (size_t t = 0; t < n; ++t) {
@@ -257,7 +269,12 @@ class TpeSampler : public Sampler {
       above.rows = above_rows.data();
       above.n = static_cast<int>(above_rows.size());
       const ParzenEstimator l(axes, below, options_.estimator);
-      const ParzenEstimator g(axes, above, options_.estimator);
+      GroupMemory& memory = (*memories_)[group];
+      if (memory.generation != table_.generation()) {
+        memory.g.Clear();
+        memory.generation = table_.generation();
+      }
+      const ParzenEstimator g(axes, above, options_.estimator, &memory.g);
       const Candidates candidates = l.Sample(options_.n_ei_candidates, rng);
       const Eigen::ArrayXd score =
           l.LogDensity(candidates) - g.LogDensity(candidates);
@@ -282,6 +299,7 @@ class TpeSampler : public Sampler {
     const Options& options_;
     const std::vector<Axis>& axes_;
     const ObservationTable& table_;
+    Memories* memories_;
     std::vector<int> row_;  // per split trial: its history position
     std::vector<std::vector<size_t>> joint_;
     std::vector<size_t> single_;
@@ -296,6 +314,7 @@ class TpeSampler : public Sampler {
       axes_.emplace_back(space_.param(i), options_.discrete_as_categorical);
     }
     table_.Reset();
+    memories_.clear();
   }
 
   Options options_;
@@ -307,6 +326,7 @@ class TpeSampler : public Sampler {
   SearchSpace space_;
   std::vector<Axis> axes_;
   ObservationTable table_;
+  Memories memories_;
 };
 
 absl::Status ReadOptions(Settings& settings, Options& o) {
