@@ -34,6 +34,9 @@ constexpr double kMassLowerBound = 0.3;
 // Joint estimators with fewer continuous axes compute every truncation mass
 // up front (see lazy_tails_).
 constexpr int kLazyTailsMinAxes = 4;
+// Joint estimators with fewer observations keep one strip (see
+// SplitIntoStrips): with wide kernels every strip is within reach anyway.
+constexpr int kStripMinObservations = 64;
 using Block = Eigen::Array<double, kBlock, 1>;
 
 // log of the standard normal's upper tail, Q(x) = 1 - Phi(x), for x >= 0.
@@ -523,6 +526,7 @@ ParzenEstimator::ParzenEstimator(const std::vector<const Axis*>& axes,
     SortUnit(mu.data(), n, sort);
     if (d == 0 && sorted_first_axis_) {
       std::copy(sort.index.begin(), sort.index.end(), order_.begin());
+      SplitIntoStrips(observations, n, min_sigma);
       for (int p = 0; p < kernels; ++p) scale[p] = 1 / weight_[order_[p]];
     }
     // Optuna 5's bandwidths, in univariate and multivariate estimators alike
@@ -716,37 +720,147 @@ void ParzenEstimator::BuildEvaluationLayout() {
   }
   if (!sorted_first_axis_) return;
   // Blocks before the last hold observations only (the prior's kernel is at
-  // position n, in the last block).
-  const int blocks = padded / kBlock - 1;
+  // position n, in the last block, which LogDensity visits first).
+  const int walk_end = padded - kBlock;
   const Eigen::ArrayXd& mu = numeric_[0].eval_mu;
   const Eigen::ArrayXd& hp = numeric_[0].half_precision;
-  block_lo_.resize(blocks);
-  block_hi_.resize(blocks);
-  left_max_constant_.resize(blocks);
-  left_min_half_precision_.resize(blocks);
-  right_max_constant_.resize(blocks);
-  right_min_half_precision_.resize(blocks);
-  for (int b = 0; b < blocks; ++b) {
-    const int begin = b * kBlock;
-    block_lo_[b] = mu[begin];
-    block_hi_[b] = mu[begin + kBlock - 1];
-    right_max_constant_[b] = constant_.segment(begin, kBlock).maxCoeff();
-    right_min_half_precision_[b] = hp.segment(begin, kBlock).minCoeff();
-    left_max_constant_[b] = right_max_constant_[b];
-    left_min_half_precision_[b] = right_min_half_precision_[b];
+  const size_t n_strips = strip_begin_.size() - 1;
+  strips_.assign(n_strips, Strip());
+  block_lo_.clear();
+  block_hi_.clear();
+  right_max_constant_.clear();
+  right_min_half_precision_.clear();
+  const size_t most = static_cast<size_t>(walk_end / kBlock) + n_strips;
+  block_lo_.reserve(most);
+  block_hi_.reserve(most);
+  right_max_constant_.reserve(most);
+  right_min_half_precision_.reserve(most);
+  for (size_t s = 0; s < n_strips; ++s) {
+    Strip& strip = strips_[s];
+    const int begin = strip_begin_[s];
+    const int end = std::min(strip_begin_[s + 1], walk_end);
+    strip.offset = static_cast<int>(block_lo_.size());
+    if (begin >= end) continue;
+    strip.first_block = begin / kBlock;
+    strip.blocks = (end - 1) / kBlock - strip.first_block + 1;
+    for (int b = strip.first_block; b < strip.first_block + strip.blocks; ++b) {
+      // The strip's positions in the block (all of them with one strip).
+      const int lo = std::max(begin, b * kBlock);
+      const int hi = std::min(end, (b + 1) * kBlock);
+      block_lo_.push_back(mu[lo]);
+      block_hi_.push_back(mu[hi - 1]);
+      double max_constant;
+      double min_half_precision;
+      if (hi - lo == kBlock) {  // fixed-size: vectorized
+        max_constant = Block::Map(constant_.data() + lo).maxCoeff();
+        min_half_precision = Block::Map(hp.data() + lo).minCoeff();
+      } else {
+        max_constant = -kInf;
+        min_half_precision = kInf;
+        for (int p = lo; p < hi; ++p) {
+          max_constant = std::max(max_constant, constant_[p]);
+          min_half_precision = std::min(min_half_precision, hp[p]);
+        }
+      }
+      right_max_constant_.push_back(max_constant);
+      right_min_half_precision_.push_back(min_half_precision);
+    }
+    if (n_strips > 1) StripSecondAxis(s, begin, end);
   }
-  for (int b = 1; b < blocks; ++b) {
-    left_max_constant_[b] =
-        std::max(left_max_constant_[b], left_max_constant_[b - 1]);
-    left_min_half_precision_[b] =
-        std::min(left_min_half_precision_[b], left_min_half_precision_[b - 1]);
+  left_max_constant_ = right_max_constant_;
+  left_min_half_precision_ = right_min_half_precision_;
+  for (Strip& strip : strips_) {
+    const int first = strip.offset;
+    const int last = strip.offset + strip.blocks - 1;
+    for (int b = first + 1; b <= last; ++b) {
+      left_max_constant_[b] =
+          std::max(left_max_constant_[b], left_max_constant_[b - 1]);
+      left_min_half_precision_[b] = std::min(left_min_half_precision_[b],
+                                             left_min_half_precision_[b - 1]);
+    }
+    for (int b = last - 1; b >= first; --b) {
+      right_max_constant_[b] =
+          std::max(right_max_constant_[b], right_max_constant_[b + 1]);
+      right_min_half_precision_[b] = std::min(right_min_half_precision_[b],
+                                              right_min_half_precision_[b + 1]);
+    }
+    if (strip.blocks > 0) strip.max_constant = left_max_constant_[last];
   }
-  for (int b = blocks - 2; b >= 0; --b) {
-    right_max_constant_[b] =
-        std::max(right_max_constant_[b], right_max_constant_[b + 1]);
-    right_min_half_precision_[b] = std::min(right_min_half_precision_[b],
-                                            right_min_half_precision_[b + 1]);
+}
+
+void ParzenEstimator::SplitIntoStrips(const ObservationView& observations,
+                                      int n, double min_sigma) {
+  strip_begin_ = {0, n};
+  if (axes_.size() < 2 || axes_[1]->kind() != AxisKind::kContinuous ||
+      n < kStripMinObservations || !(min_sigma > 0)) {
+    return;
   }
+  // The cells of WidthCells, so that a lazy second axis's cells say how wide
+  // its kernels in a strip can be.
+  const double count = std::ceil(1.001 / min_sigma);
+  if (count > 4.0 * n) return;
+  const int cells = static_cast<int>(count);
+  // A candidate reaches about min_sigma sqrt(2 slack) along an axis from the
+  // narrowest kernels (see LogDensity): strips about that wide leave two or
+  // three within reach of a candidate.
+  const double slack = 40 + std::log(static_cast<double>(n + 1));
+  const double reach = min_sigma * std::sqrt(2 * slack);
+  const int per = std::max(1, static_cast<int>(std::ceil(reach * count)));
+  const int strips = (cells + per - 1) / per;
+  if (strips < 2) return;
+  // Each observation's strip (read in row order, which is memory order),
+  // then a stable counting sort of the sorted observations by strip.
+  const double* column = observations.columns[1];
+  const int* rows = observations.rows;
+  std::vector<int> strip_of(n);
+  std::vector<int> begin(strips + 1, 0);
+  for (int j = 0; j < n; ++j) {
+    const double x =
+        column[(rows == nullptr ? j : rows[j]) * observations.stride];
+    const int cell = std::min(cells - 1, static_cast<int>(x * count));
+    strip_of[j] = cell / per;
+    ++begin[strip_of[j] + 1];
+  }
+  for (int s = 0; s < strips; ++s) begin[s + 1] += begin[s];
+  std::vector<int> next(begin.begin(), begin.end() - 1);
+  std::vector<int> order(order_.begin(), order_.begin() + n);
+  for (int p = 0; p < n; ++p) order_[next[strip_of[order[p]]]++] = order[p];
+  strip_begin_ = std::move(begin);
+  strip_cells_ = count;
+  cells_per_strip_ = per;
+}
+
+void ParzenEstimator::StripSecondAxis(size_t s, int begin, int end) {
+  Strip& strip = strips_[s];
+  const NumericAxis& a = numeric_[1];
+  const bool lazy = lazy_axis_[1] != 0;
+  strip.lo = kInf;
+  strip.hi = -kInf;
+  for (int p = begin; p < end; ++p) {
+    const double mu = lazy ? a.mu[order_[p]] : a.eval_mu[p];
+    strip.lo = std::min(strip.lo, mu);
+    strip.hi = std::max(strip.hi, mu);
+  }
+  if (!lazy) {
+    strip.min_half_precision =
+        a.half_precision.segment(begin, end - begin).minCoeff();
+    return;
+  }
+  // On a lazy axis only a cell's smallest and largest mu can be wider than
+  // min_sigma: the widest of them bounds every width in the strip, and the
+  // half precision, as Materialize computes it, shrinks with the width.
+  const WidthCells& c = cells_[1];
+  const int first_cell = static_cast<int>(s) * cells_per_strip_;
+  const int end_cell =
+      std::min(static_cast<int>(c.lo.size()), first_cell + cells_per_strip_);
+  double widest = min_sigma_;
+  for (int k = first_cell; k < end_cell; ++k) {
+    if (!(c.lo[k] <= 1)) continue;  // empty
+    widest = std::max({widest, CellWidth(c, c.lo[k]), CellWidth(c, c.hi[k])});
+  }
+  strip.min_half_precision = widest == min_sigma_
+                                 ? 0.5 * (1 / (min_sigma_ * min_sigma_))
+                                 : 0.5 * (1 / (widest * widest));
 }
 
 void ParzenEstimator::BuildBuckets(
@@ -1310,38 +1424,75 @@ Eigen::ArrayXd ParzenEstimator::LogDensity(const Candidates& cands) const {
       // beyond it (rounding is monotone, so the bound holds in floating
       // point), and the later axes only lower it: the block and those beyond
       // it would have been dropped.
+      //
+      // With strips, the same within each strip, and the bound also
+      // subtracts fl(fl(d1^2) h1), d1 the second-axis distance from x to the
+      // strip's range and h1 its smallest second-axis half precision: the
+      // kernel's own second subtraction is at least that. A strip whose
+      // bound at first-axis distance 0 is below the cutoff is skipped.
       const double x0 = x[0];
-      const int blocks = n_blocks - 1;
-      int right = static_cast<int>(
-          std::lower_bound(block_hi_.begin(), block_hi_.end(), x0) -
-          block_hi_.begin());
-      int left = right - 1;
-      while (left >= 0 || right < blocks) {
-        // Distances to the nearest kernel of the next block on each side,
-        // as the kernels' own (mu - x) would round.
-        const double right_dist =
-            right < blocks ? std::max(0.0, block_lo_[right] - x0) : kInf;
-        const double left_dist = left >= 0 ? x0 - block_hi_[left] : kInf;
-        const double cutoff = best - slack;
-        if (right_dist <= left_dist) {
-          const double bound =
-              right_max_constant_[right] -
-              right_dist * right_dist * right_min_half_precision_[right];
-          if (bound < cutoff) {
-            right = blocks;
+      const bool striped = strips_.size() > 1;
+      const double x1 = striped ? x[1] : 0;
+      auto walk = [&](const Strip& strip) {
+        double d1 = 0;
+        if (striped) {
+          d1 = x1 < strip.lo   ? strip.lo - x1
+               : x1 > strip.hi ? x1 - strip.hi
+                               : 0.0;
+        }
+        const double term1 = d1 * d1 * strip.min_half_precision;
+        if (strip.blocks == 0 || strip.max_constant - term1 < best - slack) {
+          return;
+        }
+        const double* lo = block_lo_.data() + strip.offset;
+        const double* hi = block_hi_.data() + strip.offset;
+        const double* left_c = left_max_constant_.data() + strip.offset;
+        const double* left_h = left_min_half_precision_.data() + strip.offset;
+        const double* right_c = right_max_constant_.data() + strip.offset;
+        const double* right_h = right_min_half_precision_.data() + strip.offset;
+        const int blocks = strip.blocks;
+        int right =
+            static_cast<int>(std::lower_bound(hi, hi + blocks, x0) - hi);
+        int left = right - 1;
+        while (left >= 0 || right < blocks) {
+          // Distances to the nearest kernel of the next block on each side,
+          // as the kernels' own (mu - x) would round.
+          const double right_dist =
+              right < blocks ? std::max(0.0, lo[right] - x0) : kInf;
+          const double left_dist = left >= 0 ? x0 - hi[left] : kInf;
+          const double cutoff = best - slack;
+          if (right_dist <= left_dist) {
+            const double bound =
+                (right_c[right] - right_dist * right_dist * right_h[right]) -
+                term1;
+            if (bound < cutoff) {
+              right = blocks;
+            } else {
+              visit(strip.first_block + right++);
+            }
           } else {
-            visit(right++);
-          }
-        } else {
-          const double bound =
-              left_max_constant_[left] -
-              left_dist * left_dist * left_min_half_precision_[left];
-          if (bound < cutoff) {
-            left = -1;
-          } else {
-            visit(left--);
+            const double bound =
+                (left_c[left] - left_dist * left_dist * left_h[left]) - term1;
+            if (bound < cutoff) {
+              left = -1;
+            } else {
+              visit(strip.first_block + left--);
+            }
           }
         }
+      };
+      const int n_strips = static_cast<int>(strips_.size());
+      // The candidate's own strip first, then outwards.
+      const int home =
+          striped ? std::min(n_strips - 1,
+                             std::min(static_cast<int>(strip_cells_) - 1,
+                                      static_cast<int>(x1 * strip_cells_)) /
+                                 cells_per_strip_)
+                  : 0;
+      walk(strips_[home]);
+      for (int k = 1; home - k >= 0 || home + k < n_strips; ++k) {
+        if (home - k >= 0) walk(strips_[home - k]);
+        if (home + k < n_strips) walk(strips_[home + k]);
       }
     }
     const double cutoff = best - slack;

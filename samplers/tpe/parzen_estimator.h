@@ -251,6 +251,14 @@ class ParzenEstimator {
   // axes, padding) and, with sorted_first_axis_, the blocks' bounds along the
   // first axis.
   void BuildEvaluationLayout();
+  // With sorted_first_axis_: orders the observations (order_[0, n), sorted
+  // by their first axis) into strips along the second axis (strip_begin_),
+  // when that pays.
+  void SplitIntoStrips(const ObservationView& observations, int n,
+                       double min_sigma);
+  // strips_[s]'s second-axis range and smallest half precision, over its
+  // positions [begin, end).
+  void StripSecondAxis(size_t s, int begin, int end);
   // The constant_ of the kernel at evaluation position `p` with every
   // truncation mass computed, as the constructor would have computed it.
   double ExactConstant(int p) const;
@@ -285,12 +293,34 @@ class ParzenEstimator {
   std::vector<int> order_;
   std::vector<int> position_;
   // Observations in evaluation order by increasing mu along the first axis,
-  // which is continuous, with no binned axis (see LogDensity). Then, for each
-  // block but the last (which holds the prior's kernel): the range of its
-  // first-axis mu, and from it to the first block (left_) or to the last but
-  // one (right_), the largest constant_ and the smallest first-axis
-  // half_precision.
+  // which is continuous, with no binned axis (see LogDensity); with many
+  // observations and a continuous second axis, first split into strips along
+  // the second axis (by its mu's cell, see WidthCells), each sorted along the
+  // first, so that a candidate walks only the strips near it.
   bool sorted_first_axis_ = false;
+  // Strip s holds positions [strip_begin_[s], strip_begin_[s + 1]).
+  std::vector<int> strip_begin_;
+  double strip_cells_ = 0;   // cells (as a double) the strips are made of,
+  int cells_per_strip_ = 0;  // so many to a strip
+  // Per strip: its blocks among those before the last (which holds the
+  // prior's kernel and is visited first), found at [offset, offset + blocks)
+  // in the block arrays below; over its positions in those blocks, the range
+  // of their second-axis mu, the smallest second-axis half precision and the
+  // largest constant_.
+  struct Strip {
+    int first_block = 0;
+    int blocks = 0;
+    int offset = 0;
+    double lo = 0;
+    double hi = 0;
+    double min_half_precision = 0;
+    double max_constant = 0;
+  };
+  std::vector<Strip> strips_;
+  // Per block of a strip, over the strip's positions in it: the range of
+  // their first-axis mu, and from it to the strip's first block (left_) or
+  // last (right_), the largest constant_ and the smallest first-axis
+  // half_precision.
   std::vector<double> block_lo_;
   std::vector<double> block_hi_;
   std::vector<double> left_max_constant_;
