@@ -350,16 +350,31 @@ ObservationView RowMajor(const std::vector<double>& observations, size_t dims) {
 ParzenEstimator::ParzenEstimator(const std::vector<const Axis*>& axes,
                                  const std::vector<double>& observations,
                                  const EstimatorOptions& options)
-    : ParzenEstimator(axes, RowMajor(observations, axes.size()), options) {}
+    : axes_(axes), owned_(observations) {
+  Build(RowMajor(owned_, axes.size()), options, nullptr);
+}
 
 ParzenEstimator::ParzenEstimator(const std::vector<const Axis*>& axes,
                                  const ObservationView& observations,
                                  const EstimatorOptions& options,
                                  EstimatorMemory* memory)
     : axes_(axes) {
+  Build(observations, options, memory);
+}
+
+void ParzenEstimator::Build(const ObservationView& observations,
+                            const EstimatorOptions& options,
+                            EstimatorMemory* memory) {
+  const std::vector<const Axis*>& axes = axes_;
   const size_t dims = axes.size();
   const int n = observations.n;
   const int kernels = n + 1;  // the prior's kernel is the last one
+  // Where lazy axes read their kernels' mu (see LazyMu).
+  if (observations.rows != nullptr) {
+    rows_.assign(observations.rows, observations.rows + n);
+  }
+  stride_ = observations.stride;
+  columns_ = observations.columns;
 
   // Mixture weights: forgetting weights for the observations, prior_weight for
   // the prior; the prior alone when there is nothing else.
@@ -488,11 +503,25 @@ ParzenEstimator::ParzenEstimator(const std::vector<const Axis*>& axes,
     }
 
     NumericAxis& a = numeric_[d];
+    const bool joint_continuous = joint && axis.kind() == AxisKind::kContinuous;
+    const bool may_be_lazy = lazy_tails_ && joint_continuous && d > 0;
+    const WidthCells* earlier =
+        remembered && memory->cells[d].count > 0 ? &memory->cells[d] : nullptr;
+    // A lazy axis reads its kernels' mu where the observations are (LazyMu).
+    if (may_be_lazy && BuildWidthCells(ColumnReader{column, rows, stride}, n,
+                                       options.consider_endpoints, cells_[d],
+                                       earlier, added)) {
+      lazy_axis_[d] = 1;
+      ++lazy_axes;
+      a.eval_mu.resize(padded);
+      a.half_precision.resize(padded);
+      // The prior's kernel (never pending) exactly, as below.
+      scale[n] *= 1.0 * TruncationTails(0.5, 1.0);
+      continue;
+    }
     // Each kernel's mu, in kernel order: kept in a.mu, but for continuous
     // axes of joint estimators, which keep eval_mu only (memory is time
     // here: fresh pages fault).
-    const bool joint_continuous = joint && axis.kind() == AxisKind::kContinuous;
-    const bool may_be_lazy = lazy_tails_ && joint_continuous && d > 0;
     Eigen::ArrayXd& mu = joint_continuous && !may_be_lazy ? mu_scratch : a.mu;
     mu.resize(kernels);
     if (rows == nullptr) {
@@ -501,24 +530,6 @@ ParzenEstimator::ParzenEstimator(const std::vector<const Axis*>& axes,
       for (int j = 0; j < n; ++j) mu[j] = column[rows[j] * stride];
     }
     mu[n] = 0.5;
-    if (may_be_lazy && near_end.empty()) near_end.assign(n, 0);
-    const WidthCells* earlier =
-        remembered && memory->cells[d].count > 0 ? &memory->cells[d] : nullptr;
-    if (may_be_lazy && BuildWidthCells(mu.data(), n, options.consider_endpoints,
-                                       cells_[d], earlier, added)) {
-      lazy_axis_[d] = 1;
-      double* near = near_end.data();
-      const double* m = mu.data();
-      for (int j = 0; j < n; ++j) {
-        near[j] += (m[j] < edge) | (1 - m[j] < edge) ? 1.0 : 0.0;
-      }
-      ++lazy_axes;
-      a.eval_mu.resize(padded);
-      a.half_precision.resize(padded);
-      // The prior's kernel (never pending) exactly, as below.
-      scale[n] *= 1.0 * TruncationTails(0.5, 1.0);
-      continue;
-    }
     a.sigma.resize(kernels);
     // The observations by increasing mu (ties by index, so the order is
     // fixed). The prior's kernel is not among them: Optuna 5 no longer counts
@@ -648,6 +659,7 @@ ParzenEstimator::ParzenEstimator(const std::vector<const Axis*>& axes,
     // kernel, when no fold came in between (always with lazy tails).
     if (lazy_tails_) constant_.head(kernels).setConstant(constant_chain_);
     if (lazy_axes > 0) {
+      CountNearEnds(n, edge, remembered ? memory : nullptr, added, near_end);
       // Every observation's kernel is pending, its constant_ a bound from
       // sigma * mass >= min_sigma * (1, or kMassLowerBound near an end) along
       // each lazy axis.
@@ -678,6 +690,9 @@ ParzenEstimator::ParzenEstimator(const std::vector<const Axis*>& axes,
   if (memory != nullptr) {
     memory->axes = axes;
     memory->rows.assign(observations.rows, observations.rows + n);
+    memory->lazy = lazy_axis_;
+    memory->near_end = std::move(near_end);
+    memory->near_end.resize(n, 0);
     memory->cells.resize(dims);
     for (size_t d = 0; d < dims; ++d) {
       const WidthCells& c = cells_[d];
@@ -837,7 +852,7 @@ void ParzenEstimator::StripSecondAxis(size_t s, int begin, int end) {
   strip.lo = kInf;
   strip.hi = -kInf;
   for (int p = begin; p < end; ++p) {
-    const double mu = lazy ? a.mu[order_[p]] : a.eval_mu[p];
+    const double mu = lazy ? LazyMu(1, order_[p]) : a.eval_mu[p];
     strip.lo = std::min(strip.lo, mu);
     strip.hi = std::max(strip.hi, mu);
   }
@@ -962,7 +977,8 @@ void ParzenEstimator::BuildBuckets(
 // Adds values to cells' two smallest and two largest (equal when an end
 // occurs twice), without a branch: the values are in random order. The
 // result does not depend on the order values are added in.
-void AddToWidthCells(const double* mu, const int* which, int m, WidthCells& c) {
+void AddToWidthCells(const ColumnReader& mu, const int* which, int m,
+                     WidthCells& c) {
   const int last = static_cast<int>(c.lo.size()) - 1;
   double* lo = c.lo.data();
   double* hi = c.hi.data();
@@ -978,7 +994,7 @@ void AddToWidthCells(const double* mu, const int* which, int m, WidthCells& c) {
   }
 }
 
-bool ParzenEstimator::BuildWidthCells(const double* mu, int n,
+bool ParzenEstimator::BuildWidthCells(const ColumnReader& mu, int n,
                                       bool consider_endpoints, WidthCells& c,
                                       const WidthCells* earlier,
                                       const std::vector<int>& added) const {
@@ -1027,6 +1043,41 @@ bool ParzenEstimator::BuildWidthCells(const double* mu, int n,
   return true;
 }
 
+void ParzenEstimator::CountNearEnds(int n, double edge,
+                                    const EstimatorMemory* memory,
+                                    const std::vector<int>& added,
+                                    std::vector<double>& near_end) const {
+  // Per kernel, on how many lazy axes its mu is within `edge` of an end.
+  // What the memory holds for its rows stands when it was counted over the
+  // same lazy axes; then only the added rows are counted.
+  const bool reuse = memory != nullptr && memory->lazy == lazy_axis_ &&
+                     memory->near_end.size() == memory->rows.size();
+  near_end.assign(n, 0);
+  auto count = [&](int j) {
+    double near = 0;
+    for (size_t d = 0; d < lazy_axis_.size(); ++d) {
+      if (!lazy_axis_[d]) continue;
+      const double x = LazyMu(d, j);
+      near += (x < edge) | (1 - x < edge) ? 1.0 : 0.0;
+    }
+    return near;
+  };
+  if (!reuse) {
+    for (int j = 0; j < n; ++j) near_end[j] = count(j);
+    return;
+  }
+  size_t next = 0;  // in added
+  size_t k = 0;     // in the memory's rows
+  for (int j = 0; j < n; ++j) {
+    if (next < added.size() && added[next] == j) {
+      near_end[j] = count(j);
+      ++next;
+    } else {
+      near_end[j] = memory->near_end[k++];
+    }
+  }
+}
+
 double ParzenEstimator::CellWidth(const WidthCells& c, double x) const {
   const int k = std::min(static_cast<int>(c.lo.size()) - 1,
                          static_cast<int>(x * c.count));
@@ -1041,7 +1092,7 @@ double ParzenEstimator::CellWidth(const WidthCells& c, double x) const {
 double ParzenEstimator::KernelSigma(size_t d, int j) const {
   if (!lazy_axis_[d]) return numeric_[d].sigma[j];
   if (j == kernels() - 1) return 1.0;  // the prior's
-  return CellWidth(cells_[d], numeric_[d].mu[j]);
+  return CellWidth(cells_[d], LazyMu(d, j));
 }
 
 void ParzenEstimator::Materialize(size_t d, int b) const {
@@ -1056,7 +1107,7 @@ void ParzenEstimator::Materialize(size_t d, int b) const {
     }
     const int j = order_[p];
     const double sigma = KernelSigma(d, j);
-    a.eval_mu[p] = a.mu[j];
+    a.eval_mu[p] = LazyMu(d, j);
     a.half_precision[p] = sigma == min_sigma_ ? clipped_half_precision
                                               : 0.5 * (1 / (sigma * sigma));
   }
@@ -1079,7 +1130,7 @@ double ParzenEstimator::ExactConstant(int p) const {
     if (axes_[d]->kind() != AxisKind::kContinuous) continue;
     const NumericAxis& a = numeric_[d];
     const double sigma = KernelSigma(d, j);
-    const double mu = lazy_axis_[d] ? a.mu[j] : a.eval_mu[p];
+    const double mu = lazy_axis_[d] ? LazyMu(d, j) : a.eval_mu[p];
     scale *= sigma * TruncationMass(mu, sigma);
   }
   // The constructor takes the logs of all kernels' scales at once, with
@@ -1163,7 +1214,9 @@ Candidates ParzenEstimator::Sample(int count, Rng& rng) const {
       }
       const NumericAxis& a = numeric_[d];
       // (Joint estimators keep a continuous axis's mu in evaluation order.)
-      const double mu = a.mu.size() > 0 ? a.mu[j] : a.eval_mu[position_[j]];
+      const double mu = lazy_axis_[d]     ? LazyMu(d, static_cast<int>(j))
+                        : a.mu.size() > 0 ? a.mu[j]
+                                          : a.eval_mu[position_[j]];
       const double sigma = KernelSigma(d, static_cast<int>(j));
       // TruncatedNormalDraw, with each kernel's end CDFs computed once: l's
       // kernels, wide, mostly need them, and most are drawn more than once.

@@ -125,10 +125,16 @@ struct EstimatorMemory {
   std::vector<const Axis*> axes;
   std::vector<int> rows;
   std::vector<WidthCells> cells;  // per axis; count 0 where none was built
+  // Which axes were lazy, and per row on how many of them its value was near
+  // an end of the range.
+  std::vector<char> lazy;
+  std::vector<double> near_end;
   void Clear() {
     axes.clear();
     rows.clear();
     cells.clear();
+    lazy.clear();
+    near_end.clear();
   }
 };
 
@@ -159,6 +165,16 @@ struct ObservationView {
   int n = 0;
 };
 
+// One axis of an ObservationView.
+struct ColumnReader {
+  const double* column;
+  const int* rows;  // null: row j is j
+  ptrdiff_t stride;
+  double operator[](int j) const {
+    return column[(rows == nullptr ? j : rows[j]) * stride];
+  }
+};
+
 // Not thread-safe, const methods included: LogDensity and Sigma fill lazily
 // computed values in (see lazy_axis_). TPE builds one per suggestion.
 class ParzenEstimator {
@@ -169,12 +185,17 @@ class ParzenEstimator {
                   const std::vector<double>& observations,
                   const EstimatorOptions& options);
   // The same from a view (e.g. columns of all trials and the rows to take),
-  // read only by the constructor; `memory`, if given, is read and then left
-  // for the next estimator over the same columns.
+  // whose columns must outlive the estimator (lazy axes read them when
+  // evaluated); `memory`, if given, is read and then left for the next
+  // estimator over the same columns.
   ParzenEstimator(const std::vector<const Axis*>& axes,
                   const ObservationView& observations,
                   const EstimatorOptions& options,
                   EstimatorMemory* memory = nullptr);
+
+  // Lazy axes read the observations where they are (see LazyMu).
+  ParzenEstimator(const ParzenEstimator&) = delete;
+  ParzenEstimator& operator=(const ParzenEstimator&) = delete;
 
   // Draws `count` candidates from the mixture.
   Candidates Sample(int count, Rng& rng) const;
@@ -268,16 +289,37 @@ class ParzenEstimator {
   // a cell (which copy has which neighbour is then the sort's tie order).
   // With `earlier` (cells over some of the observations, at the same count),
   // only the positions `added` are added to its summaries.
-  bool BuildWidthCells(const double* mu, int n, bool consider_endpoints,
+  bool BuildWidthCells(const ColumnReader& mu, int n, bool consider_endpoints,
                        WidthCells& cells, const WidthCells* earlier,
                        const std::vector<int>& added) const;
   double CellWidth(const WidthCells& cells, double mu) const;
+  // Per kernel, on how many lazy axes its mu is within `edge` of an end of
+  // the range (from `memory` for its rows, when given and counted over the
+  // same axes; `added` are the other rows' positions).
+  void CountNearEnds(int n, double edge, const EstimatorMemory* memory,
+                     const std::vector<int>& added,
+                     std::vector<double>& near_end) const;
+  // Kernel j's mu along lazy axis d (kernel order, the prior's last).
+  double LazyMu(size_t d, int j) const {
+    if (j == kernels() - 1) return 0.5;
+    return columns_[d][(rows_.empty() ? j : rows_[j]) * stride_];
+  }
+  // The constructors' work.
+  void Build(const ObservationView& observations,
+             const EstimatorOptions& options, EstimatorMemory* memory);
   // Kernel j's width along numeric axis d, in kernel order.
   double KernelSigma(size_t d, int j) const;
   // Fills lazy axis d's eval_mu and half_precision over block b.
   void Materialize(size_t d, int b) const;
 
   std::vector<const Axis*> axes_;
+  // The observations when given as a vector (the view's columns point here).
+  std::vector<double> owned_;
+  // The view's columns, stride and rows (empty: row j is j), which lazy
+  // axes read (LazyMu).
+  std::vector<const double*> columns_;
+  ptrdiff_t stride_ = 1;
+  std::vector<int> rows_;
   std::vector<double> weight_;  // per kernel, normalized
   std::vector<double> cumulative_weight_;
   std::vector<NumericAxis> numeric_;          // per axis, empty if categorical
