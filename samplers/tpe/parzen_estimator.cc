@@ -105,12 +105,17 @@ void SortUnit(const double* v, int n, UnitSort& s) {
   s.value.resize(n);
   s.index.resize(n);
   if (n < 64) {
-    s.pairs.resize(n);
-    for (int j = 0; j < n; ++j) s.pairs[j] = {v[j], j};
-    std::sort(s.pairs.begin(), s.pairs.end());
-    for (int i = 0; i < n; ++i) {
-      s.value[i] = s.pairs[i].first;
-      s.index[i] = s.pairs[i].second;
+    // An insertion sort: few elements (l's), and stable, so ties keep their
+    // index order.
+    for (int j = 0; j < n; ++j) {
+      const double x = v[j];
+      int k = j;
+      for (; k > 0 && x < s.value[k - 1]; --k) {
+        s.value[k] = s.value[k - 1];
+        s.index[k] = s.index[k - 1];
+      }
+      s.value[k] = x;
+      s.index[k] = j;
     }
     return;
   }
