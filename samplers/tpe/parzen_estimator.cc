@@ -201,6 +201,9 @@ Axis::Axis(const ParamSpec& spec, bool discrete_as_categorical)
     }
     linear_ = true;
     plain_ = !spec.log;
+    plain_continuous_ = plain_ && spec.kind == ParamKind::kDouble &&
+                        spec.step == 0 && spec.q == 0 &&
+                        std::isfinite(spec.low) && std::isfinite(spec.high);
     unit_lo_ = lo;
     unit_hi_ = hi;
   }
@@ -1241,7 +1244,7 @@ Candidates ParzenEstimator::Sample(int count, Rng& rng) const {
       const double u = DrawBetween(mu, sigma, ends ? end_cdfs[0] : 0,
                                    ends ? end_cdfs[1] : 1, unit_draw, ends);
       out.unit[d][c] = u;
-      out.coordinate[d][c] = axis.spec().FromUnit(u);
+      out.coordinate[d][c] = axis.Coordinate(u);
       if (axis.kind() == AxisKind::kBinned) {
         out.bin[d][c] = axis.BinOf(out.coordinate[d][c]);
       }

@@ -68,6 +68,17 @@ class Axis {
     }
     return ObserveSlow(coordinate);
   }
+  // ParamSpec::FromUnit(u), inline (and bit for bit the same) for continuous
+  // ranges with a uniform prior and no log scale, step or q: TPE draws every
+  // candidate's coordinates through it.
+  double Coordinate(double u) const {
+    if (plain_continuous_) {
+      u = std::clamp(u, 0.0, 1.0);
+      return std::clamp(unit_lo_ + u * (unit_hi_ - unit_lo_), spec_->low,
+                        spec_->high);
+    }
+    return spec_->FromUnit(u);
+  }
   // Binned axes: the position of a legal coordinate among the values, and the
   // interval of unit space that FromUnit maps to the k-th value.
   int64_t BinOf(double coordinate) const;
@@ -84,6 +95,8 @@ class Axis {
   bool linear_ = false;
   // linear_ without a log scale: Observe's inline path.
   bool plain_ = false;
+  // plain_ for a continuous double (no step or q): Coordinate's inline path.
+  bool plain_continuous_ = false;
   double unit_lo_ = 0;
   double unit_hi_ = 0;
 };

@@ -160,12 +160,22 @@ TEST(AxisTest, ObserveIsToUnit) {
   ParamSpec q = Numeric(ParamKind::kDouble, 0, 10);
   q.q = 0.5;
   specs.push_back(q);
+  specs.push_back(Numeric(ParamKind::kDouble, -1e-300, 3e300));
+  specs.push_back(Numeric(ParamKind::kDouble, 0.25, 0.25));
   Rng rng(13);
   for (const ParamSpec& p : specs) {
     const Axis axis(p, false);
     for (int k = 0; k < 200; ++k) {
       const double x = p.FromUnit(UnitDraw(rng));
       EXPECT_EQ(axis.Observe(x), p.ToUnit(x)) << p.low << " " << x;
+    }
+    // And the other way: Coordinate is FromUnit, ends and beyond included.
+    for (double u : {-0.5, 0.0, 0x1p-60, 0.3, 0.5, 1 - 0x1p-53, 1.0, 1.5}) {
+      EXPECT_EQ(axis.Coordinate(u), p.FromUnit(u)) << p.low << " " << u;
+    }
+    for (int k = 0; k < 200; ++k) {
+      const double u = UnitDraw(rng);
+      EXPECT_EQ(axis.Coordinate(u), p.FromUnit(u)) << p.low << " " << u;
     }
   }
 }
