@@ -34,6 +34,9 @@ constexpr double kMassLowerBound = 0.3;
 // Joint estimators with fewer continuous axes compute every truncation mass
 // up front (see lazy_tails_).
 constexpr int kLazyTailsMinAxes = 4;
+// Estimators of at most this many observations keep a KernelMemo in their
+// memory (l's); with more, the memo would cost more than it saves.
+constexpr int kMemoMaxObservations = 64;
 // Joint estimators with fewer observations keep one strip (see
 // SplitIntoStrips): with wide kernels every strip is within reach anyway.
 constexpr int kStripMinObservations = 64;
@@ -380,6 +383,12 @@ void ParzenEstimator::Build(const ObservationView& observations,
   // Where lazy axes read their kernels' mu (see LazyMu).
   if (observations.rows != nullptr) {
     rows_.assign(observations.rows, observations.rows + n);
+  }
+  // Few observations (l's): their kernels' costly values carry over.
+  if (memory != nullptr && observations.rows != nullptr &&
+      n <= kMemoMaxObservations) {
+    AssignMemoSlots(memory->kernels, observations.rows, n);
+    memo_ = &memory->kernels;
   }
   stride_ = observations.stride;
   columns_ = observations.columns;
@@ -1131,6 +1140,55 @@ const Eigen::ArrayXd& ParzenEstimator::Sigma(size_t axis) const {
   return a.sigma;
 }
 
+double* ParzenEstimator::Memo(int j, size_t d, double mu, double sigma) const {
+  if (memo_ == nullptr) return nullptr;
+  double* e =
+      &memo_->entries[(slot_[j] * memo_->dims + d) * KernelMemo::kFields];
+  if (!(e[0] == mu && e[1] == sigma)) {
+    e[0] = mu;
+    e[1] = sigma;
+    e[2] = e[3] = e[4] = std::numeric_limits<double>::quiet_NaN();
+  }
+  return e;
+}
+
+void ParzenEstimator::AssignMemoSlots(KernelMemo& memo, const int* rows,
+                                      int n) {
+  const size_t dims = axes_.size();
+  if (memo.dims != dims) memo = KernelMemo();
+  memo.dims = dims;
+  // Rows gone since the last estimator give their slots back.
+  size_t i = 0;
+  for (int row : memo.last_rows) {
+    while (i < static_cast<size_t>(n) && rows[i] < row) ++i;
+    if (i < static_cast<size_t>(n) && rows[i] == row) continue;
+    auto it = memo.slot_of_row.find(row);
+    if (it != memo.slot_of_row.end()) {
+      memo.free_slots.push_back(it->second);
+      memo.slot_of_row.erase(it);
+    }
+  }
+  slot_.resize(n + 1);
+  const size_t width = dims * KernelMemo::kFields;
+  for (int j = 0; j <= n; ++j) {
+    const int row = j < n ? rows[j] : -1;  // the prior's kernel: -1
+    auto [it, fresh] = memo.slot_of_row.try_emplace(row, 0);
+    if (fresh) {
+      if (!memo.free_slots.empty()) {
+        it->second = memo.free_slots.back();
+        memo.free_slots.pop_back();
+      } else {
+        it->second = static_cast<int>(memo.entries.size() / width);
+        memo.entries.resize(memo.entries.size() + width);
+      }
+      std::fill_n(memo.entries.begin() + it->second * width, width,
+                  std::numeric_limits<double>::quiet_NaN());
+    }
+    slot_[j] = it->second;
+  }
+  memo.last_rows.assign(rows, rows + n);
+}
+
 double ParzenEstimator::ExactConstant(int p) const {
   const int j = order_[p];
   double scale = 1 / weight_[j];
@@ -1139,7 +1197,9 @@ double ParzenEstimator::ExactConstant(int p) const {
     const NumericAxis& a = numeric_[d];
     const double sigma = KernelSigma(d, j);
     const double mu = lazy_axis_[d] ? LazyMu(d, j) : a.eval_mu[p];
-    scale *= sigma * TruncationMass(mu, sigma);
+    double* e = Memo(j, d, mu, sigma);
+    if (e != nullptr && std::isnan(e[4])) e[4] = TruncationMass(mu, sigma);
+    scale *= sigma * (e != nullptr ? e[4] : TruncationMass(mu, sigma));
   }
   // The constructor takes the logs of all kernels' scales at once, with
   // Eigen's vectorized log (and std::log for an odd last one, the prior's
@@ -1226,23 +1286,23 @@ Candidates ParzenEstimator::Sample(int count, Rng& rng) const {
                         : a.mu.size() > 0 ? a.mu[j]
                                           : a.eval_mu[position_[j]];
       const double sigma = KernelSigma(d, static_cast<int>(j));
-      // TruncatedNormalDraw, with each kernel's end CDFs computed once: l's
-      // kernels, wide, mostly need them, and most are drawn more than once.
+      // TruncatedNormalDraw, with each kernel's end CDFs computed once (see
+      // KernelMemo): l's kernels, wide, mostly need them.
       const double unit_draw = UnitDraw(rng);
       const bool ends = DrawNeedsEnds(mu, sigma, unit_draw);
-      double* end_cdfs = nullptr;
+      double pa = 0;
+      double pb = 1;
       if (ends) {
-        if (end_cdfs_.empty()) {
-          end_cdfs_.assign(2 * dims * static_cast<size_t>(kernels()),
-                           std::numeric_limits<double>::quiet_NaN());
-        }
-        end_cdfs = &end_cdfs_[2 * (d * static_cast<size_t>(kernels()) + j)];
-        if (std::isnan(end_cdfs[0])) {
-          EndCdfs(mu, sigma, &end_cdfs[0], &end_cdfs[1]);
+        double* e = Memo(static_cast<int>(j), d, mu, sigma);
+        if (e == nullptr) {
+          EndCdfs(mu, sigma, &pa, &pb);
+        } else {
+          if (std::isnan(e[2])) EndCdfs(mu, sigma, &e[2], &e[3]);
+          pa = e[2];
+          pb = e[3];
         }
       }
-      const double u = DrawBetween(mu, sigma, ends ? end_cdfs[0] : 0,
-                                   ends ? end_cdfs[1] : 1, unit_draw, ends);
+      const double u = DrawBetween(mu, sigma, pa, pb, unit_draw, ends);
       out.unit[d][c] = u;
       out.coordinate[d][c] = axis.Coordinate(u);
       if (axis.kind() == AxisKind::kBinned) {

@@ -30,6 +30,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "core/search_space.h"
 #include "samplers/sampler.h"
 
@@ -126,6 +127,20 @@ struct WidthCells {
   std::vector<double> lo2, hi2;  // the second smallest and largest
 };
 
+// What a kernel of mean mu and width sigma costs erfc or exp calls to know:
+// the CDF at both ends of [0, 1] (a draw's) and the truncation mass, kept per
+// observation row and axis from one estimator to the next (TPE's l, whose
+// few good trials change by one now and then). An entry is checked against
+// mu and sigma before use, so a stale one is never read.
+struct KernelMemo {
+  static constexpr int kFields = 5;  // mu, sigma, CDF at 0, CDF at 1, mass
+  size_t dims = 0;
+  absl::flat_hash_map<int, int> slot_of_row;  // the prior's kernel: row -1
+  std::vector<double> entries;                // [slot][axis][field]
+  std::vector<int> free_slots;
+  std::vector<int> last_rows;  // the rows of the last estimator, increasing
+};
+
 // What an estimator leaves for the next one built over the same observation
 // columns with rows added (TPE's g from one suggestion to the next: the same
 // trials and a new one or two): its lazy axes' cell summaries, which do not
@@ -142,12 +157,15 @@ struct EstimatorMemory {
   // an end of the range.
   std::vector<char> lazy;
   std::vector<double> near_end;
+  // Estimators of few observations (l) keep their kernels' costly values.
+  KernelMemo kernels;
   void Clear() {
     axes.clear();
     rows.clear();
     cells.clear();
     lazy.clear();
     near_end.clear();
+    kernels = KernelMemo();
   }
 };
 
@@ -403,10 +421,12 @@ class ParzenEstimator {
   std::vector<char> lazy_axis_;
   std::vector<WidthCells> cells_;
   mutable std::vector<char> ready_;  // [axis * blocks + block]
-  // Sample's truncation CDFs at 0 and 1 per axis and kernel, NaN until a draw
-  // first needs them (a kernel is often drawn more than once):
-  // [2 * (axis * kernels + kernel) + end].
-  mutable std::vector<double> end_cdfs_;
+  // Kernel j's KernelMemo fields along axis d (reset when they were kept for
+  // another mu or sigma), or null without a memo.
+  double* Memo(int j, size_t d, double mu, double sigma) const;
+  void AssignMemoSlots(KernelMemo& memo, const int* rows, int n);
+  KernelMemo* memo_ = nullptr;  // the memory's
+  std::vector<int> slot_;       // per kernel, in memo_
 };
 
 }  // namespace tpe_internal

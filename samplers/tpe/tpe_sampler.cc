@@ -60,10 +60,11 @@ struct Options {
   uint64_t seed = 0;
 };
 
-// What g's estimator leaves for the next suggestion's, per group of
+// What l's and g's estimators leave for the next suggestion's, per group of
 // parameters (see EstimatorMemory), and the table generation it holds for.
 struct GroupMemory {
   uint64_t generation = 0;
+  EstimatorMemory l;
   EstimatorMemory g;
 };
 using Memories = absl::flat_hash_map<std::vector<size_t>, GroupMemory>;
@@ -268,12 +269,13 @@ class TpeSampler : public Sampler {
       below.n = static_cast<int>(below_rows.size());
       above.rows = above_rows.data();
       above.n = static_cast<int>(above_rows.size());
-      const ParzenEstimator l(axes, below, options_.estimator);
       GroupMemory& memory = (*memories_)[group];
       if (memory.generation != table_.generation()) {
+        memory.l.Clear();
         memory.g.Clear();
         memory.generation = table_.generation();
       }
+      const ParzenEstimator l(axes, below, options_.estimator, &memory.l);
       const ParzenEstimator g(axes, above, options_.estimator, &memory.g);
       const Candidates candidates = l.Sample(options_.n_ei_candidates, rng);
       const Eigen::ArrayXd score =
