@@ -1095,17 +1095,6 @@ void ParzenEstimator::CountNearEnds(int n, double edge,
   }
 }
 
-double ParzenEstimator::CellWidth(const WidthCells& c, double x) const {
-  const int k = std::min(static_cast<int>(c.lo.size()) - 1,
-                         static_cast<int>(x * c.count));
-  // The gap on a side where it may exceed min_sigma, else 0, which leaves
-  // the width to the other side or to min_sigma, as a gap of at most
-  // min_sigma would.
-  const double left = x == c.lo[k] ? x - c.before[k] : 0.0;
-  const double right = x == c.hi[k] ? c.after[k] - x : 0.0;
-  return std::min(std::max(std::max(left, right), min_sigma_), 1.0);
-}
-
 double ParzenEstimator::KernelSigma(size_t d, int j) const {
   if (!lazy_axis_[d]) return numeric_[d].sigma[j];
   if (j == kernels() - 1) return 1.0;  // the prior's
@@ -1116,6 +1105,7 @@ void ParzenEstimator::Materialize(size_t d, int b) const {
   const NumericAxis& a = numeric_[d];
   const int kernels = this->kernels();
   const double clipped_half_precision = 0.5 * (1 / (min_sigma_ * min_sigma_));
+  const WidthCells& cells = cells_[d];
   for (int p = b * kBlock; p < (b + 1) * kBlock; ++p) {
     if (p >= kernels) {  // padding
       a.eval_mu[p] = 0.5;
@@ -1123,8 +1113,10 @@ void ParzenEstimator::Materialize(size_t d, int b) const {
       continue;
     }
     const int j = order_[p];
-    const double sigma = KernelSigma(d, j);
-    a.eval_mu[p] = LazyMu(d, j);
+    const double mu = LazyMu(d, j);
+    // (KernelSigma, with mu read once.)
+    const double sigma = j == kernels - 1 ? 1.0 : CellWidth(cells, mu);
+    a.eval_mu[p] = mu;
     a.half_precision[p] = sigma == min_sigma_ ? clipped_half_precision
                                               : 0.5 * (1 / (sigma * sigma));
   }

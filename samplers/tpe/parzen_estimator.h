@@ -323,7 +323,16 @@ class ParzenEstimator {
   bool BuildWidthCells(const ColumnReader& mu, int n, bool consider_endpoints,
                        WidthCells& cells, const WidthCells* earlier,
                        const std::vector<int>& added) const;
-  double CellWidth(const WidthCells& cells, double mu) const;
+  double CellWidth(const WidthCells& c, double x) const {
+    const int k = std::min(static_cast<int>(c.lo.size()) - 1,
+                           static_cast<int>(x * c.count));
+    // The gap on a side where it may exceed min_sigma, else 0, which leaves
+    // the width to the other side or to min_sigma, as a gap of at most
+    // min_sigma would.
+    const double left = x == c.lo[k] ? x - c.before[k] : 0.0;
+    const double right = x == c.hi[k] ? c.after[k] - x : 0.0;
+    return std::min(std::max(std::max(left, right), min_sigma_), 1.0);
+  }
   // Per kernel, on how many lazy axes its mu is within `edge` of an end of
   // the range (from `memory` for its rows, when given and counted over the
   // same axes; `added` are the other rows' positions).
