@@ -175,6 +175,45 @@ void SortUnit(const double* v, int n, UnitSort& s) {
   }
 }
 
+// SortUnit's result for observations of which `earlier` holds some already
+// sorted (by position among them, now at now_of_earlier[position]) and the
+// others are at positions `added` of v: the same order, (value, position),
+// from a merge.
+void MergeSorted(const SortedAxis& earlier,
+                 const std::vector<int>& now_of_earlier, const double* v,
+                 const std::vector<int>& added, UnitSort& s) {
+  // The added ones sorted (few: an insertion sort).
+  std::vector<std::pair<double, int>> fresh;
+  fresh.reserve(added.size());
+  for (int j : added) {
+    const std::pair<double, int> x{v[j], j};
+    auto at = fresh.end();
+    while (at != fresh.begin() && x < *(at - 1)) --at;
+    fresh.insert(at, x);
+  }
+  const size_t n = earlier.index.size() + fresh.size();
+  s.value.resize(n);
+  s.index.resize(n);
+  size_t i = 0;
+  size_t k = 0;
+  for (size_t out = 0; out < n; ++out) {
+    const bool take_earlier =
+        k == fresh.size() ||
+        (i < earlier.index.size() &&
+         std::make_pair(earlier.value[i], now_of_earlier[earlier.index[i]]) <
+             fresh[k]);
+    if (take_earlier) {
+      s.value[out] = earlier.value[i];
+      s.index[out] = now_of_earlier[earlier.index[i]];
+      ++i;
+    } else {
+      s.value[out] = fresh[k].first;
+      s.index[out] = fresh[k].second;
+      ++k;
+    }
+  }
+}
+
 }  // namespace
 
 Axis::Axis(const ParamSpec& spec, bool discrete_as_categorical)
@@ -463,10 +502,27 @@ void ParzenEstimator::Build(const ObservationView& observations,
   const double edge = 9 * min_sigma;
   // What the last estimator over these columns left: usable when its rows
   // are among these; `added` are the positions of the others.
-  if (!lazy_tails_ || observations.rows == nullptr) memory = nullptr;
+  if (!joint || observations.rows == nullptr) memory = nullptr;
   std::vector<int> added;
   const bool remembered = memory != nullptr && memory->axes == axes &&
                           RowsAdded(memory->rows, observations.rows, n, added);
+  // With a memory: where each of its rows is now (its rows keep their order,
+  // the added ones come in between).
+  std::vector<int> now_of_earlier;
+  if (remembered) {
+    now_of_earlier.reserve(memory->rows.size());
+    size_t next = 0;
+    for (int j = 0; j < n; ++j) {
+      if (next < added.size() && added[next] == j) {
+        ++next;
+      } else {
+        now_of_earlier.push_back(j);
+      }
+    }
+  }
+  // Which axes leave a sorted order in the memory (the others' are emptied).
+  std::vector<char> sorted_here(dims, 0);
+  if (memory != nullptr) memory->sorted.resize(dims);
   // The logs of constant_ are taken in bulk (Eigen's vectorized log) over the
   // kernels, the prior's last (at position n in either order).
   auto fold_scale = [&] {
@@ -551,7 +607,18 @@ void ParzenEstimator::Build(const ObservationView& observations,
     // The observations by increasing mu (ties by index, so the order is
     // fixed). The prior's kernel is not among them: Optuna 5 no longer counts
     // it as a neighbour.
-    SortUnit(mu.data(), n, sort);
+    if (remembered && joint_continuous &&
+        memory->sorted[d].index.size() == now_of_earlier.size()) {
+      // The earlier rows in their sorted order, and the added ones merged in.
+      MergeSorted(memory->sorted[d], now_of_earlier, mu.data(), added, sort);
+    } else {
+      SortUnit(mu.data(), n, sort);
+    }
+    if (memory != nullptr && joint_continuous) {
+      memory->sorted[d].value = sort.value;
+      memory->sorted[d].index = sort.index;
+      sorted_here[d] = 1;
+    }
     if (d == 0 && sorted_first_axis_) {
       std::copy(sort.index.begin(), sort.index.end(), order_.begin());
       SplitIntoStrips(observations, n, min_sigma);
@@ -708,14 +775,17 @@ void ParzenEstimator::Build(const ObservationView& observations,
     memory->axes = axes;
     memory->rows.assign(observations.rows, observations.rows + n);
     memory->lazy = lazy_axis_;
+    for (size_t d = 0; d < dims; ++d) {
+      if (!sorted_here[d]) memory->sorted[d].index.clear();
+    }
     memory->near_end = std::move(near_end);
     memory->near_end.resize(n, 0);
     memory->cells.resize(dims);
     for (size_t d = 0; d < dims; ++d) {
-      const WidthCells& c = cells_[d];
       const bool built =
-          c.count > 0 && c.lo.size() == static_cast<size_t>(c.count);
-      memory->cells[d] = built ? c : WidthCells();
+          d < cells_.size() && cells_[d].count > 0 &&
+          cells_[d].lo.size() == static_cast<size_t>(cells_[d].count);
+      memory->cells[d] = built ? cells_[d] : WidthCells();
     }
   }
 }

@@ -141,6 +141,13 @@ struct KernelMemo {
   std::vector<int> last_rows;  // the rows of the last estimator, increasing
 };
 
+// Observations sorted along one axis: values, and positions among the
+// estimator's observations.
+struct SortedAxis {
+  std::vector<double> value;
+  std::vector<int> index;
+};
+
 // What an estimator leaves for the next one built over the same observation
 // columns with rows added (TPE's g from one suggestion to the next: the same
 // trials and a new one or two): its lazy axes' cell summaries, which do not
@@ -153,6 +160,8 @@ struct EstimatorMemory {
   std::vector<const Axis*> axes;
   std::vector<int> rows;
   std::vector<WidthCells> cells;  // per axis; count 0 where none was built
+  // Per axis: the observations sorted along it (empty where it was not).
+  std::vector<SortedAxis> sorted;
   // Which axes were lazy, and per row on how many of them its value was near
   // an end of the range.
   std::vector<char> lazy;
@@ -163,6 +172,7 @@ struct EstimatorMemory {
     axes.clear();
     rows.clear();
     cells.clear();
+    sorted.clear();
     lazy.clear();
     near_end.clear();
     kernels = KernelMemo();

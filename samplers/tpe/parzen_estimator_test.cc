@@ -417,7 +417,7 @@ TEST(ParzenEstimatorTest, LazyAxesGiveTheSortedWidthsAndTheMixture) {
 // the same rows left is the same estimator, bit for bit (widths and log
 // densities), as one built from nothing, whatever rows came or went between
 // them.
-TEST(ParzenEstimatorTest, RememberedCellsGiveTheSameEstimator) {
+TEST(ParzenEstimatorTest, MemoryGivesTheSameEstimator) {
   const ParamSpec p = Numeric(ParamKind::kDouble, 0, 1);
   const Axis axis(p, false);
   const int dims = 6;
@@ -425,6 +425,8 @@ TEST(ParzenEstimatorTest, RememberedCellsGiveTheSameEstimator) {
   const int total = 500;
   Rng rng(23);
   // Clustered columns with duplicates (which turn cells off) in one axis.
+  // Both a six-dimensional estimator (lazy axes) and a two-dimensional one
+  // (every axis sorted) are built with and without the memory.
   std::vector<std::vector<double>> column(dims, std::vector<double>(total));
   for (int d = 0; d < dims; ++d) {
     for (int r = 0; r < total; ++r) {
@@ -432,15 +434,19 @@ TEST(ParzenEstimatorTest, RememberedCellsGiveTheSameEstimator) {
                  (UnitDraw(rng) - 0.5) * 0.05 * (d + 1);
       if (r % 13 == 0) x = UnitDraw(rng);
       if (d == 5 && r % 97 == 0) x = 0.61;
+      // Ties along the sorted first axis (their order is by position).
+      if (d == 0 && r % 89 == 0) x = 0.4;
       column[d][r] = std::clamp(x, 0.0, 1.0);
     }
   }
   ObservationView view;
   for (int d = 0; d < dims; ++d) view.columns.push_back(column[d].data());
+  const std::vector<const Axis*> two(2, &axis);
   for (bool endpoints : {false, true}) {
     EstimatorOptions options;
     options.consider_endpoints = endpoints;
     EstimatorMemory memory;
+    EstimatorMemory memory2;
     std::vector<char> in(total, 0);
     for (int r = 0; r < 90; ++r) in[r] = 1;
     for (int step = 0; step < 120; ++step) {
@@ -468,6 +474,22 @@ TEST(ParzenEstimatorTest, RememberedCellsGiveTheSameEstimator) {
       const Eigen::ArrayXd b = fresh.LogDensity(c);
       for (int k = 0; k < c.count; ++k) {
         ASSERT_EQ(a[k], b[k]) << "step " << step << " candidate " << k;
+      }
+      ObservationView view2 = view;
+      view2.columns.resize(2);
+      const ParzenEstimator remembering2(two, view2, options, &memory2);
+      const ParzenEstimator fresh2(two, view2, options);
+      for (int d = 0; d < 2; ++d) {
+        for (Eigen::Index j = 0; j < fresh2.Sigma(d).size(); ++j) {
+          ASSERT_EQ(remembering2.Sigma(d)[j], fresh2.Sigma(d)[j])
+              << "2-D, step " << step << " axis " << d << " kernel " << j;
+        }
+      }
+      Candidates c2 = fresh2.Sample(30, draws);
+      const Eigen::ArrayXd a2 = remembering2.LogDensity(c2);
+      const Eigen::ArrayXd b2 = fresh2.LogDensity(c2);
+      for (int k = 0; k < c2.count; ++k) {
+        ASSERT_EQ(a2[k], b2[k]) << "2-D, step " << step << " candidate " << k;
       }
     }
     EXPECT_EQ(memory.rows.size(),
