@@ -437,13 +437,8 @@ void ParzenEstimator::Build(const ObservationView& observations,
   weight_ = ForgettingWeights(n, options.linear_forgetting);
   weight_.push_back(n == 0 ? 1.0 : options.prior_weight);
   const double total = std::accumulate(weight_.begin(), weight_.end(), 0.0);
-  cumulative_weight_.resize(kernels);
-  double running = 0;
-  for (int j = 0; j < kernels; ++j) {
-    weight_[j] /= total;
-    running += weight_[j];
-    cumulative_weight_[j] = running;
-  }
+  // (Sample sums them up when it first draws: most estimators never do.)
+  for (int j = 0; j < kernels; ++j) weight_[j] /= total;
   const double prior_share = weight_[n];
   // Several axes: per kernel (in evaluation order), 1 / weight times the
   // continuous axes' sigma and truncation mass, not yet folded into constant_
@@ -1319,6 +1314,14 @@ Candidates ParzenEstimator::Sample(int count, Rng& rng) const {
   out.unit.assign(dims, std::vector<double>(count));
   out.bin.assign(dims, std::vector<int64_t>(count));
   for (int c = 0; c < count; ++c) {
+    if (cumulative_weight_.empty()) {
+      cumulative_weight_.resize(weight_.size());
+      double running = 0;
+      for (size_t j = 0; j < weight_.size(); ++j) {
+        running += weight_[j];
+        cumulative_weight_[j] = running;
+      }
+    }
     const double pick = UnitDraw(rng) * cumulative_weight_.back();
     const int64_t j =
         std::min<int64_t>(std::upper_bound(cumulative_weight_.begin(),
