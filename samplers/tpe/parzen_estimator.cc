@@ -34,6 +34,9 @@ constexpr double kMassLowerBound = 0.3;
 // Joint estimators with fewer continuous axes compute every truncation mass
 // up front (see lazy_tails_).
 constexpr int kLazyTailsMinAxes = 4;
+// ... and observations: with few (l's), wide kernels reach most candidates,
+// and their masses are needed anyway.
+constexpr int kLazyTailsMinObservations = 64;
 // Estimators of at most this many observations keep a KernelMemo in their
 // memory (l's); with more, the memo would cost more than it saves.
 constexpr int kMemoMaxObservations = 64;
@@ -483,6 +486,7 @@ void ParzenEstimator::Build(const ObservationView& observations,
   // three it keeps many, and the masses are cheaper all at once.
   lazy_tails_ =
       sorted_first_axis_ && continuous >= kLazyTailsMinAxes &&
+      n >= kLazyTailsMinObservations &&
       continuous * std::log10(1 / (min_sigma * kMassLowerBound)) < 240;
   if (lazy_tails_) pending_.assign(padded, 0);
   min_sigma_ = min_sigma;
@@ -672,8 +676,17 @@ void ParzenEstimator::Build(const ObservationView& observations,
         if (lazy_tails_ && p != n) {
           mass = interior ? 1 : kMassLowerBound;
           pending_[p] |= !interior;
+        } else if (interior) {
+          mass = 1;
         } else {
-          mass = interior ? 1 : TruncationTails(mu, sigma);
+          // (TruncationMass, from the memo when there is one.)
+          double* e = memo_ != nullptr ? Memo(j, d, mu, sigma) : nullptr;
+          if (e == nullptr) {
+            mass = TruncationTails(mu, sigma);
+          } else {
+            if (std::isnan(e[4])) e[4] = TruncationTails(mu, sigma);
+            mass = e[4];
+          }
         }
         scale[p] *= sigma * mass;
         // (With lazy tails no fold happens in between: every constant_ is

@@ -370,7 +370,7 @@ class ParzenEstimator {
   std::vector<const double*> columns_;
   ptrdiff_t stride_ = 1;
   std::vector<int> rows_;
-  std::vector<double> weight_;  // per kernel, normalized
+  std::vector<double> weight_;                     // per kernel, normalized
   mutable std::vector<double> cumulative_weight_;  // filled by Sample
   std::vector<NumericAxis> numeric_;          // per axis, empty if categorical
   std::vector<CategoricalAxis> categorical_;  // per axis, empty if numeric
