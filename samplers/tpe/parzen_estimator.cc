@@ -426,12 +426,6 @@ void ParzenEstimator::Build(const ObservationView& observations,
   if (observations.rows != nullptr) {
     rows_.assign(observations.rows, observations.rows + n);
   }
-  // Few observations (l's): their kernels' costly values carry over.
-  if (memory != nullptr && observations.rows != nullptr &&
-      n <= kMemoMaxObservations) {
-    AssignMemoSlots(memory->kernels, observations.rows, n);
-    memo_ = &memory->kernels;
-  }
   stride_ = observations.stride;
   columns_ = observations.columns;
 
@@ -489,6 +483,18 @@ void ParzenEstimator::Build(const ObservationView& observations,
       n >= kLazyTailsMinObservations &&
       continuous * std::log10(1 / (min_sigma * kMassLowerBound)) < 240;
   if (lazy_tails_) pending_.assign(padded, 0);
+  // Kernels' costly values carry over (KernelMemo) for few observations
+  // (l's), and for many when the masses are all computed here (g's in two or
+  // three dimensions), in slots by row.
+  if (memory != nullptr && observations.rows != nullptr) {
+    if (n <= kMemoMaxObservations) {
+      AssignMemoSlots(memory->kernels, observations.rows, n);
+      memo_ = &memory->kernels;
+    } else if (joint && !lazy_tails_) {
+      AssignDenseMemoSlots(memory->kernels, observations.rows, n);
+      memo_ = &memory->kernels;
+    }
+  }
   min_sigma_ = min_sigma;
   lazy_axis_.assign(dims, 0);
   if (lazy_tails_) cells_.resize(dims);
@@ -1222,10 +1228,31 @@ double* ParzenEstimator::Memo(int j, size_t d, double mu, double sigma) const {
   return e;
 }
 
+void ParzenEstimator::AssignDenseMemoSlots(KernelMemo& memo, const int* rows,
+                                           int n) {
+  const size_t dims = axes_.size();
+  if (memo.dims != dims || !memo.dense) {
+    memo = KernelMemo();
+    memo.dims = dims;
+    memo.dense = true;
+  }
+  // Row r in slot r + 1, the prior's kernel in slot 0.
+  int top = -1;
+  for (int j = 0; j < n; ++j) top = std::max(top, rows[j]);
+  const size_t width = dims * KernelMemo::kFields;
+  const size_t size = (static_cast<size_t>(top) + 2) * width;
+  if (memo.entries.size() < size) {
+    memo.entries.resize(size, std::numeric_limits<double>::quiet_NaN());
+  }
+  slot_.resize(n + 1);
+  for (int j = 0; j < n; ++j) slot_[j] = rows[j] + 1;
+  slot_[n] = 0;
+}
+
 void ParzenEstimator::AssignMemoSlots(KernelMemo& memo, const int* rows,
                                       int n) {
   const size_t dims = axes_.size();
-  if (memo.dims != dims) memo = KernelMemo();
+  if (memo.dims != dims || memo.dense) memo = KernelMemo();
   memo.dims = dims;
   // Rows gone since the last estimator give their slots back.
   size_t i = 0;

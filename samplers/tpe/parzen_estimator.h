@@ -130,12 +130,16 @@ struct WidthCells {
 // What a kernel of mean mu and width sigma costs erfc or exp calls to know:
 // the CDF at both ends of [0, 1] (a draw's) and the truncation mass, kept per
 // observation row and axis from one estimator to the next (TPE's l, whose
-// few good trials change by one now and then). An entry is checked against
-// mu and sigma before use, so a stale one is never read.
+// few good trials change by one now and then, and g in few dimensions, whose
+// kernels' widths change only next to a new trial). An entry is checked
+// against mu and sigma before use, so a stale one is never read.
 struct KernelMemo {
   static constexpr int kFields = 5;  // mu, sigma, CDF at 0, CDF at 1, mass
   size_t dims = 0;
-  absl::flat_hash_map<int, int> slot_of_row;  // the prior's kernel: row -1
+  // Slots by row (row r in slot r + 1, the prior's kernel in 0), or through
+  // slot_of_row (the prior's kernel as row -1).
+  bool dense = false;
+  absl::flat_hash_map<int, int> slot_of_row;
   std::vector<double> entries;                // [slot][axis][field]
   std::vector<int> free_slots;
   std::vector<int> last_rows;  // the rows of the last estimator, increasing
@@ -444,6 +448,7 @@ class ParzenEstimator {
   // another mu or sigma), or null without a memo.
   double* Memo(int j, size_t d, double mu, double sigma) const;
   void AssignMemoSlots(KernelMemo& memo, const int* rows, int n);
+  void AssignDenseMemoSlots(KernelMemo& memo, const int* rows, int n);
   KernelMemo* memo_ = nullptr;  // the memory's
   std::vector<int> slot_;       // per kernel, in memo_
 };
