@@ -107,22 +107,26 @@ struct UnitSort {
 // pass first (one bucket per element, then an insertion sort), which is about
 // linear for spread-out values and no worse than std::sort for clustered
 // ones: this sort is a large part of building an estimator.
+// Insertion sort's step: value x (of input index j), to go at position i,
+// goes down past the larger values before it instead (equal ones stay ahead,
+// so ties keep their index order). Returns how far it went.
+int SinkInto(UnitSort& s, int i, double x, int j) {
+  int k = i;
+  for (; k > 0 && x < s.value[k - 1]; --k) {
+    s.value[k] = s.value[k - 1];
+    s.index[k] = s.index[k - 1];
+  }
+  s.value[k] = x;
+  s.index[k] = j;
+  return i - k;
+}
+
 void SortUnit(const double* v, int n, UnitSort& s) {
   s.value.resize(n);
   s.index.resize(n);
   if (n < 64) {
-    // An insertion sort: few elements (l's), and stable, so ties keep their
-    // index order.
-    for (int j = 0; j < n; ++j) {
-      const double x = v[j];
-      int k = j;
-      for (; k > 0 && x < s.value[k - 1]; --k) {
-        s.value[k] = s.value[k - 1];
-        s.index[k] = s.index[k - 1];
-      }
-      s.value[k] = x;
-      s.index[k] = j;
-    }
+    // An insertion sort: few elements (l's).
+    for (int j = 0; j < n; ++j) SinkInto(s, j, v[j], j);
     return;
   }
   const double scale = static_cast<double>(n);
@@ -156,15 +160,7 @@ void SortUnit(const double* v, int n, UnitSort& s) {
   for (int i = 1; i < n; ++i) {
     const double x = s.value[i];
     if (!(x < s.value[i - 1])) continue;
-    const int j = s.index[i];
-    int k = i;
-    for (; k > 0 && x < s.value[k - 1]; --k) {
-      s.value[k] = s.value[k - 1];
-      s.index[k] = s.index[k - 1];
-    }
-    s.value[k] = x;
-    s.index[k] = j;
-    budget -= i - k;
+    budget -= SinkInto(s, i, x, s.index[i]);
     if (budget < 0) {
       s.pairs.resize(n);
       for (int t = 0; t < n; ++t) s.pairs[t] = {s.value[t], s.index[t]};

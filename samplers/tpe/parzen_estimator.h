@@ -140,7 +140,7 @@ struct KernelMemo {
   // slot_of_row (the prior's kernel as row -1).
   bool dense = false;
   absl::flat_hash_map<int, int> slot_of_row;
-  std::vector<double> entries;                // [slot][axis][field]
+  std::vector<double> entries;  // [slot][axis][field]
   std::vector<int> free_slots;
   std::vector<int> last_rows;  // the rows of the last estimator, increasing
 };
@@ -153,13 +153,15 @@ struct SortedAxis {
 };
 
 // What an estimator leaves for the next one built over the same observation
-// columns with rows added (TPE's g from one suggestion to the next: the same
-// trials and a new one or two): its lazy axes' cell summaries, which do not
-// depend on the order values came in, so adding the new rows' values to them
-// gives what summing every row would. The caller keeps it, and clears it
-// whenever the columns' values at its rows may have changed. Used only with
-// observation rows in increasing order, and only when they include every row
-// it holds.
+// columns (TPE's l and g, from one suggestion to the next: mostly the same
+// trials and a new one or two). When the new estimator's rows include every
+// row it holds: the order along each sorted axis (the new rows merged in),
+// the lazy axes' cell summaries (which do not depend on the order values came
+// in, so adding the new rows' values gives what summing every row would) and
+// the near-end counts; whatever the rows, the kernels' costly values
+// (KernelMemo, checked before use). The caller keeps it, and clears it
+// whenever the columns' values at its rows may have changed. Rows must be in
+// increasing order.
 struct EstimatorMemory {
   std::vector<const Axis*> axes;
   std::vector<int> rows;
@@ -220,8 +222,9 @@ struct ColumnReader {
   }
 };
 
-// Not thread-safe, const methods included: LogDensity and Sigma fill lazily
-// computed values in (see lazy_axis_). TPE builds one per suggestion.
+// Not thread-safe, const methods included: LogDensity, Sample and Sigma fill
+// lazily computed values in (see lazy_axis_, KernelMemo). TPE builds l and g
+// for each suggestion, each with the EstimatorMemory the last ones left.
 class ParzenEstimator {
  public:
   // `observations` is row-major, n rows of axes.size() values from
@@ -262,7 +265,7 @@ class ParzenEstimator {
   struct NumericAxis {
     // In kernel order (observations as given, then the prior's kernel), for
     // Sample and Sigma; mu empty for continuous axes of joint estimators,
-    // which have eval_mu.
+    // which have eval_mu, and for lazy axes, which read it in place (LazyMu).
     Eigen::ArrayXd mu;
     mutable Eigen::ArrayXd sigma;
     // Continuous axes (with several axes), in evaluation order: mu and
