@@ -93,126 +93,6 @@ bool StrictlyMonotone(const std::vector<double>& v) {
   return increasing || decreasing;
 }
 
-// Buffers for SortUnit, reused across a ParzenEstimator's axes.
-struct UnitSort {
-  std::vector<double> value;  // the sorted values
-  std::vector<int> index;     // and their positions in the input
-  std::vector<uint32_t> bucket;
-  std::vector<uint32_t> end;
-  std::vector<std::pair<double, int>> pairs;
-};
-
-// Sorts v[0, n), values in [0, 1], into s.value and s.index by increasing
-// (value, index): the order std::sort gives (value, index) pairs. A bucket
-// pass first (one bucket per element, then an insertion sort), which is about
-// linear for spread-out values and no worse than std::sort for clustered
-// ones: this sort is a large part of building an estimator.
-// Insertion sort's step: value x (of input index j), to go at position i,
-// goes down past the larger values before it instead (equal ones stay ahead,
-// so ties keep their index order). Returns how far it went.
-int SinkInto(UnitSort& s, int i, double x, int j) {
-  int k = i;
-  for (; k > 0 && x < s.value[k - 1]; --k) {
-    s.value[k] = s.value[k - 1];
-    s.index[k] = s.index[k - 1];
-  }
-  s.value[k] = x;
-  s.index[k] = j;
-  return i - k;
-}
-
-void SortUnit(const double* v, int n, UnitSort& s) {
-  s.value.resize(n);
-  s.index.resize(n);
-  if (n < 64) {
-    // An insertion sort: few elements (l's).
-    for (int j = 0; j < n; ++j) SinkInto(s, j, v[j], j);
-    return;
-  }
-  const double scale = static_cast<double>(n);
-  const uint32_t last = static_cast<uint32_t>(n - 1);
-  s.bucket.resize(n);
-  s.end.assign(n, 0);
-  for (int j = 0; j < n; ++j) {
-    const uint32_t b =
-        std::min(last, static_cast<uint32_t>(std::max(0.0, v[j]) * scale));
-    s.bucket[j] = b;
-    ++s.end[b];
-  }
-  // Each bucket's start, then (after the scatter) its end.
-  uint32_t total = 0;
-  for (int b = 0; b < n; ++b) {
-    const uint32_t size = s.end[b];
-    s.end[b] = total;
-    total += size;
-  }
-  // In increasing index within a bucket, so that ties stay in index order.
-  for (int j = 0; j < n; ++j) {
-    const uint32_t at = s.end[s.bucket[j]]++;
-    s.value[at] = v[j];
-    s.index[at] = j;
-  }
-  // Elements are now out of order only within a bucket, one element on
-  // average: an insertion sort over the whole array, stable (ties keep their
-  // index order), is about linear. Clustered values (large buckets) would
-  // make it quadratic: past a budget of moves, std::sort instead.
-  int64_t budget = 8 * static_cast<int64_t>(n);
-  for (int i = 1; i < n; ++i) {
-    const double x = s.value[i];
-    if (!(x < s.value[i - 1])) continue;
-    budget -= SinkInto(s, i, x, s.index[i]);
-    if (budget < 0) {
-      s.pairs.resize(n);
-      for (int t = 0; t < n; ++t) s.pairs[t] = {s.value[t], s.index[t]};
-      std::sort(s.pairs.begin(), s.pairs.end());
-      for (int t = 0; t < n; ++t) {
-        s.value[t] = s.pairs[t].first;
-        s.index[t] = s.pairs[t].second;
-      }
-      return;
-    }
-  }
-}
-
-// SortUnit's result for observations of which `earlier` holds some already
-// sorted (by position among them, now at now_of_earlier[position]) and the
-// others are at positions `added` of v: the same order, (value, position),
-// from a merge.
-void MergeSorted(const SortedAxis& earlier,
-                 const std::vector<int>& now_of_earlier, const double* v,
-                 const std::vector<int>& added, UnitSort& s) {
-  // The added ones sorted (few: an insertion sort).
-  std::vector<std::pair<double, int>> fresh;
-  fresh.reserve(added.size());
-  for (int j : added) {
-    const std::pair<double, int> x{v[j], j};
-    auto at = fresh.end();
-    while (at != fresh.begin() && x < *(at - 1)) --at;
-    fresh.insert(at, x);
-  }
-  const size_t n = earlier.index.size() + fresh.size();
-  s.value.resize(n);
-  s.index.resize(n);
-  size_t i = 0;
-  size_t k = 0;
-  for (size_t out = 0; out < n; ++out) {
-    const bool take_earlier =
-        k == fresh.size() ||
-        (i < earlier.index.size() &&
-         std::make_pair(earlier.value[i], now_of_earlier[earlier.index[i]]) <
-             fresh[k]);
-    if (take_earlier) {
-      s.value[out] = earlier.value[i];
-      s.index[out] = now_of_earlier[earlier.index[i]];
-      ++i;
-    } else {
-      s.value[out] = fresh[k].first;
-      s.index[out] = fresh[k].second;
-      ++k;
-    }
-  }
-}
-
 }  // namespace
 
 Axis::Axis(const ParamSpec& spec, bool discrete_as_categorical)
@@ -484,10 +364,10 @@ void ParzenEstimator::Build(const ObservationView& observations,
   // three dimensions), in slots by row.
   if (memory != nullptr && observations.rows != nullptr) {
     if (n <= kMemoMaxObservations) {
-      AssignMemoSlots(memory->kernels, observations.rows, n);
+      memory->kernels.AssignSlots(observations.rows, n, dims, slot_);
       memo_ = &memory->kernels;
     } else if (joint && !lazy_tails_) {
-      AssignDenseMemoSlots(memory->kernels, observations.rows, n);
+      memory->kernels.AssignDenseSlots(observations.rows, n, dims, slot_);
       memo_ = &memory->kernels;
     }
   }
@@ -686,8 +566,10 @@ void ParzenEstimator::Build(const ObservationView& observations,
           if (e == nullptr) {
             mass = TruncationTails(mu, sigma);
           } else {
-            if (std::isnan(e[4])) e[4] = TruncationTails(mu, sigma);
-            mass = e[4];
+            if (std::isnan(e[KernelMemo::kMass])) {
+              e[KernelMemo::kMass] = TruncationTails(mu, sigma);
+            }
+            mass = e[KernelMemo::kMass];
           }
         }
         scale[p] *= sigma * mass;
@@ -1213,73 +1095,7 @@ const Eigen::ArrayXd& ParzenEstimator::Sigma(size_t axis) const {
 }
 
 double* ParzenEstimator::Memo(int j, size_t d, double mu, double sigma) const {
-  if (memo_ == nullptr) return nullptr;
-  double* e =
-      &memo_->entries[(slot_[j] * memo_->dims + d) * KernelMemo::kFields];
-  if (!(e[0] == mu && e[1] == sigma)) {
-    e[0] = mu;
-    e[1] = sigma;
-    e[2] = e[3] = e[4] = std::numeric_limits<double>::quiet_NaN();
-  }
-  return e;
-}
-
-void ParzenEstimator::AssignDenseMemoSlots(KernelMemo& memo, const int* rows,
-                                           int n) {
-  const size_t dims = axes_.size();
-  if (memo.dims != dims || !memo.dense) {
-    memo = KernelMemo();
-    memo.dims = dims;
-    memo.dense = true;
-  }
-  // Row r in slot r + 1, the prior's kernel in slot 0.
-  int top = -1;
-  for (int j = 0; j < n; ++j) top = std::max(top, rows[j]);
-  const size_t width = dims * KernelMemo::kFields;
-  const size_t size = (static_cast<size_t>(top) + 2) * width;
-  if (memo.entries.size() < size) {
-    memo.entries.resize(size, std::numeric_limits<double>::quiet_NaN());
-  }
-  slot_.resize(n + 1);
-  for (int j = 0; j < n; ++j) slot_[j] = rows[j] + 1;
-  slot_[n] = 0;
-}
-
-void ParzenEstimator::AssignMemoSlots(KernelMemo& memo, const int* rows,
-                                      int n) {
-  const size_t dims = axes_.size();
-  if (memo.dims != dims || memo.dense) memo = KernelMemo();
-  memo.dims = dims;
-  // Rows gone since the last estimator give their slots back.
-  size_t i = 0;
-  for (int row : memo.last_rows) {
-    while (i < static_cast<size_t>(n) && rows[i] < row) ++i;
-    if (i < static_cast<size_t>(n) && rows[i] == row) continue;
-    auto it = memo.slot_of_row.find(row);
-    if (it != memo.slot_of_row.end()) {
-      memo.free_slots.push_back(it->second);
-      memo.slot_of_row.erase(it);
-    }
-  }
-  slot_.resize(n + 1);
-  const size_t width = dims * KernelMemo::kFields;
-  for (int j = 0; j <= n; ++j) {
-    const int row = j < n ? rows[j] : -1;  // the prior's kernel: -1
-    auto [it, fresh] = memo.slot_of_row.try_emplace(row, 0);
-    if (fresh) {
-      if (!memo.free_slots.empty()) {
-        it->second = memo.free_slots.back();
-        memo.free_slots.pop_back();
-      } else {
-        it->second = static_cast<int>(memo.entries.size() / width);
-        memo.entries.resize(memo.entries.size() + width);
-      }
-      std::fill_n(memo.entries.begin() + it->second * width, width,
-                  std::numeric_limits<double>::quiet_NaN());
-    }
-    slot_[j] = it->second;
-  }
-  memo.last_rows.assign(rows, rows + n);
+  return memo_ == nullptr ? nullptr : memo_->Entry(slot_[j], d, mu, sigma);
 }
 
 double ParzenEstimator::ExactConstant(int p) const {
@@ -1291,8 +1107,11 @@ double ParzenEstimator::ExactConstant(int p) const {
     const double sigma = KernelSigma(d, j);
     const double mu = lazy_axis_[d] ? LazyMu(d, j) : a.eval_mu[p];
     double* e = Memo(j, d, mu, sigma);
-    if (e != nullptr && std::isnan(e[4])) e[4] = TruncationMass(mu, sigma);
-    scale *= sigma * (e != nullptr ? e[4] : TruncationMass(mu, sigma));
+    if (e != nullptr && std::isnan(e[KernelMemo::kMass])) {
+      e[KernelMemo::kMass] = TruncationMass(mu, sigma);
+    }
+    scale *= sigma *
+             (e != nullptr ? e[KernelMemo::kMass] : TruncationMass(mu, sigma));
   }
   // The constructor takes the logs of all kernels' scales at once, with
   // Eigen's vectorized log (and std::log for an odd last one, the prior's
@@ -1398,9 +1217,12 @@ Candidates ParzenEstimator::Sample(int count, Rng& rng) const {
         if (e == nullptr) {
           EndCdfs(mu, sigma, &pa, &pb);
         } else {
-          if (std::isnan(e[2])) EndCdfs(mu, sigma, &e[2], &e[3]);
-          pa = e[2];
-          pb = e[3];
+          if (std::isnan(e[KernelMemo::kCdfAtZero])) {
+            EndCdfs(mu, sigma, &e[KernelMemo::kCdfAtZero],
+                    &e[KernelMemo::kCdfAtOne]);
+          }
+          pa = e[KernelMemo::kCdfAtZero];
+          pb = e[KernelMemo::kCdfAtOne];
         }
       }
       const double u = DrawBetween(mu, sigma, pa, pb, unit_draw, ends);

@@ -30,9 +30,10 @@
 #include <utility>
 #include <vector>
 
-#include "absl/container/flat_hash_map.h"
 #include "core/search_space.h"
 #include "samplers/sampler.h"
+#include "samplers/tpe/kernel_memo.h"
+#include "samplers/tpe/unit_sort.h"
 
 namespace hpo {
 namespace tpe_internal {
@@ -125,31 +126,6 @@ struct WidthCells {
   double count = 0;  // cells, as a double: x * count is x's cell
   std::vector<double> lo, hi, before, after;
   std::vector<double> lo2, hi2;  // the second smallest and largest
-};
-
-// What a kernel of mean mu and width sigma costs erfc or exp calls to know:
-// the CDF at both ends of [0, 1] (a draw's) and the truncation mass, kept per
-// observation row and axis from one estimator to the next (TPE's l, whose
-// few good trials change by one now and then, and g in few dimensions, whose
-// kernels' widths change only next to a new trial). An entry is checked
-// against mu and sigma before use, so a stale one is never read.
-struct KernelMemo {
-  static constexpr int kFields = 5;  // mu, sigma, CDF at 0, CDF at 1, mass
-  size_t dims = 0;
-  // Slots by row (row r in slot r + 1, the prior's kernel in 0), or through
-  // slot_of_row (the prior's kernel as row -1).
-  bool dense = false;
-  absl::flat_hash_map<int, int> slot_of_row;
-  std::vector<double> entries;  // [slot][axis][field]
-  std::vector<int> free_slots;
-  std::vector<int> last_rows;  // the rows of the last estimator, increasing
-};
-
-// Observations sorted along one axis: values, and positions among the
-// estimator's observations.
-struct SortedAxis {
-  std::vector<double> value;
-  std::vector<int> index;
 };
 
 // What an estimator leaves for the next one built over the same observation
@@ -450,8 +426,6 @@ class ParzenEstimator {
   // Kernel j's KernelMemo fields along axis d (reset when they were kept for
   // another mu or sigma), or null without a memo.
   double* Memo(int j, size_t d, double mu, double sigma) const;
-  void AssignMemoSlots(KernelMemo& memo, const int* rows, int n);
-  void AssignDenseMemoSlots(KernelMemo& memo, const int* rows, int n);
   KernelMemo* memo_ = nullptr;  // the memory's
   std::vector<int> slot_;       // per kernel, in memo_
 };
