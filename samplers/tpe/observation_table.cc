@@ -63,7 +63,6 @@ void ObservationTable::Update(const History& history,
   raw_.resize(rows * dims_);
   sized_.resize(rows);
   complete_.resize(rows);
-  last_reads_ = 0;
   const size_t bytes = dims_ * sizeof(double);
   for (size_t r = 0; r < rows; ++r) {
     const TrialRecord& trial = history.trials[r];
@@ -79,7 +78,6 @@ void ObservationTable::Update(const History& history,
       ++generation_;
     }
     Read(r, trial, axes);
-    ++last_reads_;
   }
   rows_ = rows;
 }

@@ -32,7 +32,6 @@ class ObservationTable {
   // Forgets everything (the next Update reads every trial).
   void Reset();
 
-  size_t rows() const { return rows_; }
   // Parameter i's observations, indexed by history position.
   const double* column(size_t i) const { return unit_.data() + i * stride_; }
   // Whether row r observes every parameter.
@@ -41,8 +40,6 @@ class ObservationTable {
   // (not when rows are added): whatever was derived from some rows at one
   // generation still holds for those rows while the generation is the same.
   uint64_t generation() const { return generation_; }
-  // Rows read again by the last Update, for tests: new ones and changed ones.
-  size_t last_reads() const { return last_reads_; }
 
  private:
   void Grow(size_t rows);
@@ -60,7 +57,6 @@ class ObservationTable {
   std::vector<double> unit_;
   std::vector<char> complete_;
   uint64_t generation_ = 0;
-  size_t last_reads_ = 0;
 };
 
 }  // namespace tpe_internal

@@ -670,8 +670,8 @@ void ParzenEstimator::Build(const ObservationView& observations,
     for (size_t d = 0; d < dims; ++d) {
       if (!sorted_here[d]) memory->sorted[d].index.clear();
     }
+    // (Empty without lazy axes: then there is nothing to count.)
     memory->near_end = std::move(near_end);
-    memory->near_end.resize(n, 0);
     memory->cells.resize(dims);
     for (size_t d = 0; d < dims; ++d) {
       const bool built =
