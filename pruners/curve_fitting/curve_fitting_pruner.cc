@@ -18,6 +18,7 @@ struct Options {
   int64_t start_step = 6;
   double threshold = 0.95;
   int64_t gap = 1;
+  double confidence = 0.8;
 };
 
 class CurveFittingPruner : public Pruner {
@@ -81,8 +82,8 @@ class CurveFittingPruner : public Pruner {
       xs.push_back(static_cast<double>(s + shift));
       ys.push_back(v);
     }
-    const CurveForecast forecast =
-        ForecastCurve(xs, ys, static_cast<double>(options_.epoch_num));
+    const CurveForecast forecast = ForecastCurve(
+        xs, ys, static_cast<double>(options_.epoch_num), options_.confidence);
     if (!forecast.ok) {
       return {false, absl::StrCat("no forecast at step ", step, ": ",
                                   forecast.why_not)};
@@ -90,9 +91,10 @@ class CurveFittingPruner : public Pruner {
     const double margin = (1 - options_.threshold) * std::abs(*best);
     const double cutoff =
         goal == Goal::kMaximize ? *best - margin : *best + margin;
-    // Stop only when even the most hopeful plausible fit falls short: a
-    // short or noisy curve leaves the families far apart, and a trial should
-    // not be stopped on a guess.
+    // Stop only when even the most hopeful plausible fit, less what its own
+    // parameters leave open, falls short: a short or noisy curve leaves the
+    // families far apart and each of them loose, and a trial should not be
+    // stopped on a guess.
     const double hopeful =
         goal == Goal::kMaximize ? forecast.high : forecast.low;
     const bool stop = Better(goal, cutoff, hopeful);
@@ -106,8 +108,11 @@ class CurveFittingPruner : public Pruner {
           "the curve fitted to the trial's ", xs.size(), " values (",
           forecast.families, " families, mostly ", forecast.leading_family,
           ") forecasts ", forecast.value, " at step ", last_step,
-          " (plausible fits: ", forecast.low, " to ", forecast.high,
-          "); the most hopeful, ", hopeful, ",");
+          " (plausible fits at confidence ", options_.confidence, ": ",
+          forecast.low, " to ", forecast.high, "); the most hopeful, ",
+          std::isfinite(hopeful) ? absl::StrCat(hopeful)
+                                 : "unbounded (the values do not pin it down)",
+          ",");
     }
     absl::StrAppend(&reason, " is ", stop ? "worse" : "no worse",
                     " than the cutoff ", cutoff, " (the best completed value ",
@@ -153,6 +158,18 @@ absl::StatusOr<std::unique_ptr<Pruner>> CreateCurveFittingPruner(
   absl::StatusOr<int64_t> gap = settings.GetIntAtLeast("gap", options.gap, 1);
   if (!gap.ok()) return gap.status();
   options.gap = *gap;
+
+  absl::StatusOr<double> confidence =
+      settings.GetDouble("confidence", options.confidence);
+  if (!confidence.ok()) return confidence.status();
+  if (!(*confidence >= 0 && *confidence < 1)) {
+    return settings.Invalid(
+        "confidence",
+        absl::StrCat("must be in [0, 1) (how sure a stop must be; 0 judges "
+                     "the fitted curves' forecasts alone), got ",
+                     *confidence));
+  }
+  options.confidence = *confidence;
 
   if (absl::Status s = settings.CheckOptimizeMode(); !s.ok()) return s;
   return std::make_unique<CurveFittingPruner>(options);

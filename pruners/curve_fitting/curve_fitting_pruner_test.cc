@@ -74,7 +74,8 @@ TEST(CurveFittingPrunerTest, MaximizeStopsAHopelessCurve) {
   PruneDecision d = p->ShouldStop(b.history(), b.last(), 8);
   EXPECT_TRUE(d.stop);
   EXPECT_THAT(d.reason, HasSubstr("the curve fitted to the trial's 8 values"));
-  EXPECT_THAT(d.reason, HasSubstr(" at step 20 (plausible fits: "));
+  EXPECT_THAT(d.reason,
+              HasSubstr(" at step 20 (plausible fits at confidence 0.8: "));
   EXPECT_THAT(d.reason,
               HasSubstr(" is worse than the cutoff 0.855 (the best completed "
                         "value 0.9 with threshold 0.95, maximize)"));
@@ -107,6 +108,37 @@ TEST(CurveFittingPrunerTest, Minimize) {
       Sample([](double x) { return 0.15 + 0.5 / x; }, 8);
   d = p->ShouldStop(b.history(), b.last(), 8);
   EXPECT_FALSE(d.stop) << d.reason;
+}
+
+// A minimized loss that has fallen steadily for eight noisy steps: its
+// fitted curves flatten at 0.32 or above, over the cutoff 0.294 (best 0.28),
+// but they are loose (it would in fact end at 0.187). With confidence 0 (the
+// forecasts alone) it is stopped; by default it runs on.
+TEST(CurveFittingPrunerTest, ConfidenceKeepsALooseForecastRunning) {
+  HistoryBuilder b(Goal::kMinimize);
+  b.Completed({{1, 0.9}, {30, 0.28}}).mutable_history().trials[0].values = {
+      0.28};
+  b.Running({{1, 0.874},
+             {2, 0.822},
+             {3, 0.732},
+             {4, 0.687},
+             {5, 0.628},
+             {6, 0.582},
+             {7, 0.564},
+             {8, 0.52}});
+  PruneDecision d =
+      Make({{"epoch_num", "30"}})->ShouldStop(b.history(), b.last(), 8);
+  EXPECT_FALSE(d.stop) << d.reason;
+  EXPECT_THAT(d.reason, HasSubstr("plausible fits at confidence 0.8: "));
+  d = Make({{"epoch_num", "30"}, {"confidence", "0"}})
+          ->ShouldStop(b.history(), b.last(), 8);
+  EXPECT_TRUE(d.stop) << d.reason;
+  // A trial that has settled well above the best is stopped either way.
+  b.mutable_history().trials.back().intermediate = {
+      {1, 0.8},  {2, 0.62}, {3, 0.55},  {4, 0.52},  {5, 0.505},
+      {6, 0.51}, {7, 0.50}, {8, 0.495}, {9, 0.505}, {10, 0.50}};
+  d = Make({{"epoch_num", "30"}})->ShouldStop(b.history(), b.last(), 10);
+  EXPECT_TRUE(d.stop) << d.reason;
 }
 
 TEST(CurveFittingPrunerTest, NeverStopsBeforeATrialCompletes) {
@@ -211,6 +243,14 @@ TEST(CurveFittingPrunerTest, Settings) {
               HasSubstr("early_stopping.settings.threshold: must be >= 0"));
   EXPECT_THAT(Error({{"epoch_num", "20"}, {"gap", "0"}}).message(),
               HasSubstr("early_stopping.settings.gap: must be >= 1"));
+  for (const char* bad : {"-0.1", "1", "1.5"}) {
+    EXPECT_THAT(Error({{"epoch_num", "20"}, {"confidence", bad}}).message(),
+                HasSubstr("early_stopping.settings.confidence: must be in "
+                          "[0, 1)"))
+        << bad;
+  }
+  EXPECT_TRUE(Error({{"epoch_num", "20"}, {"confidence", "0"}}).ok());
+  EXPECT_TRUE(Error({{"epoch_num", "20"}, {"confidence", "0.95"}}).ok());
   EXPECT_THAT(
       Error({{"epoch_num", "20"}, {"optimize_mode", "lower"}}).message(),
       HasSubstr("early_stopping.settings.optimize_mode: must be minimize or "

@@ -3,10 +3,12 @@
 #include <algorithm>
 #include <cmath>
 #include <eigen3/Eigen/Dense>
+#include <eigen3/Eigen/SVD>
 #include <limits>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "core/normal.h"
 
 namespace hpo {
 namespace {
@@ -139,8 +141,25 @@ bool Residuals(const Family& family, const std::vector<double>& x,
   return true;
 }
 
+// The derivatives of f(x[i]; p) in p, by forward differences (four
+// parameters at most: cheap), given base[i] = f(x[i]; p).
+MatrixXd ForwardJacobian(const Family& family, const std::vector<double>& x,
+                         const VectorXd& p, const VectorXd& base) {
+  const Eigen::Index n = static_cast<Eigen::Index>(x.size());
+  MatrixXd jacobian(n, p.size());
+  for (Eigen::Index j = 0; j < p.size(); ++j) {
+    const double h = 1e-7 * (std::abs(p[j]) + 1);
+    VectorXd q = p;
+    q[j] += h;
+    for (Eigen::Index i = 0; i < n; ++i) {
+      jacobian(i, j) = (family.f(x[static_cast<size_t>(i)], q) - base[i]) / h;
+    }
+  }
+  return jacobian;
+}
+
 // Levenberg-Marquardt with Marquardt's diagonal scaling and a
-// forward-difference Jacobian (four parameters at most: cheap).
+// forward-difference Jacobian.
 Fit LevenbergMarquardt(const Family& family, const std::vector<double>& x,
                        const std::vector<double>& z, VectorXd p) {
   const Eigen::Index n = static_cast<Eigen::Index>(x.size());
@@ -149,19 +168,10 @@ Fit LevenbergMarquardt(const Family& family, const std::vector<double>& x,
   if (!Residuals(family, x, z, p, &r)) return {};
   double rss = r.squaredNorm();
   double lambda = 1e-3;
-  MatrixXd jacobian(n, m);
+  const Eigen::Map<const VectorXd> observed(z.data(), n);
   for (int iteration = 0; iteration < kMaxIterations; ++iteration) {
-    for (Eigen::Index j = 0; j < m; ++j) {
-      const double h = 1e-7 * (std::abs(p[j]) + 1);
-      VectorXd q = p;
-      q[j] += h;
-      for (Eigen::Index i = 0; i < n; ++i) {
-        // f(q) - f(p), with f(p) = z - r.
-        jacobian(i, j) = (family.f(x[static_cast<size_t>(i)], q) -
-                          (z[static_cast<size_t>(i)] - r[i])) /
-                         h;
-      }
-    }
+    // f(p) = z - r.
+    const MatrixXd jacobian = ForwardJacobian(family, x, p, observed - r);
     if (!jacobian.allFinite()) break;
     const MatrixXd normal = jacobian.transpose() * jacobian;
     const VectorXd gradient = jacobian.transpose() * r;
@@ -231,6 +241,75 @@ Fit FitFamily(const Family& family, const std::vector<double>& x,
   return best;
 }
 
+}  // namespace
+
+double StudentQuantile(double p, int dof) {
+  constexpr double kPi = 3.14159265358979323846;
+  if (p <= 0.5) return 0;
+  if (dof < 1) return std::numeric_limits<double>::infinity();
+  if (dof == 1) return std::tan(kPi * (p - 0.5));  // Cauchy, exactly
+  // The Cornish-Fisher expansion in 1 / dof around the normal quantile
+  // (Abramowitz and Stegun 26.7.5), to the fourth order: within 0.01 of the
+  // tables from 2 degrees of freedom for p up to 0.95, 0.03 up to 0.99.
+  const double z = NormalQuantile(p);
+  const double z2 = z * z;
+  const double v = static_cast<double>(dof);
+  const double g1 = (z2 + 1) * z / 4;
+  const double g2 = ((5 * z2 + 16) * z2 + 3) * z / 96;
+  const double g3 = (((3 * z2 + 19) * z2 + 17) * z2 - 15) * z / 384;
+  const double g4 =
+      ((((79 * z2 + 776) * z2 + 1482) * z2 - 1920) * z2 - 945) * z / 92160;
+  return z + (g1 + (g2 + (g3 + g4 / v) / v) / v) / v;
+}
+
+namespace {
+
+// How far the family's forecast at target_x could be off, from the fit's own
+// uncertainty: a one-sided bound at `confidence` by the delta method,
+// t * sqrt(g' C g), with C = s^2 (J'J)^-1 the parameters' covariance (s^2 =
+// rss / (n - k)), J the fitted values' and g the forecast's derivatives in
+// the parameters (forward differences, as in the fit). A few early points
+// often leave a family's level undetermined (a curve still falling fast may
+// flatten anywhere below): then the bound is wide, or infinite.
+double ForecastMargin(const Family& family, const std::vector<double>& x,
+                      const VectorXd& p, double rss, double target_x,
+                      double confidence) {
+  if (confidence <= 0) return 0;
+  const Eigen::Index n = static_cast<Eigen::Index>(x.size());
+  const Eigen::Index k = p.size();
+  VectorXd fitted(n);
+  for (Eigen::Index i = 0; i < n; ++i) {
+    fitted[i] = family.f(x[static_cast<size_t>(i)], p);
+  }
+  const MatrixXd jacobian = ForwardJacobian(family, x, p, fitted);
+  const VectorXd g =
+      ForwardJacobian(family, {target_x}, p,
+                      VectorXd::Constant(1, family.f(target_x, p)))
+          .row(0)
+          .transpose();
+  constexpr double kInf = std::numeric_limits<double>::infinity();
+  if (!jacobian.allFinite() || !g.allFinite()) return kInf;
+  // g' (J'J)^-1 g through J's singular values: a direction the points do
+  // not pin down (a rate of a curve with no amplitude) is harmless when the
+  // forecast does not move along it either, and makes the forecast
+  // unbounded when it does.
+  const Eigen::JacobiSVD<MatrixXd> svd(jacobian, Eigen::ComputeThinV);
+  const VectorXd& sv = svd.singularValues();
+  const VectorXd along = svd.matrixV().transpose() * g;
+  double spread = 0;
+  for (Eigen::Index i = 0; i < sv.size(); ++i) {
+    if (sv[i] > 1e-12 * sv[0]) {
+      spread += along[i] * along[i] / (sv[i] * sv[i]);
+    } else if (std::abs(along[i]) > 1e-9 * (g.norm() + 1e-300)) {
+      return kInf;
+    }
+  }
+  const double s2 = rss / static_cast<double>(n - k);
+  const double margin = StudentQuantile(confidence, static_cast<int>(n - k)) *
+                        std::sqrt(std::max(0.0, spread * s2));
+  return std::isfinite(margin) ? margin : kInf;
+}
+
 double Median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
   const size_t n = v.size();
@@ -240,7 +319,8 @@ double Median(std::vector<double> v) {
 }  // namespace
 
 CurveForecast ForecastCurve(const std::vector<double>& x_in,
-                            const std::vector<double>& y_in, double target_x) {
+                            const std::vector<double>& y_in, double target_x,
+                            double confidence) {
   CurveForecast out;
   if (x_in.size() != y_in.size() || x_in.size() < 3) {
     out.why_not = absl::StrCat(
@@ -283,6 +363,7 @@ CurveForecast ForecastCurve(const std::vector<double>& x_in,
   struct Candidate {
     const Family* family;
     double forecast;
+    double margin;  // ForecastMargin
     double bic;
   };
   std::vector<Candidate> candidates;
@@ -297,7 +378,9 @@ CurveForecast ForecastCurve(const std::vector<double>& x_in,
     // The floor keeps a perfect fit's log from being -inf.
     const double bic = n * std::log(std::max(fit.rss / n, 1e-14)) +
                        family.n_params * std::log(n);
-    candidates.push_back({&family, forecast, bic});
+    candidates.push_back(
+        {&family, forecast,
+         ForecastMargin(family, x, fit.p, fit.rss, target_x, confidence), bic});
   }
 
   if (static_cast<int>(candidates.size()) < kMinFamilies) {
@@ -306,16 +389,17 @@ CurveForecast ForecastCurve(const std::vector<double>& x_in,
                      x_in.size(), " values (", kMinFamilies, " needed)");
     return out;
   }
-  // The range counts every plausible fit, wild ones included: the pruner
-  // stops a trial only when even the most hopeful of them falls short.
+  // The range counts every plausible fit, wild ones included, each with the
+  // margin its own parameters leave open: the pruner stops a trial only when
+  // even the most hopeful of them falls short.
   double best_bic = std::numeric_limits<double>::infinity();
   for (const Candidate& c : candidates) best_bic = std::min(best_bic, c.bic);
   double low = std::numeric_limits<double>::infinity();
   double high = -low;
   for (const Candidate& c : candidates) {
     if (std::exp(-(c.bic - best_bic) / 2) >= kPlausibleWeight) {
-      low = std::min(low, c.forecast);
-      high = std::max(high, c.forecast);
+      low = std::min(low, c.forecast - c.margin);
+      high = std::max(high, c.forecast + c.margin);
     }
   }
 

@@ -9,9 +9,12 @@
 // forecast is the families' mean weighted by exp(-BIC / 2), a cheap stand-in
 // for NNI's MCMC over the weights that prefers families that fit well with
 // few parameters, leaving out forecasts far from the families' median (a line
-// through a flattening curve). Beside it, the range of the plausible fits'
-// forecasts (weight at least 1% of the best's, outliers included) says how
-// much the data leave open. Deterministic: no sampling.
+// through a flattening curve). Beside it, a range says how much the data
+// leave open: the plausible fits' forecasts (weight at least 1% of the
+// best's, outliers included), each widened by how far its own parameters
+// could move it (a one-sided bound at a given confidence, by the delta
+// method: a few early points of a curve still falling fast may flatten
+// almost anywhere below). Deterministic: no sampling.
 
 #ifndef HPO_PRUNERS_CURVE_FITTING_LEARNING_CURVE_H_
 #define HPO_PRUNERS_CURVE_FITTING_LEARNING_CURVE_H_
@@ -28,7 +31,9 @@ struct CurveForecast {
   // The forecast value at the target: the families' weighted mean.
   double value = 0;
   // The lowest and highest forecasts of the families that carry weight (at
-  // least 1% of the leading one's): how far the plausible fits disagree.
+  // least 1% of the leading one's), each less or plus its margin: how far
+  // the plausible fits disagree and how loosely the points hold each. May
+  // be infinite (a family whose forecast the points do not pin down).
   double low = 0;
   double high = 0;
   // How many families were combined (0 for a flat curve, forecast flat).
@@ -39,9 +44,18 @@ struct CurveForecast {
 
 // Forecasts y at `target_x` from the points (x[i], y[i]): x >= 1 ascending,
 // y finite, at least 3 points. Curves with more than 100 points are thinned
-// evenly (first and last kept) to bound the work.
+// evenly (first and last kept) to bound the work. `confidence` in [0, 1):
+// each family's margin is a one-sided bound at this level (Student's t with
+// the fit's residual degrees of freedom); 0 gives no margins, the range of
+// the point forecasts alone.
 CurveForecast ForecastCurve(const std::vector<double>& x,
-                            const std::vector<double>& y, double target_x);
+                            const std::vector<double>& y, double target_x,
+                            double confidence);
+
+// The p-quantile of Student's t with `dof` degrees of freedom, p in [0.5, 1)
+// (0 at p <= 0.5): exact for 1 degree of freedom, the Cornish-Fisher
+// expansion (Abramowitz and Stegun 26.7.5) for more.
+double StudentQuantile(double p, int dof);
 
 }  // namespace hpo
 

@@ -12,6 +12,9 @@ namespace {
 
 using ::testing::HasSubstr;
 
+// Families' forecasts alone, without the margins of their parameters.
+constexpr double kPointForecasts = 0;
+
 // f at x = 1..n, plus a fixed zig-zag of amplitude `noise`.
 void Sample(const std::function<double(double)>& f, int n, double noise,
             std::vector<double>* x, std::vector<double>* y) {
@@ -61,7 +64,7 @@ TEST(ForecastCurveTest, ExtrapolatesTypicalCurves) {
       for (double& v : x) v *= 1000;
       for (size_t i = 0; i < x.size(); ++i) y[i] = c.f(x[i]);
     }
-    const CurveForecast f = ForecastCurve(x, y, c.target);
+    const CurveForecast f = ForecastCurve(x, y, c.target, kPointForecasts);
     ASSERT_TRUE(f.ok) << f.why_not;
     EXPECT_NEAR(f.value, c.f(c.target), c.tolerance)
         << "leading " << f.leading_family << " of " << f.families;
@@ -81,9 +84,9 @@ TEST(ForecastCurveTest, NoisyShortCurvesLeaveAWideRange) {
   const auto f = [](double v) { return 0.95 - 0.8 * std::exp(-0.05 * v); };
   std::vector<double> x, y;
   Sample(f, 6, 0.02, &x, &y);
-  const CurveForecast noisy = ForecastCurve(x, y, 50);
+  const CurveForecast noisy = ForecastCurve(x, y, 50, kPointForecasts);
   Sample(f, 20, 0, &x, &y);
-  const CurveForecast clean = ForecastCurve(x, y, 50);
+  const CurveForecast clean = ForecastCurve(x, y, 50, kPointForecasts);
   ASSERT_TRUE(noisy.ok) << noisy.why_not;
   ASSERT_TRUE(clean.ok) << clean.why_not;
   EXPECT_GT(noisy.high - noisy.low, 0.2);
@@ -93,14 +96,15 @@ TEST(ForecastCurveTest, NoisyShortCurvesLeaveAWideRange) {
 }
 
 TEST(ForecastCurveTest, FlatCurveForecastsItself) {
-  const CurveForecast f = ForecastCurve({1, 2, 3, 4}, {0.5, 0.5, 0.5, 0.5}, 9);
+  const CurveForecast f =
+      ForecastCurve({1, 2, 3, 4}, {0.5, 0.5, 0.5, 0.5}, 9, kPointForecasts);
   ASSERT_TRUE(f.ok);
   EXPECT_EQ(f.value, 0.5);
   EXPECT_EQ(f.families, 0);
 }
 
 TEST(ForecastCurveTest, TooFewPoints) {
-  const CurveForecast f = ForecastCurve({1, 2}, {0.1, 0.2}, 9);
+  const CurveForecast f = ForecastCurve({1, 2}, {0.1, 0.2}, 9, kPointForecasts);
   EXPECT_FALSE(f.ok);
   EXPECT_THAT(f.why_not, HasSubstr("2 values are too few"));
 }
@@ -109,7 +113,7 @@ TEST(ForecastCurveTest, LongCurvesAreThinned) {
   std::vector<double> x, y;
   Sample([](double v) { return 0.9 - 0.5 * std::pow(v, -0.5); }, 5000, 0, &x,
          &y);
-  const CurveForecast f = ForecastCurve(x, y, 20000);
+  const CurveForecast f = ForecastCurve(x, y, 20000, kPointForecasts);
   ASSERT_TRUE(f.ok) << f.why_not;
   EXPECT_NEAR(f.value, 0.9 - 0.5 * std::pow(20000, -0.5), 0.01);
 }
@@ -118,11 +122,68 @@ TEST(ForecastCurveTest, Deterministic) {
   std::vector<double> x, y;
   Sample([](double v) { return 0.7 - 0.4 * std::exp(-0.2 * v); }, 9, 0.01, &x,
          &y);
-  const CurveForecast a = ForecastCurve(x, y, 30);
-  const CurveForecast b = ForecastCurve(x, y, 30);
+  const CurveForecast a = ForecastCurve(x, y, 30, kPointForecasts);
+  const CurveForecast b = ForecastCurve(x, y, 30, kPointForecasts);
   ASSERT_TRUE(a.ok);
   EXPECT_EQ(a.value, b.value);
   EXPECT_EQ(a.leading_family, b.leading_family);
+}
+
+TEST(StudentQuantileTest, MatchesTheTables) {
+  struct Row {
+    double p;
+    int dof;
+    double t;  // from the standard tables
+  };
+  const Row rows[] = {{0.95, 1, 6.314}, {0.95, 2, 2.920},  {0.95, 3, 2.353},
+                      {0.95, 5, 2.015}, {0.95, 10, 1.812}, {0.95, 30, 1.697},
+                      {0.8, 2, 1.061},  {0.8, 4, 0.941},   {0.8, 10, 0.879},
+                      {0.9, 1, 3.078},  {0.99, 3, 4.541},  {0.99, 10, 2.764}};
+  for (const Row& r : rows) {
+    EXPECT_NEAR(StudentQuantile(r.p, r.dof), r.t, r.p > 0.95 ? 0.03 : 0.01)
+        << "p " << r.p << ", " << r.dof << " degrees of freedom";
+  }
+  EXPECT_EQ(StudentQuantile(0.5, 3), 0);
+  EXPECT_EQ(StudentQuantile(0.3, 3), 0);
+  EXPECT_NEAR(StudentQuantile(0.95, 100000), 1.645, 1e-3);
+}
+
+// What early stopping judges: a loss that has fallen steadily for eight
+// noisy steps (an exponential from exp_crossing's family, noise sd 0.01),
+// on its way to 0.187 at step 30. The families that fit best flatten early,
+// near 0.39; their parameters are loose, and their margins say so.
+TEST(ForecastCurveTest, MarginsWidenWithConfidence) {
+  const std::vector<double> x = {1, 2, 3, 4, 5, 6, 7, 8};
+  const std::vector<double> y = {0.874, 0.822, 0.732, 0.687,
+                                 0.628, 0.582, 0.564, 0.52};
+  const double truth = 0.187;
+  const CurveForecast points = ForecastCurve(x, y, 30, kPointForecasts);
+  const CurveForecast likely = ForecastCurve(x, y, 30, 0.8);
+  const CurveForecast sure = ForecastCurve(x, y, 30, 0.95);
+  ASSERT_TRUE(points.ok) << points.why_not;
+  ASSERT_TRUE(likely.ok) << likely.why_not;
+  ASSERT_TRUE(sure.ok) << sure.why_not;
+  EXPECT_GT(points.low, truth + 0.1) << "the point forecasts flatten early";
+  EXPECT_LT(likely.low, points.low - 0.03);
+  EXPECT_LT(sure.low, likely.low);
+  EXPECT_LE(sure.low, truth);
+  EXPECT_GT(likely.high, points.high);
+  EXPECT_GT(sure.high, likely.high);
+  // The forecast itself does not move.
+  EXPECT_EQ(likely.value, points.value);
+  EXPECT_EQ(sure.value, points.value);
+}
+
+// A curve that has settled leaves its families little room: still a narrow
+// range, so a settled bad trial can be stopped.
+TEST(ForecastCurveTest, SettledCurvesKeepANarrowRange) {
+  const auto f = [](double v) { return 0.3 + 0.5 * std::exp(-0.8 * v); };
+  std::vector<double> x, y;
+  Sample(f, 12, 0.01, &x, &y);
+  const CurveForecast c = ForecastCurve(x, y, 30, 0.8);
+  ASSERT_TRUE(c.ok) << c.why_not;
+  EXPECT_LT(c.high - c.low, 0.05) << c.low << " to " << c.high;
+  EXPECT_NEAR(c.value, f(30), 0.02);
 }
 
 }  // namespace
