@@ -237,14 +237,27 @@ TEST(AshaPrunerTest, AutoMinResource) {
   EXPECT_FALSE(d.stop);
   EXPECT_THAT(d.reason,
               HasSubstr("min_resource is auto and no trial has completed yet"));
-  // A completed trial whose last step is 399: min_resource 3.
+  // A completed trial whose last step is 399: min_resource 3. Its own
+  // reports came before any could be judged, so (as in Optuna) it has no
+  // rung values: the running trial is alone at rung 0 and goes on.
   b.mutable_history().trials[0].state = TrialState::kCompleted;
   b.mutable_history().trials[0].values = {0.1};
   b.mutable_history().trials[0].intermediate.emplace_back(399, 0.1);
+  size_t first = 99;
+  EXPECT_EQ(EstimateMinResource(b.history(), &first), 3);
+  EXPECT_EQ(first, 0u);
   d = p->ShouldStop(b.history(), b.last(), 3);
-  EXPECT_TRUE(d.stop);
-  EXPECT_THAT(d.reason, HasSubstr("rung 0 (step 3)"));
-  EXPECT_EQ(EstimateMinResource(b.history()), 3);
+  EXPECT_FALSE(d.stop) << d.reason;
+  EXPECT_THAT(d.reason, HasSubstr("among the best 1 of the 1 values at rung 0 "
+                                  "(step 3)"));
+  // Later trials compete with each other: 0.9 is now the value to beat.
+  b.Running({{3, 0.95}});
+  d = p->ShouldStop(b.history(), b.last(), 3);
+  EXPECT_TRUE(d.stop) << d.reason;
+  EXPECT_THAT(d.reason, HasSubstr("of the 2 values at rung 0 (step 3)"));
+  // A fixed min_resource judges every report, trial 0's included.
+  EXPECT_TRUE(
+      Make({{"min_resource", "3"}})->ShouldStop(b.history(), 1, 3).stop);
 }
 
 TEST(AshaPrunerTest, Settings) {

@@ -24,9 +24,12 @@ int64_t RungStep(int64_t min_resource, double reduction_factor, int64_t rate,
   return static_cast<int64_t>(std::ceil(exact * (1 - 1e-12)));
 }
 
-std::optional<int64_t> EstimateMinResource(const History& history) {
-  for (const TrialRecord& t : history.trials) {
+std::optional<int64_t> EstimateMinResource(const History& history,
+                                           size_t* first) {
+  for (size_t i = 0; i < history.trials.size(); ++i) {
+    const TrialRecord& t = history.trials[i];
     if (t.state == TrialState::kCompleted && !t.intermediate.empty()) {
+      if (first != nullptr) *first = i;
       return std::max<int64_t>(t.intermediate.back().first / 100, 1);
     }
   }
@@ -48,8 +51,13 @@ PruneDecision SuccessiveHalvingDecision(
                                 ", so there is nothing to judge")};
   }
   int64_t min_resource = options.min_resource;
+  // With "auto", the trials up to the one that fixed min_resource, whose
+  // reports came before any could be judged (see the header).
+  size_t unjudged_end = 0;
   if (min_resource == 0) {
-    std::optional<int64_t> estimate = EstimateMinResource(history);
+    size_t first = 0;
+    std::optional<int64_t> estimate = EstimateMinResource(history, &first);
+    unjudged_end = first + 1;
     if (!estimate.has_value()) {
       return {false,
               "min_resource is auto and no trial has completed yet, so the "
@@ -88,7 +96,7 @@ PruneDecision SuccessiveHalvingDecision(
                                  ", the trial's value at ", at, ", is NaN")};
     }
     std::vector<double> competing = {value};
-    for (size_t i = 0; i < history.trials.size(); ++i) {
+    for (size_t i = unjudged_end; i < history.trials.size(); ++i) {
       if (i == trial || !competes(history.trials[i])) continue;
       std::optional<std::pair<int64_t, double>> reached =
           FirstAtOrAfter(history.trials[i], rung_step);

@@ -24,6 +24,14 @@
 // max_resource set, no rung at or beyond it is judged, as a trial that got
 // there has had its full budget; min_resource "auto" is estimated from the
 // lowest-numbered completed trial rather than the first to complete.
+//
+// With "auto", Optuna judges no report (and records no rung value) until a
+// trial has completed: the trials up to that first completed one never
+// compete at any rung. Here the trials up to the lowest-numbered completed
+// one do not compete either. With one worker that is exactly Optuna's rule;
+// with several, a trial that reached a rung before the first completion
+// still competes here if it came after that trial, and one that came before
+// it does not, even at rungs it reached later.
 
 #ifndef HPO_PRUNERS_ASHA_SUCCESSIVE_HALVING_H_
 #define HPO_PRUNERS_ASHA_SUCCESSIVE_HALVING_H_
@@ -60,8 +68,10 @@ int64_t RungStep(int64_t min_resource, double reduction_factor, int64_t rate,
 
 // Optuna's "auto" min_resource from the history: the last step of the
 // lowest-numbered completed trial that reported any, / 100, at least 1; none
-// while no such trial exists.
-std::optional<int64_t> EstimateMinResource(const History& history);
+// while no such trial exists. `first` (if given) is set to that trial's
+// position in history.trials.
+std::optional<int64_t> EstimateMinResource(const History& history,
+                                           size_t* first = nullptr);
 
 // Whether history.trials[trial] should stop at its report at `step`; the
 // competitors are the other trials for which `competes` is true.
