@@ -734,6 +734,8 @@ void ParzenEstimator::BuildEvaluationLayout() {
     const int begin = strip_begin_[s];
     const int end = std::min(strip_begin_[s + 1], walk_end);
     strip.offset = static_cast<int>(block_lo_.size());
+    strip.begin = begin;
+    strip.end = end;
     if (begin >= end) continue;
     strip.first_block = begin / kBlock;
     strip.blocks = (end - 1) / kBlock - strip.first_block + 1;
@@ -1321,23 +1323,16 @@ Eigen::ArrayXd ParzenEstimator::LogDensity(const Candidates& cands) const {
   // rounding. With Optuna 5's narrow per-gap kernels most blocks go after an
   // axis or two, and only the kept terms need an exp.
   //
-  // The sum itself is over exactly the terms >= max - slack, in a fixed order
-  // (the last block's, then the others' in kernel order), however the blocks
-  // were visited: the order of visits only decides how much is skipped.
+  // The sum is taken as the blocks are visited, of exp(term - best so far),
+  // rescaled when a larger term comes: no second pass over the kept terms.
+  // Terms that were above the cutoff when added stay in it even if the final
+  // maximum puts them below; they only make it more exact. The visits'
+  // order follows from the estimator alone (its layout and the candidate),
+  // so an estimator gives the same bits however it was built (see
+  // EstimatorMemory).
   const int n_kernels = kernels();
   const int n_blocks = static_cast<int>(order_.size()) / kBlock;
-  const int last_begin = (n_blocks - 1) * kBlock;
   const double slack = 40 + std::log(static_cast<double>(n_kernels));
-  // The kept terms by rank in the sum's order, and a bit per rank saying
-  // which are set (so that they are summed in order without a sort).
-  const int n_ranks = n_blocks * kBlock;
-  std::vector<double> kept(n_ranks);
-  std::vector<uint64_t> kept_bits((n_ranks + 63) / 64, 0);
-  std::vector<int> rank(n_ranks);
-  for (int p = 0; p < n_ranks; ++p) {
-    const int j = order_[p];
-    rank[p] = j >= last_begin ? j - last_begin : j + kBlock;
-  }
   // Every axis continuous (the common case): a loop without the switch.
   bool all_continuous = true;
   std::vector<const double*> eval_mu(dims);
@@ -1428,35 +1423,40 @@ Eigen::ArrayXd ParzenEstimator::LogDensity(const Candidates& cands) const {
     };
     Block tb;
     double best = -kInf;
-    auto visit = [&](int b) {
+    double sum = 0;  // of exp(term - best) over the terms kept so far
+    // Adds the terms of block `b` at positions [lo, hi) to the sum (a block
+    // at a strip's end is visited once per strip, for its own positions).
+    auto visit = [&](int b, int lo, int hi) {
       const double cutoff = best - slack;
       if (!block(b, cutoff, tb)) return;
-      // The lanes at or above the cutoff, as bits (no branch per lane: which
-      // lanes pass is data, and mispredicting it was most of this loop).
-      unsigned lanes = 0;
-      for (int j = 0; j < kBlock; ++j) lanes |= unsigned{tb[j] >= cutoff} << j;
-      for (; lanes != 0; lanes &= lanes - 1) {
-        const int j = __builtin_ctz(lanes);
-        // A pending kernel's exact term is at most tb[j] (rounding is
-        // monotone): only kept ones need it.
+      for (int j = 0; j < kBlock; ++j) {
         const int position = b * kBlock + j;
-        double v = tb[j];
-        if (lazy_tails_ && pending_[position]) {
-          v = exact_term(position);
-          if (!(v >= cutoff)) continue;
+        if (position < lo || position >= hi) {
+          tb[j] = -kInf;
+        } else if (lazy_tails_ && pending_[position] && tb[j] >= cutoff) {
+          // A pending kernel's exact term is at most tb[j] (rounding is
+          // monotone): only kept ones need it.
+          tb[j] = exact_term(position);
         }
-        const int r = rank[position];
-        kept[r] = v;
-        kept_bits[r / 64] |= uint64_t{1} << (r % 64);
-        best = std::max(best, v);
+      }
+      const double top = tb.maxCoeff();
+      if (top == -kInf) return;
+      if (top > best) {
+        if (best > -kInf) sum *= std::exp(best - top);
+        best = top;
+      }
+      const double keep = best - slack;
+      for (int j = 0; j < kBlock; ++j) {
+        if (tb[j] >= keep) sum += std::exp(tb[j] - best);
       }
     };
+    auto visit_whole = [&](int b) { visit(b, b * kBlock, (b + 1) * kBlock); };
     // The block of the prior's kernel (the last) first, complete: any
     // complete term bounds the maximum from below, and the prior's, spread
     // over the whole space, is seldom far below it.
-    visit(n_blocks - 1);
+    visit_whole(n_blocks - 1);
     if (!sorted_first_axis_) {
-      for (int b = 0; b + 1 < n_blocks; ++b) visit(b);
+      for (int b = 0; b + 1 < n_blocks; ++b) visit_whole(b);
     } else {
       // The other blocks hold observations by increasing first-axis mu:
       // visit them outwards from the candidate's, nearest first (finding
@@ -1512,7 +1512,7 @@ Eigen::ArrayXd ParzenEstimator::LogDensity(const Candidates& cands) const {
             if (bound < cutoff) {
               right = blocks;
             } else {
-              visit(strip.first_block + right++);
+              visit(strip.first_block + right++, strip.begin, strip.end);
             }
           } else {
             const double bound =
@@ -1520,7 +1520,7 @@ Eigen::ArrayXd ParzenEstimator::LogDensity(const Candidates& cands) const {
             if (bound < cutoff) {
               left = -1;
             } else {
-              visit(strip.first_block + left--);
+              visit(strip.first_block + left--, strip.begin, strip.end);
             }
           }
         }
@@ -1538,15 +1538,6 @@ Eigen::ArrayXd ParzenEstimator::LogDensity(const Candidates& cands) const {
         if (home - k >= 0) walk(strips_[home - k]);
         if (home + k < n_strips) walk(strips_[home + k]);
       }
-    }
-    const double cutoff = best - slack;
-    double sum = 0;
-    for (size_t w = 0; w < kept_bits.size(); ++w) {
-      for (uint64_t bits = kept_bits[w]; bits != 0; bits &= bits - 1) {
-        const double v = kept[w * 64 + __builtin_ctzll(bits)];
-        if (v >= cutoff) sum += std::exp(v - best);
-      }
-      kept_bits[w] = 0;
     }
     out[c] = best > -kInf ? best + std::log(sum) : -kInf;
   }

@@ -383,6 +383,10 @@ class ParzenEstimator {
   // of their second-axis mu, the smallest second-axis half precision and the
   // largest constant_.
   struct Strip {
+    // Its positions in evaluation order: [begin, end). Its first and last
+    // blocks may hold other strips' kernels too.
+    int begin = 0;
+    int end = 0;
     int first_block = 0;
     int blocks = 0;
     int offset = 0;
