@@ -106,7 +106,8 @@ class TpeSampler : public Sampler {
     }
 
     // Random draws until n_startup_trials trials have finished.
-    const Split split = SplitTrials(history, space.size(), options_.split);
+    SplitTrials(history, space.size(), options_.split, &split_);
+    const Split& split = split_;
     const bool startup = split.n_finished < options_.n_startup_trials;
     std::optional<Model> model;
     if (!startup) {
@@ -328,6 +329,8 @@ class TpeSampler : public Sampler {
   SearchSpace space_;
   std::vector<Axis> axes_;
   ObservationTable table_;
+  // The last suggestion's split, whose buffers the next one reuses.
+  Split split_;
   Memories memories_;
 };
 

@@ -11,14 +11,7 @@ namespace {
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
-// A ranked trial: smaller keys are better, compared in order.
-struct Entry {
-  int tier;  // 0 completed (and imputed), 1 pruned, 2 completed with NaN
-  double key1;
-  double key2;
-  int imputed;  // a liar's trial ranks after real ones of the same value
-  size_t pos;   // position in Split::trials, so that ties keep trial order
-};
+using Entry = RankedTrial;
 
 inline bool Before(const Entry& a, const Entry& b) {
   return std::tie(a.tier, a.key1, a.key2, a.imputed, a.pos) <
@@ -29,17 +22,28 @@ inline bool Before(const Entry& a, const Entry& b) {
 
 Split SplitTrials(const History& history, size_t n_params,
                   const SplitOptions& options) {
+  Split split;
+  SplitTrials(history, n_params, options, &split);
+  return split;
+}
+
+void SplitTrials(const History& history, size_t n_params,
+                 const SplitOptions& options, Split* out) {
   const double sign =
       !history.goals.empty() && history.goals[0] == Goal::kMaximize ? -1 : 1;
-  Split split;
+  Split& split = *out;
   // Filled through indices into arrays sized up front rather than by
   // push_back of temporaries: building each element on the stack and copying
-  // it stalled on store forwarding, and that was most of this loop.
+  // it stalled on store forwarding, and that was most of this loop. (Every
+  // element used is written below, so what the buffers held does not
+  // matter.)
   split.trials.resize(history.trials.size());
-  std::vector<Entry> ranked(history.trials.size());
+  std::vector<Entry>& ranked = split.ranked;
+  ranked.resize(history.trials.size());
   size_t n_trials = 0;
   size_t n_ranked = 0;
-  std::vector<size_t> running;
+  std::vector<size_t>& running = split.running;
+  running.clear();
   double best = kInf;
   double sum = 0;
   int64_t finite = 0;
@@ -121,7 +125,6 @@ Split SplitTrials(const History& history, size_t n_params,
   for (int64_t k = 0; k < split.n_below; ++k) {
     split.trials[ranked[k].pos].below = true;
   }
-  return split;
 }
 
 }  // namespace tpe_internal

@@ -41,16 +41,33 @@ struct SplitTrial {
   bool finished;
 };
 
+// A finished (or imputed) trial's place in the ranking: smaller keys are
+// better, compared in order. SplitTrials's working memory.
+struct RankedTrial {
+  int tier;  // 0 completed (and imputed), 1 pruned, 2 completed with NaN
+  double key1;
+  double key2;
+  int imputed;  // a liar's trial ranks after real ones of the same value
+  size_t pos;   // position in Split::trials, so that ties keep trial order
+};
+
 struct Split {
   // The trials TPE learns from, in history (trial number) order.
   std::vector<SplitTrial> trials;
   // Completed and pruned trials, which n_startup_trials counts.
   int64_t n_finished = 0;
   int64_t n_below = 0;
+  // SplitTrials's working memory, kept so that splitting into the same
+  // object again (the next suggestion's split) allocates nothing.
+  std::vector<RankedTrial> ranked;
+  std::vector<size_t> running;
 };
 
 // Trials whose params do not have `n_params` coordinates (an older spec) are
-// skipped.
+// skipped. Replaces what `split` held.
+void SplitTrials(const History& history, size_t n_params,
+                 const SplitOptions& options, Split* split);
+// The same, into a new Split.
 Split SplitTrials(const History& history, size_t n_params,
                   const SplitOptions& options);
 
