@@ -404,10 +404,10 @@ void ParzenEstimator::Build(const ObservationView& observations,
   // Which axes leave a sorted order in the memory (the others' are emptied).
   std::vector<char> sorted_here(dims, 0);
   if (memory != nullptr) memory->sorted.resize(dims);
-  // The logs of constant_ are taken in bulk (Eigen's vectorized log) over the
-  // kernels, the prior's last (at position n in either order).
+  // One log per kernel, the prior's last (at position n in either order).
+  // (std::log: glibc's is twice as fast as Eigen's vectorized one.)
   auto fold_scale = [&] {
-    constant_.head(kernels) -= scale.head(kernels).log();
+    for (int p = 0; p < kernels; ++p) constant_[p] -= std::log(scale[p]);
     scale.setOnes();
   };
 
@@ -622,10 +622,7 @@ void ParzenEstimator::Build(const ObservationView& observations,
       }
       begin = end;
     }
-    // Eigen's vectorized log, as everywhere the logs are taken in bulk.
-    Eigen::Map<Eigen::ArrayXd> log_z(
-        a.atom_log_z.data(), static_cast<Eigen::Index>(a.atom_log_z.size()));
-    log_z = log_z.log();
+    for (double& z : a.atom_log_z) z = std::log(z);
   }
   if (joint) {
     // Without a fold, every kernel's constant_ is this before the last one.
@@ -1115,11 +1112,8 @@ double ParzenEstimator::ExactConstant(int p) const {
     scale *= sigma *
              (e != nullptr ? e[KernelMemo::kMass] : TruncationMass(mu, sigma));
   }
-  // The constructor takes the logs of all kernels' scales at once, with
-  // Eigen's vectorized log (and std::log for an odd last one, the prior's
-  // kernel, which is never pending): the same log here, for the same bits.
-  const Eigen::Array2d log_scale = Eigen::Array2d::Constant(scale).log();
-  return constant_chain_ - log_scale[0];
+  // The same log as the constructor's, for the same bits.
+  return constant_chain_ - std::log(scale);
 }
 
 double ParzenEstimator::LogDensity1D(double lo, double hi, bool binned,
