@@ -87,8 +87,8 @@ class TpeSampler : public Sampler {
           absl::StrCat("tpe: the space has ", space.size(),
                        " parameters but the sampler was built for ", size_));
     }
-    Rng storage;
-    Rng& rng = UserSeeded(server_rng, options_.seeded, options_.seed, storage);
+    Rng& rng =
+        UserSeeded(server_rng, options_.seeded, options_.seed, user_rng_);
     // What is kept between suggestions was read through the space's axes.
     if (space != space_) SetSpace(space);
 
@@ -331,6 +331,9 @@ class TpeSampler : public Sampler {
   ObservationTable table_;
   // The last suggestion's split, whose buffers the next one reuses.
   Split split_;
+  // The stream of a suggestion with a user's seed (reseeded every time):
+  // constructing one costs a seeding.
+  Rng user_rng_;
   Memories memories_;
 };
 
