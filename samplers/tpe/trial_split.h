@@ -18,6 +18,7 @@
 #ifndef HPO_SAMPLERS_TPE_TRIAL_SPLIT_H_
 #define HPO_SAMPLERS_TPE_TRIAL_SPLIT_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <vector>
 
