@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <random>
 #include <string>
 #include <utility>
 #include <vector>
@@ -747,6 +748,48 @@ TEST(SplitTrialsTest, NanValuesRankLastAndOtherSpecsAreSkipped) {
   const Split s = SplitTrials(h, 1, o);
   EXPECT_EQ(s.n_finished, 3);
   EXPECT_EQ(BelowNumbers(s), (std::vector<int64_t>{1, 2}));
+}
+
+// Splitting into the Split of an earlier call (as the sampler does, to keep
+// its buffers) gives what a fresh split gives, whatever the earlier history:
+// longer, shorter, with running trials and a liar that imputes, or none.
+TEST(SplitTrialsTest, ASplitReusedForAnotherHistoryIsAFreshOne) {
+  std::mt19937_64 rng(7);
+  std::uniform_real_distribution<double> value(0, 1);
+  Split reused;
+  for (int round = 0; round < 40; ++round) {
+    History h;
+    h.goals = {round % 3 == 0 ? Goal::kMaximize : Goal::kMinimize};
+    const int n = static_cast<int>(rng() % 60);
+    for (int i = 0; i < n; ++i) {
+      switch (rng() % 5) {
+        case 0:
+          h.trials.push_back(Pruned(i, {{1 + i % 4, value(rng)}}));
+          break;
+        case 1:
+          h.trials.push_back(Other(i, TrialState::kRunning));
+          break;
+        case 2:
+          h.trials.push_back(Other(i, TrialState::kFailed));
+          break;
+        default:
+          h.trials.push_back(Completed(i, value(rng)));
+      }
+    }
+    SplitOptions o;
+    o.gamma = 0.25;
+    o.liar = static_cast<Liar>(rng() % 4);
+    SplitTrials(h, 1, o, &reused);
+    const Split fresh = SplitTrials(h, 1, o);
+    ASSERT_EQ(reused.trials.size(), fresh.trials.size()) << round;
+    for (size_t t = 0; t < fresh.trials.size(); ++t) {
+      EXPECT_EQ(reused.trials[t].trial, fresh.trials[t].trial) << round;
+      EXPECT_EQ(reused.trials[t].below, fresh.trials[t].below) << round;
+      EXPECT_EQ(reused.trials[t].finished, fresh.trials[t].finished) << round;
+    }
+    EXPECT_EQ(reused.n_finished, fresh.n_finished) << round;
+    EXPECT_EQ(reused.n_below, fresh.n_below) << round;
+  }
 }
 
 }  // namespace
