@@ -23,6 +23,9 @@ constexpr double kMinSigma = 1e-12;
 // density times width, instead of two erfc calls: the relative error is about
 // (width / sigma)^2 / 24, under 0.2%.
 constexpr double kMidpointWidth = 0.2;
+// What the bounds of a binned axis's log mass (see LogDensity) add for the
+// rounding of the masses they bound and of their own arithmetic.
+constexpr double kBinnedBoundMargin = 1e-6;
 // Kernels per block in a joint estimator's evaluation (see LogDensity): small
 // enough that a block's kernels are all far from a candidate more often than
 // not, large enough to vectorize.
@@ -187,6 +190,12 @@ void Axis::BinEdges(int64_t k, double* lo, double* hi) const {
 double LogNormalMass(double a, double b) {
   if (!(a < b)) return -kInf;
   if (a >= 0) {
+    // Q(a) - Q(b) directly, with one log, while Q(a) is far from underflow
+    // and Q(b) at most e^-1/8 of it (b - a >= 1/2): the subtraction then
+    // loses at most 3 bits.
+    if (a < 25 && b - a >= 0.5) {
+      return std::log(UpperTail(a) - UpperTail(b));
+    }
     const double la = LogUpperTail(a);
     return la + std::log1p(-std::exp(LogUpperTail(b) - la));
   }
@@ -320,12 +329,13 @@ void ParzenEstimator::Build(const ObservationView& observations,
   // infinite scale and a term of -inf, as it should.
   const bool joint = dims > 1;
   // LogDensity can skip kernels far from a candidate along the first axis
-  // when it is continuous and no axis is binned (see there).
-  sorted_first_axis_ = joint && axes[0]->kind() == AxisKind::kContinuous;
+  // when it is numeric, continuous or binned (see there).
+  sorted_first_axis_ = joint && axes[0]->kind() != AxisKind::kCategorical;
   int continuous = 0;
+  int binned = 0;
   for (const Axis* axis : axes) {
-    sorted_first_axis_ &= axis->kind() != AxisKind::kBinned;
     continuous += axis->kind() == AxisKind::kContinuous;
+    binned += axis->kind() == AxisKind::kBinned;
   }
   const double min_sigma =
       options.consider_magic_clip
@@ -355,7 +365,7 @@ void ParzenEstimator::Build(const ObservationView& observations,
   // in several dimensions, where LogDensity keeps few kernels; in two or
   // three it keeps many, and the masses are cheaper all at once.
   lazy_tails_ =
-      sorted_first_axis_ && continuous >= kLazyTailsMinAxes &&
+      sorted_first_axis_ && binned == 0 && continuous >= kLazyTailsMinAxes &&
       n >= kLazyTailsMinObservations &&
       continuous * std::log10(1 / (min_sigma * kMassLowerBound)) < 240;
   if (lazy_tails_) pending_.assign(padded, 0);
@@ -623,6 +633,23 @@ void ParzenEstimator::Build(const ObservationView& observations,
       begin = end;
     }
     for (double& z : a.atom_log_z) z = std::log(z);
+    a.atom_log_sigma.resize(a.atom_sigma.size());
+    for (size_t t = 0; t < a.atom_sigma.size(); ++t) {
+      a.atom_log_sigma[t] = std::log(a.atom_sigma[t]);
+    }
+    if (d == 0 && sorted_first_axis_) {
+      // What the walk along the first axis reads (see LogDensity), as for a
+      // continuous first axis.
+      a.eval_mu.resize(padded);
+      a.half_precision.resize(padded);
+      for (int p = 0; p < kernels; ++p) {
+        const double sigma = a.sigma[order_[p]];
+        a.eval_mu[p] = a.mu[order_[p]];
+        a.half_precision[p] = 0.5 * (1 / (sigma * sigma));
+      }
+      a.eval_mu.tail(padded - kernels).setConstant(0.5);
+      a.half_precision.tail(padded - kernels).setZero();
+    }
   }
   if (joint) {
     // Without a fold, every kernel's constant_ is this before the last one.
@@ -689,9 +716,14 @@ void ParzenEstimator::BuildEvaluationLayout() {
     switch (axes_[d]->kind()) {
       case AxisKind::kContinuous:
         break;  // done by the constructor
-      case AxisKind::kBinned:
-        numeric_[d].atom.resize(padded, 0);
+      case AxisKind::kBinned: {
+        // Built in kernel order; LogDensity reads it by position.
+        std::vector<int>& atom = numeric_[d].atom;
+        std::vector<int> by_position(padded, 0);
+        for (int p = 0; p < kernels; ++p) by_position[p] = atom[order_[p]];
+        atom.swap(by_position);
         break;
+      }
       case AxisKind::kCategorical: {
         CategoricalAxis& c = categorical_[d];
         c.eval_category.resize(padded);
@@ -721,6 +753,13 @@ void ParzenEstimator::BuildEvaluationLayout() {
   block_hi_.clear();
   right_max_constant_.clear();
   right_min_half_precision_.clear();
+  right_max_density_.clear();
+  // A binned first axis: the bounds of its log masses (see LogDensity) need,
+  // per block, the largest constant_ less the atom's log truncation mass,
+  // and the same less log sigma; the first takes the place of the largest
+  // constant_.
+  const bool binned_first = axes_[0]->kind() == AxisKind::kBinned;
+  const NumericAxis& first_axis = numeric_[0];
   const size_t most = static_cast<size_t>(walk_end / kBlock) + n_strips;
   block_lo_.reserve(most);
   block_hi_.reserve(most);
@@ -744,7 +783,20 @@ void ParzenEstimator::BuildEvaluationLayout() {
       block_hi_.push_back(mu[hi - 1]);
       double max_constant;
       double min_half_precision;
-      if (hi - lo == kBlock) {  // fixed-size: vectorized
+      if (binned_first) {
+        max_constant = -kInf;
+        double max_density = -kInf;
+        min_half_precision = kInf;
+        for (int p = lo; p < hi; ++p) {
+          const int t = first_axis.atom[p];
+          const double c = constant_[p] - first_axis.atom_log_z[t];
+          max_constant = std::max(max_constant, c);
+          max_density = std::max(max_density, c - first_axis.atom_log_sigma[t]);
+          min_half_precision = std::min(min_half_precision, hp[p]);
+        }
+        max_constant += kBinnedBoundMargin;
+        right_max_density_.push_back(max_density + kBinnedBoundMargin);
+      } else if (hi - lo == kBlock) {  // fixed-size: vectorized
         max_constant = Block::Map(constant_.data() + lo).maxCoeff();
         min_half_precision = Block::Map(hp.data() + lo).minCoeff();
       } else {
@@ -762,16 +814,25 @@ void ParzenEstimator::BuildEvaluationLayout() {
   }
   left_max_constant_ = right_max_constant_;
   left_min_half_precision_ = right_min_half_precision_;
+  left_max_density_ = right_max_density_;
   for (Strip& strip : strips_) {
     const int first = strip.offset;
     const int last = strip.offset + strip.blocks - 1;
     for (int b = first + 1; b <= last; ++b) {
+      if (binned_first) {
+        left_max_density_[b] =
+            std::max(left_max_density_[b], left_max_density_[b - 1]);
+      }
       left_max_constant_[b] =
           std::max(left_max_constant_[b], left_max_constant_[b - 1]);
       left_min_half_precision_[b] = std::min(left_min_half_precision_[b],
                                              left_min_half_precision_[b - 1]);
     }
     for (int b = last - 1; b >= first; --b) {
+      if (binned_first) {
+        right_max_density_[b] =
+            std::max(right_max_density_[b], right_max_density_[b + 1]);
+      }
       right_max_constant_[b] =
           std::max(right_max_constant_[b], right_max_constant_[b + 1]);
       right_min_half_precision_[b] = std::min(right_min_half_precision_[b],
@@ -1258,6 +1319,7 @@ Eigen::ArrayXd ParzenEstimator::LogDensity(const Candidates& cands) const {
   std::vector<std::vector<std::vector<double>>> tables(dims);
   std::vector<std::vector<int>> row_of(dims);
   std::vector<std::vector<std::pair<double, double>>> edges(dims);
+  std::vector<std::vector<double>> log_width(dims);
   for (size_t d = 0; d < dims; ++d) {
     if (axes_[d]->kind() != AxisKind::kBinned) continue;
     const NumericAxis& a = numeric_[d];
@@ -1278,8 +1340,10 @@ Eigen::ArrayXd ParzenEstimator::LogDensity(const Candidates& cands) const {
         std::vector<double>(a.atom_mu.size(),
                             std::numeric_limits<double>::quiet_NaN()));
     edges[d].resize(bins.size());
+    log_width[d].resize(bins.size());
     for (size_t r = 0; r < bins.size(); ++r) {
       axes_[d]->BinEdges(bins[r], &edges[d][r].first, &edges[d][r].second);
+      log_width[d][r] = std::log(edges[d][r].second - edges[d][r].first);
     }
   }
   // The log mass of bin row `r` of binned axis `d` under atom `t`, minus the
@@ -1468,7 +1532,26 @@ Eigen::ArrayXd ParzenEstimator::LogDensity(const Candidates& cands) const {
       // strip's range and h1 its smallest second-axis half precision: the
       // kernel's own second subtraction is at least that. A strip whose
       // bound at first-axis distance 0 is below the cutoff is skipped.
-      const double x0 = x[0];
+      //
+      // A binned first axis adds the log mass of the candidate's bin [x_lo,
+      // x_hi] less the atom's log truncation mass. With the kernel's mu at
+      // distance dist from the bin, the mass is at most 1 and at most the
+      // bin's width w times the density at its nearest edge, (w / s)
+      // phi(dist / s); the midpoint rule's value is below the second too. So
+      // a block's bound is min(A, B + log w - log sqrt(2 pi)) - dist^2 h, A
+      // and B the largest constant_ - log z and constant_ - log z - log s of
+      // the block and beyond (each with kBinnedBoundMargin for rounding), h
+      // as before.
+      const bool binned_first = axes_[0]->kind() == AxisKind::kBinned;
+      double x_lo = x[0];
+      double x_hi = x[0];
+      double density_shift = 0;
+      if (binned_first) {
+        const int r = row_of[0][c];
+        x_lo = edges[0][r].first;
+        x_hi = edges[0][r].second;
+        density_shift = log_width[0][r] - kLogSqrt2Pi;
+      }
       const bool striped = strips_.size() > 1;
       const double x1 = striped ? x[1] : 0;
       auto walk = [&](const Strip& strip) {
@@ -1488,29 +1571,40 @@ Eigen::ArrayXd ParzenEstimator::LogDensity(const Candidates& cands) const {
         const double* left_h = left_min_half_precision_.data() + strip.offset;
         const double* right_c = right_max_constant_.data() + strip.offset;
         const double* right_h = right_min_half_precision_.data() + strip.offset;
+        const double* left_b =
+            binned_first ? left_max_density_.data() + strip.offset : nullptr;
+        const double* right_b =
+            binned_first ? right_max_density_.data() + strip.offset : nullptr;
+        // The largest term a block's kernels can start from: C, or for a
+        // binned first axis min(A, B + log w - log sqrt(2 pi)).
+        auto top = [&](const double* c, const double* b, int k) {
+          return binned_first ? std::min(c[k], b[k] + density_shift) : c[k];
+        };
         const int blocks = strip.blocks;
         int right =
-            static_cast<int>(std::lower_bound(hi, hi + blocks, x0) - hi);
+            static_cast<int>(std::lower_bound(hi, hi + blocks, x_lo) - hi);
         int left = right - 1;
         while (left >= 0 || right < blocks) {
           // Distances to the nearest kernel of the next block on each side,
           // as the kernels' own (mu - x) would round.
           const double right_dist =
-              right < blocks ? std::max(0.0, lo[right] - x0) : kInf;
-          const double left_dist = left >= 0 ? x0 - hi[left] : kInf;
+              right < blocks ? std::max(0.0, lo[right] - x_hi) : kInf;
+          const double left_dist =
+              left >= 0 ? std::max(0.0, x_lo - hi[left]) : kInf;
           const double cutoff = best - slack;
           if (right_dist <= left_dist) {
-            const double bound =
-                (right_c[right] - right_dist * right_dist * right_h[right]) -
-                term1;
+            const double bound = (top(right_c, right_b, right) -
+                                  right_dist * right_dist * right_h[right]) -
+                                 term1;
             if (bound < cutoff) {
               right = blocks;
             } else {
               visit(strip.first_block + right++, strip.begin, strip.end);
             }
           } else {
-            const double bound =
-                (left_c[left] - left_dist * left_dist * left_h[left]) - term1;
+            const double bound = (top(left_c, left_b, left) -
+                                  left_dist * left_dist * left_h[left]) -
+                                 term1;
             if (bound < cutoff) {
               left = -1;
             } else {

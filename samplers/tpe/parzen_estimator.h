@@ -251,12 +251,15 @@ class ParzenEstimator {
     mutable Eigen::ArrayXd half_precision;
     // Binned axes (with several axes): kernels with the same (mu, sigma) share
     // an atom, whose log mass per bin is computed once; atom_log_z is the log
-    // of each atom's truncation mass. With a binned axis, evaluation order is
-    // kernel order.
+    // of each atom's truncation mass. `atom` is in evaluation order (built in
+    // kernel order, then laid out); the rest is per atom.
     std::vector<int> atom;
     std::vector<double> atom_mu;
     std::vector<double> atom_sigma;
     std::vector<double> atom_log_z;
+    // log(sigma) per atom, for the bounds of a binned first axis's log
+    // masses (see LogDensity).
+    std::vector<double> atom_log_sigma;
   };
   struct CategoricalAxis {
     // The observed category of each kernel, -1 for the uniform prior kernel:
@@ -368,7 +371,7 @@ class ParzenEstimator {
   std::vector<int> order_;
   std::vector<int> position_;
   // Observations in evaluation order by increasing mu along the first axis,
-  // which is continuous, with no binned axis (see LogDensity); with many
+  // which is numeric, continuous or binned (see LogDensity); with many
   // observations and a continuous second axis, first split into strips along
   // the second axis (by its mu's cell, see WidthCells), each sorted along the
   // first, so that a candidate walks only the strips near it.
@@ -406,6 +409,11 @@ class ParzenEstimator {
   std::vector<double> left_min_half_precision_;
   std::vector<double> right_max_constant_;
   std::vector<double> right_min_half_precision_;
+  // A binned first axis: max_constant_ is the largest constant_ less the
+  // atom's log truncation mass (plus a margin), and max_density_ the same less
+  // log sigma (see LogDensity).
+  std::vector<double> left_max_density_;
+  std::vector<double> right_max_density_;
   // With lazy_tails_, pending_ marks (in evaluation order) the kernels whose
   // truncation mass along some axis was not computed: their constant_ is an
   // upper bound (kMassLowerBound standing in for those masses), and

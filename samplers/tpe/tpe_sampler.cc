@@ -12,7 +12,6 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
-#include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
@@ -93,17 +92,22 @@ class TpeSampler : public Sampler {
     if (space != space_) SetSpace(space);
 
     // What not to hand out again: running and waiting trials, and in a
-    // finite space every trial (a repeat there is a wasted trial).
+    // finite space every trial (a repeat there is a wasted trial). Checked by
+    // a scan for the one or two proposals rather than a set of every trial
+    // built per call (in a finite space, most of a suggestion's time).
     bool finite = true;
     for (const ParamSpec& p : space.params()) finite &= p.Cardinality() > 0;
-    absl::flat_hash_set<std::vector<double>> taken;
-    for (const TrialRecord& t : history.trials) {
-      if (t.params.size() != size_) continue;
-      if (finite || t.state == TrialState::kRunning ||
-          t.state == TrialState::kWaiting) {
-        taken.insert(ConfigurationKey(t.params));
+    auto taken = [&](const std::vector<double>& x) {
+      for (const TrialRecord& t : history.trials) {
+        if (t.params.size() != size_) continue;
+        if (!finite && t.state != TrialState::kRunning &&
+            t.state != TrialState::kWaiting) {
+          continue;
+        }
+        if (SameConfiguration(t.params, x)) return true;
       }
-    }
+      return false;
+    };
 
     // Random draws until n_startup_trials trials have finished.
     SplitTrials(history, space.size(), options_.split, &split_);
@@ -121,7 +125,7 @@ class TpeSampler : public Sampler {
       x = attempt < tpe_attempts ? model->Propose(rng) : PriorDraw(space_, rng);
       // When every attempt repeats, the space is all but used up, and the
       // last draw is as good as any.
-      if (!taken.contains(ConfigurationKey(x))) break;
+      if (!taken(x)) break;
     }
     return Suggestion{std::move(x), ""};
   }
