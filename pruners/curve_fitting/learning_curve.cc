@@ -363,8 +363,8 @@ CurveForecast ForecastCurve(const std::vector<double>& x_in,
   struct Candidate {
     const Family* family;
     double forecast;
-    double margin;  // ForecastMargin
     double bic;
+    Fit fit;
   };
   std::vector<Candidate> candidates;
   const double n = static_cast<double>(z.size());
@@ -378,9 +378,7 @@ CurveForecast ForecastCurve(const std::vector<double>& x_in,
     // The floor keeps a perfect fit's log from being -inf.
     const double bic = n * std::log(std::max(fit.rss / n, 1e-14)) +
                        family.n_params * std::log(n);
-    candidates.push_back(
-        {&family, forecast,
-         ForecastMargin(family, x, fit.p, fit.rss, target_x, confidence), bic});
+    candidates.push_back({&family, forecast, bic, std::move(fit)});
   }
 
   if (static_cast<int>(candidates.size()) < kMinFamilies) {
@@ -391,15 +389,18 @@ CurveForecast ForecastCurve(const std::vector<double>& x_in,
   }
   // The range counts every plausible fit, wild ones included, each with the
   // margin its own parameters leave open: the pruner stops a trial only when
-  // even the most hopeful of them falls short.
+  // even the most hopeful of them falls short. (Margins only for those: the
+  // others' would go unread.)
   double best_bic = std::numeric_limits<double>::infinity();
   for (const Candidate& c : candidates) best_bic = std::min(best_bic, c.bic);
   double low = std::numeric_limits<double>::infinity();
   double high = -low;
   for (const Candidate& c : candidates) {
     if (std::exp(-(c.bic - best_bic) / 2) >= kPlausibleWeight) {
-      low = std::min(low, c.forecast - c.margin);
-      high = std::max(high, c.forecast + c.margin);
+      const double margin = ForecastMargin(*c.family, x, c.fit.p, c.fit.rss,
+                                           target_x, confidence);
+      low = std::min(low, c.forecast - margin);
+      high = std::max(high, c.forecast + margin);
     }
   }
 

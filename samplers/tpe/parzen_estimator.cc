@@ -633,13 +633,13 @@ void ParzenEstimator::Build(const ObservationView& observations,
       begin = end;
     }
     for (double& z : a.atom_log_z) z = std::log(z);
-    a.atom_log_sigma.resize(a.atom_sigma.size());
-    for (size_t t = 0; t < a.atom_sigma.size(); ++t) {
-      a.atom_log_sigma[t] = std::log(a.atom_sigma[t]);
-    }
     if (d == 0 && sorted_first_axis_) {
       // What the walk along the first axis reads (see LogDensity), as for a
-      // continuous first axis.
+      // continuous first axis, and the atoms' log sigma for its bounds.
+      a.atom_log_sigma.resize(a.atom_sigma.size());
+      for (size_t t = 0; t < a.atom_sigma.size(); ++t) {
+        a.atom_log_sigma[t] = std::log(a.atom_sigma[t]);
+      }
       a.eval_mu.resize(padded);
       a.half_precision.resize(padded);
       for (int p = 0; p < kernels; ++p) {
@@ -1319,7 +1319,6 @@ Eigen::ArrayXd ParzenEstimator::LogDensity(const Candidates& cands) const {
   std::vector<std::vector<std::vector<double>>> tables(dims);
   std::vector<std::vector<int>> row_of(dims);
   std::vector<std::vector<std::pair<double, double>>> edges(dims);
-  std::vector<std::vector<double>> log_width(dims);
   for (size_t d = 0; d < dims; ++d) {
     if (axes_[d]->kind() != AxisKind::kBinned) continue;
     const NumericAxis& a = numeric_[d];
@@ -1340,10 +1339,8 @@ Eigen::ArrayXd ParzenEstimator::LogDensity(const Candidates& cands) const {
         std::vector<double>(a.atom_mu.size(),
                             std::numeric_limits<double>::quiet_NaN()));
     edges[d].resize(bins.size());
-    log_width[d].resize(bins.size());
     for (size_t r = 0; r < bins.size(); ++r) {
       axes_[d]->BinEdges(bins[r], &edges[d][r].first, &edges[d][r].second);
-      log_width[d][r] = std::log(edges[d][r].second - edges[d][r].first);
     }
   }
   // The log mass of bin row `r` of binned axis `d` under atom `t`, minus the
@@ -1550,7 +1547,7 @@ Eigen::ArrayXd ParzenEstimator::LogDensity(const Candidates& cands) const {
         const int r = row_of[0][c];
         x_lo = edges[0][r].first;
         x_hi = edges[0][r].second;
-        density_shift = log_width[0][r] - kLogSqrt2Pi;
+        density_shift = std::log(x_hi - x_lo) - kLogSqrt2Pi;
       }
       const bool striped = strips_.size() > 1;
       const double x1 = striped ? x[1] : 0;

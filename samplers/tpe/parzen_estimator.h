@@ -258,7 +258,7 @@ class ParzenEstimator {
     std::vector<double> atom_sigma;
     std::vector<double> atom_log_z;
     // log(sigma) per atom, for the bounds of a binned first axis's log
-    // masses (see LogDensity).
+    // masses (see LogDensity); the first axis only.
     std::vector<double> atom_log_sigma;
   };
   struct CategoricalAxis {

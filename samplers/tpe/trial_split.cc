@@ -11,9 +11,7 @@ namespace {
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
-using Entry = RankedTrial;
-
-inline bool Before(const Entry& a, const Entry& b) {
+inline bool Before(const RankedTrial& a, const RankedTrial& b) {
   return std::tie(a.tier, a.key1, a.key2, a.imputed, a.pos) <
          std::tie(b.tier, b.key1, b.key2, b.imputed, b.pos);
 }
@@ -38,7 +36,7 @@ void SplitTrials(const History& history, size_t n_params,
   // element used is written below, so what the buffers held does not
   // matter.)
   split.trials.resize(history.trials.size());
-  std::vector<Entry>& ranked = split.ranked;
+  std::vector<RankedTrial>& ranked = split.ranked;
   ranked.resize(history.trials.size());
   size_t n_trials = 0;
   size_t n_ranked = 0;
@@ -55,7 +53,7 @@ void SplitTrials(const History& history, size_t n_params,
         // A completed trial without values cannot be ranked: as if failed.
         if (t.values.empty()) continue;
         const double loss = sign * t.values[0];
-        Entry& e = ranked[n_ranked++];
+        RankedTrial& e = ranked[n_ranked++];
         e.key2 = 0;
         e.imputed = 0;
         e.pos = pos;
@@ -78,8 +76,8 @@ void SplitTrials(const History& history, size_t n_params,
         break;
       }
       case TrialState::kPruned: {
-        Entry& e = ranked[n_ranked++];
-        e = Entry{1, kInf, 0, 0, pos};
+        RankedTrial& e = ranked[n_ranked++];
+        e = RankedTrial{1, kInf, 0, 0, pos};
         if (!t.intermediate.empty()) {
           // Steps ascend, so the last entry is the furthest step reached.
           const auto& [step, value] = t.intermediate.back();
@@ -121,7 +119,7 @@ void SplitTrials(const History& history, size_t n_params,
   // (A lambda rather than the function's pointer, so that it is inlined.)
   std::partial_sort(
       ranked.begin(), ranked.begin() + split.n_below, ranked.end(),
-      [](const Entry& a, const Entry& b) { return Before(a, b); });
+      [](const RankedTrial& a, const RankedTrial& b) { return Before(a, b); });
   for (int64_t k = 0; k < split.n_below; ++k) {
     split.trials[ranked[k].pos].below = true;
   }
