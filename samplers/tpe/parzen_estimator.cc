@@ -239,18 +239,52 @@ double TruncatedNormalDraw(double mu, double sigma, double u) {
   return DrawBetween(mu, sigma, pa, pb, u, ends);
 }
 
-std::vector<double> ForgettingWeights(int64_t n, int64_t flat) {
-  std::vector<double> w(static_cast<size_t>(n), 1.0);
-  if (n < flat || n <= 0) return w;
-  // numpy.linspace(1 / n, 1, n - flat) for the oldest ones.
+void WriteForgettingWeights(int64_t n, int64_t flat, double* w) {
+  std::fill_n(w, std::max<int64_t>(n, 0), 1.0);
+  if (n <= flat || n <= 0) return;
+  // numpy.linspace(1 / n, 1, n - flat) for the oldest ones, as numpy computes
+  // it (i * step + start, the end exact), so that the weights are Optuna's
+  // bit for bit.
   const int64_t ramp = n - flat;
   const double first = 1.0 / static_cast<double>(n);
-  for (int64_t i = 0; i < ramp; ++i) {
-    w[i] = ramp == 1 ? first
-                     : first + (1 - first) * static_cast<double>(i) /
-                                   static_cast<double>(ramp - 1);
+  if (ramp == 1) {
+    w[0] = first;
+    return;
   }
+  const double step = (1 - first) / static_cast<double>(ramp - 1);
+  for (int64_t i = 0; i < ramp - 1; ++i) {
+    w[i] = static_cast<double>(i) * step + first;
+  }
+  w[ramp - 1] = 1;
+}
+
+std::vector<double> ForgettingWeights(int64_t n, int64_t flat) {
+  std::vector<double> w(static_cast<size_t>(std::max<int64_t>(n, 0)));
+  WriteForgettingWeights(n, flat, w.data());
   return w;
+}
+
+double PairwiseSum(const double* x, int64_t n) {
+  if (n < 8) {
+    double sum = 0;
+    for (int64_t i = 0; i < n; ++i) sum += x[i];
+    return sum;
+  }
+  if (n <= 128) {
+    double r[8];
+    for (int j = 0; j < 8; ++j) r[j] = x[j];
+    int64_t i = 8;
+    for (; i < n - n % 8; i += 8) {
+      for (int j = 0; j < 8; ++j) r[j] += x[i + j];
+    }
+    double sum =
+        ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
+    for (; i < n; ++i) sum += x[i];
+    return sum;
+  }
+  int64_t half = n / 2;
+  half -= half % 8;
+  return PairwiseSum(x, half) + PairwiseSum(x + half, n - half);
 }
 
 namespace {
@@ -316,9 +350,11 @@ void ParzenEstimator::Build(const ObservationView& observations,
 
   // Mixture weights: forgetting weights for the observations, prior_weight for
   // the prior; the prior alone when there is nothing else.
-  weight_ = ForgettingWeights(n, options.linear_forgetting);
-  weight_.push_back(n == 0 ? 1.0 : options.prior_weight);
-  const double total = std::accumulate(weight_.begin(), weight_.end(), 0.0);
+  // (Optuna normalizes by numpy's sum, which is pairwise.)
+  weight_.resize(kernels);
+  WriteForgettingWeights(n, options.linear_forgetting, weight_.data());
+  weight_[n] = n == 0 ? 1.0 : options.prior_weight;
+  const double total = PairwiseSum(weight_.data(), kernels);
   // (Sample sums them up when it first draws: most estimators never do.)
   for (int j = 0; j < kernels; ++j) weight_[j] /= total;
   const double prior_share = weight_[n];

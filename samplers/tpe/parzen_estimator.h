@@ -114,6 +114,12 @@ double TruncatedNormalDraw(double mu, double sigma, double u);
 // newest `flat` observations and a linear ramp from 1/n up to 1 for the older
 // ones. `n` observations, oldest first.
 std::vector<double> ForgettingWeights(int64_t n, int64_t flat);
+// The same into w[0, n).
+void WriteForgettingWeights(int64_t n, int64_t flat, double* w);
+
+// The sum of x[0, n) as numpy's sum computes it (pairwise, in blocks of 8),
+// so that normalized weights are Optuna's bit for bit.
+double PairwiseSum(const double* x, int64_t n);
 
 // A lazy axis's widths (see ParzenEstimator::lazy_axis_): cells narrower than
 // min_sigma over its kernels' mu, each with its smallest and largest mu, and

@@ -121,6 +121,26 @@ TEST(ForgettingWeightsTest, FlatForTheNewestRampForTheOldest) {
   for (int i = 5; i < 30; ++i) EXPECT_EQ(w[i], 1.0);
 }
 
+// Optuna's default_weights are numpy.linspace's values, normalized by
+// numpy's (pairwise) sum: the numbers below are what numpy 2.4 printed.
+TEST(ForgettingWeightsTest, NumpysRampAndSumBitForBit) {
+  const std::vector<double> w = ForgettingWeights(1000, 25);
+  EXPECT_EQ(w[1], 0.0020256673511293635);
+  EXPECT_EQ(w[500], 0.5138336755646817);
+  EXPECT_EQ(w[974], 1.0);
+  for (auto [n, sum] :
+       {std::pair{5, 6.0}, std::pair{137, 82.4087591240876},
+        std::pair{1000, 513.9875}, std::pair{4999, 2513.4974994999}}) {
+    std::vector<double> with_prior = ForgettingWeights(n, 25);
+    with_prior.push_back(1.0);
+    EXPECT_EQ(PairwiseSum(with_prior.data(), n + 1), sum) << n;
+  }
+  // Summed one by one, the 4999 weights give 2513.4974994998997.
+  std::vector<double> x;
+  for (int i = 0; i < 300; ++i) x.push_back(0.1 * i + 1e-3 * (i % 7));
+  EXPECT_EQ(PairwiseSum(x.data(), 300), 4485.897000000001);
+}
+
 TEST(AxisTest, KindsFollowTheParameter) {
   const ParamSpec d = Numeric(ParamKind::kDouble, 0, 1);
   const ParamSpec i = Numeric(ParamKind::kInt, 0, 10, false, 1);
