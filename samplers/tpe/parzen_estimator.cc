@@ -26,6 +26,11 @@ constexpr double kMidpointWidth = 0.2;
 // What the bounds of a binned axis's log mass (see LogDensity) add for the
 // rounding of the masses they bound and of their own arithmetic.
 constexpr double kBinnedBoundMargin = 1e-6;
+// LogDensityBounds: the slack (plus log K) below the largest term under which
+// terms are left out, which bounds the density within a factor of 1 + e^-10
+// (4.5e-5), and what rounding may add to either bound, relatively.
+constexpr double kBoundsSlack = 10;
+constexpr double kBoundsMargin = 1e-9;
 // Kernels per block in a joint estimator's evaluation (see LogDensity): small
 // enough that a block's kernels are all far from a candidate more often than
 // not, large enough to vectorize.
@@ -902,13 +907,16 @@ void ParzenEstimator::SplitIntoStrips(const ObservationView& observations,
   // then a stable counting sort of the sorted observations by strip.
   const double* column = observations.columns[1];
   const int* rows = observations.rows;
+  // (A cell's strip from a table: a division per observation is slow.)
+  std::vector<int> strip_of_cell(cells);
+  for (int cell = 0; cell < cells; ++cell) strip_of_cell[cell] = cell / per;
   std::vector<int> strip_of(n);
   std::vector<int> begin(strips + 1, 0);
   for (int j = 0; j < n; ++j) {
     const double x =
         column[(rows == nullptr ? j : rows[j]) * observations.stride];
     const int cell = std::min(cells - 1, static_cast<int>(x * count));
-    strip_of[j] = cell / per;
+    strip_of[j] = strip_of_cell[cell];
     ++begin[strip_of[j] + 1];
   }
   for (int s = 0; s < strips; ++s) begin[s + 1] += begin[s];
@@ -1330,13 +1338,55 @@ Candidates ParzenEstimator::Sample(int count, Rng& rng) const {
 }
 
 Eigen::ArrayXd ParzenEstimator::LogDensity(const Candidates& cands) const {
-  const size_t dims = axes_.size();
   Eigen::ArrayXd out(cands.count);
+  if (!Joint()) {
+    OneAxisLogDensity(cands, out);
+    return out;
+  }
+  JointLogDensity(cands, 40 + std::log(static_cast<double>(kernels())), nullptr,
+                  out.data(), nullptr);
+  return out;
+}
+
+void ParzenEstimator::LogDensityBounds(const Candidates& cands,
+                                       Eigen::ArrayXd& lower,
+                                       Eigen::ArrayXd& upper) const {
+  lower.resize(cands.count);
+  upper.resize(cands.count);
+  if (!Joint()) {
+    OneAxisLogDensity(cands, lower);
+    upper = lower;
+    return;
+  }
+  JointLogDensity(cands,
+                  kBoundsSlack + std::log(static_cast<double>(kernels())),
+                  nullptr, lower.data(), upper.data());
+  // What rounding may add to either side (the sums differ in their terms).
+  for (int c = 0; c < cands.count; ++c) {
+    lower[c] -= kBoundsMargin * std::max(1.0, std::abs(lower[c]));
+    upper[c] += kBoundsMargin * std::max(1.0, std::abs(upper[c]));
+  }
+}
+
+void ParzenEstimator::LogDensityOf(const Candidates& cands,
+                                   const std::vector<int>& which,
+                                   Eigen::ArrayXd& out) const {
+  out.resize(cands.count);
+  if (!Joint()) {
+    OneAxisLogDensity(cands, out);
+    return;
+  }
+  JointLogDensity(cands, 40 + std::log(static_cast<double>(kernels())), &which,
+                  out.data(), nullptr);
+}
+
+void ParzenEstimator::OneAxisLogDensity(const Candidates& cands,
+                                        Eigen::ArrayXd& out) const {
   if (!category_log_prob_.empty()) {
     for (int c = 0; c < cands.count; ++c) {
       out[c] = category_log_prob_[cands.bin[0][c]];
     }
-    return out;
+    return;
   }
   if (!buckets_.empty()) {
     std::vector<double> exponents(kernels());
@@ -1348,8 +1398,14 @@ Eigen::ArrayXd ParzenEstimator::LogDensity(const Candidates& cands) const {
       if (binned) axes_[0]->BinEdges(cands.bin[0][c], &lo, &hi);
       out[c] = LogDensity1D(lo, hi, binned, exponents, factors);
     }
-    return out;
+    return;
   }
+}
+
+void ParzenEstimator::JointLogDensity(const Candidates& cands, double slack,
+                                      const std::vector<int>* which,
+                                      double* out, double* upper) const {
+  const size_t dims = axes_.size();
   // Binned axes: each distinct bin's log mass under each atom, computed once
   // (candidates often share bins, kernels often share atoms).
   std::vector<std::vector<std::vector<double>>> tables(dims);
@@ -1411,8 +1467,9 @@ Eigen::ArrayXd ParzenEstimator::LogDensity(const Candidates& cands) const {
   // maximum) minus slack = 40 + log(K). Every dropped term then ends below
   // max - slack, so the K of them at most change the sum by less than e^-40
   // (4e-18) of it, below its rounding error: the result is exact up to
-  // rounding. With Optuna 5's narrow per-gap kernels most blocks go after an
-  // axis or two, and only the kept terms need an exp.
+  // rounding. (LogDensityBounds passes a smaller slack, and adds K e^-slack
+  // of the sum for the upper bound.) With Optuna 5's narrow per-gap kernels
+  // most blocks go after an axis or two, and only the kept terms need an exp.
   //
   // The sum is taken as the blocks are visited, of exp(term - best so far),
   // rescaled when a larger term comes: no second pass over the kept terms.
@@ -1423,7 +1480,6 @@ Eigen::ArrayXd ParzenEstimator::LogDensity(const Candidates& cands) const {
   // EstimatorMemory).
   const int n_kernels = kernels();
   const int n_blocks = static_cast<int>(order_.size()) / kBlock;
-  const double slack = 40 + std::log(static_cast<double>(n_kernels));
   // Every axis continuous (the common case): a loop without the switch.
   bool all_continuous = true;
   std::vector<const double*> eval_mu(dims);
@@ -1444,7 +1500,10 @@ Eigen::ArrayXd ParzenEstimator::LogDensity(const Candidates& cands) const {
     exact_constant.assign(order_.size(),
                           std::numeric_limits<double>::quiet_NaN());
   }
-  for (int c = 0; c < cands.count; ++c) {
+  const int count =
+      which == nullptr ? cands.count : static_cast<int>(which->size());
+  for (int i = 0; i < count; ++i) {
+    const int c = which == nullptr ? i : (*which)[i];
     for (size_t d = 0; d < dims; ++d) x[d] = cands.unit[d][c];
     // The log terms of the kernels of block `b` after all axes, or false
     // once they are all below `cutoff`.
@@ -1661,8 +1720,53 @@ Eigen::ArrayXd ParzenEstimator::LogDensity(const Candidates& cands) const {
       }
     }
     out[c] = best > -kInf ? best + std::log(sum) : -kInf;
+    if (upper != nullptr) {
+      // Every term left out is below best - slack.
+      upper[c] = best > -kInf
+                     ? best + std::log(sum + n_kernels * std::exp(-slack))
+                     : -kInf;
+    }
   }
-  return out;
+}
+
+int LargestRatio(const ParzenEstimator& l, const ParzenEstimator& g,
+                 const Candidates& cands) {
+  if (cands.count == 0) return 0;
+  const Eigen::ArrayXd log_l = l.LogDensity(cands);
+  Eigen::ArrayXd g_lower;
+  Eigen::ArrayXd g_upper;
+  g.LogDensityBounds(cands, g_lower, g_upper);
+  // The largest score some candidate surely reaches; a candidate that surely
+  // stays below it cannot be the first of largest score.
+  double reached = -kInf;
+  for (int c = 0; c < cands.count; ++c) {
+    const double low = log_l[c] - g_upper[c];
+    if (low > reached) reached = low;
+  }
+  std::vector<int> contenders;
+  for (int c = 0; c < cands.count; ++c) {
+    // (NaN bounds, never expected, make a contender.)
+    if (!(log_l[c] - g_lower[c] < reached)) contenders.push_back(c);
+  }
+  if (contenders.size() == 1) return contenders[0];
+  // Exact bounds (one axis) are the density; the others are computed.
+  Eigen::ArrayXd log_g = g_lower;
+  std::vector<int> unknown;
+  for (int c : contenders) {
+    if (g_lower[c] != g_upper[c]) unknown.push_back(c);
+  }
+  if (!unknown.empty()) g.LogDensityOf(cands, unknown, log_g);
+  int best = contenders.empty() ? 0 : contenders[0];
+  double best_score = -kInf;
+  for (int c : contenders) {
+    const double score = log_l[c] - log_g[c];
+    // NaN (never expected) loses; ties go to the first drawn.
+    if (score > best_score) {
+      best_score = score;
+      best = c;
+    }
+  }
+  return best;
 }
 
 }  // namespace tpe_internal

@@ -233,6 +233,15 @@ class ParzenEstimator {
   // The log density of each candidate (log mass for binned and categorical
   // axes, log density for continuous ones).
   Eigen::ArrayXd LogDensity(const Candidates& candidates) const;
+  // Cheaper bounds of the same: lower[c] <= LogDensity(candidates)[c] <=
+  // upper[c], within a factor of about 1 + 4.5e-5 of each other; equal (the
+  // density) for estimators of one axis, which are cheap.
+  void LogDensityBounds(const Candidates& candidates, Eigen::ArrayXd& lower,
+                        Eigen::ArrayXd& upper) const;
+  // LogDensity at the candidates `which`, bit for bit, into out (resized to
+  // the candidates' count; other entries may be kept or overwritten).
+  void LogDensityOf(const Candidates& candidates, const std::vector<int>& which,
+                    Eigen::ArrayXd& out) const;
 
   int kernels() const { return static_cast<int>(weight_.size()); }
   // The kernels' widths along a numeric axis, in unit space (observations in
@@ -296,6 +305,16 @@ class ParzenEstimator {
     // sqrt(2 pi)): what multiplies the kernel's exp(-z^2 / 2) or mass.
     std::vector<double> factor;
   };
+  // Several axes (or none of the one-axis tables): the blocked evaluation.
+  bool Joint() const { return category_log_prob_.empty() && buckets_.empty(); }
+  void OneAxisLogDensity(const Candidates& candidates,
+                         Eigen::ArrayXd& out) const;
+  // out[c] for the candidates `which` (all if null), leaving out terms more
+  // than `slack` below the largest; with `upper`, also an upper bound there
+  // (the terms left out at their largest).
+  void JointLogDensity(const Candidates& candidates, double slack,
+                       const std::vector<int>* which, double* out,
+                       double* upper) const;
   void BuildBuckets(const std::vector<std::pair<double, int>>& sorted,
                     double prior_share);
   double LogDensity1D(double lo, double hi, bool binned,
@@ -447,6 +466,12 @@ class ParzenEstimator {
   KernelMemo* memo_ = nullptr;  // the memory's
   std::vector<int> slot_;       // per kernel, in memo_
 };
+
+// The first of the candidates of largest log l(x) - log g(x), TPE's choice,
+// as computing every candidate's LogDensity under both would find it; g's
+// exact density only where its bounds cannot tell.
+int LargestRatio(const ParzenEstimator& l, const ParzenEstimator& g,
+                 const Candidates& candidates);
 
 }  // namespace tpe_internal
 }  // namespace hpo

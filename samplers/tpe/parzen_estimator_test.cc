@@ -528,6 +528,95 @@ TEST(ParzenEstimatorTest, BinnedFirstAxisGivesTheMixture) {
   }
 }
 
+// TPE's choice, the first candidate of largest log l - log g, made from g's
+// bounds where they tell and its exact density where they do not, is the one
+// the exact densities give; the bounds hold the exact density, and
+// LogDensityOf gives its bits. Candidates include exact ties (copies) and
+// near ones (a copy moved by 1e-9), which only the exact densities separate.
+TEST(ParzenEstimatorTest, LargestRatioPicksAsTheExactScoresDo) {
+  const ParamSpec doubles = Numeric(ParamKind::kDouble, 0, 1);
+  const ParamSpec ints = Numeric(ParamKind::kInt, -50, 50, false, 1);
+  const ParamSpec categories = Categorical(3);
+  const std::vector<std::vector<const ParamSpec*>> spaces = {
+      {&doubles},
+      {&doubles, &doubles},
+      {&doubles, &doubles, &doubles, &doubles, &doubles, &doubles},
+      {&ints, &doubles},
+      {&doubles, &categories, &ints},
+  };
+  Rng rng(11);
+  int near_ties = 0;
+  for (const auto& space : spaces) {
+    std::vector<Axis> axis_store;
+    for (const ParamSpec* p : space) axis_store.emplace_back(*p, false);
+    std::vector<const Axis*> axes;
+    for (const Axis& a : axis_store) axes.push_back(&a);
+    const size_t dims = axes.size();
+    for (int n : {30, 400}) {
+      for (int round = 0; round < 8; ++round) {
+        // The good trials near 0.3, the others anywhere and near 0.7.
+        auto draw_rows = [&](int count, double centre, double spread) {
+          std::vector<double> rows;
+          for (int j = 0; j < count; ++j) {
+            for (size_t d = 0; d < dims; ++d) {
+              double u = centre + (UnitDraw(rng) - 0.5) * spread;
+              if (j % 3 == 0) u = UnitDraw(rng);
+              const double x = space[d]->FromUnit(std::clamp(u, 0.0, 1.0));
+              rows.push_back(axes[d]->Observe(x));
+            }
+          }
+          return rows;
+        };
+        const ParzenEstimator l(axes, draw_rows(12, 0.3, 0.2),
+                                EstimatorOptions());
+        const ParzenEstimator g(axes, draw_rows(n, 0.7, 0.5),
+                                EstimatorOptions());
+        Candidates c = l.Sample(24, rng);
+        auto copy = [&](int from, int to, double move) {
+          for (size_t d = 0; d < dims; ++d) {
+            c.coordinate[d][to] = c.coordinate[d][from];
+            c.unit[d][to] = c.unit[d][from];
+            c.bin[d][to] = c.bin[d][from];
+            if (axes[d]->kind() == AxisKind::kContinuous) {
+              c.unit[d][to] = std::min(1.0, c.unit[d][to] + move);
+            }
+          }
+        };
+        copy(0, 7, 0);
+        copy(3, 20, 0);
+        copy(1, 9, 1e-9);
+        copy(5, 6, 1e-9);
+        const Eigen::ArrayXd log_g = g.LogDensity(c);
+        const Eigen::ArrayXd score = l.LogDensity(c) - log_g;
+        int want = 0;
+        for (int k = 1; k < c.count; ++k) {
+          if (score[k] > score[want]) want = k;
+        }
+        EXPECT_EQ(LargestRatio(l, g, c), want)
+            << "dims " << dims << " n " << n << " round " << round;
+        Eigen::ArrayXd lower;
+        Eigen::ArrayXd upper;
+        g.LogDensityBounds(c, lower, upper);
+        std::vector<int> which;
+        for (int k = 0; k < c.count; ++k) {
+          EXPECT_LE(lower[k], log_g[k]) << k;
+          EXPECT_GE(upper[k], log_g[k]) << k;
+          EXPECT_LE(upper[k] - lower[k],
+                    1e-4 * std::max(1.0, std::abs(log_g[k])));
+          if (k % 3 == 1) which.push_back(k);
+          near_ties += k > 0 && score[k] != score[k - 1] &&
+                       std::abs(score[k] - score[k - 1]) < 1e-6;
+        }
+        Eigen::ArrayXd some;
+        g.LogDensityOf(c, which, some);
+        for (int k : which) EXPECT_EQ(some[k], log_g[k]) << k;
+      }
+    }
+  }
+  // The moved copies did make near ties.
+  EXPECT_GT(near_ties, 20);
+}
+
 // EstimatorMemory: an estimator built with what an earlier one over some of
 // the same rows left is the same estimator, bit for bit (widths and log
 // densities), as one built from nothing, whatever rows came or went between

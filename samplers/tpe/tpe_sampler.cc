@@ -283,17 +283,7 @@ class TpeSampler : public Sampler {
       const ParzenEstimator l(axes, below, options_.estimator, &memory.l);
       const ParzenEstimator g(axes, above, options_.estimator, &memory.g);
       const Candidates candidates = l.Sample(options_.n_ei_candidates, rng);
-      const Eigen::ArrayXd score =
-          l.LogDensity(candidates) - g.LogDensity(candidates);
-      int best = 0;
-      double best_score = -std::numeric_limits<double>::infinity();
-      for (int c = 0; c < candidates.count; ++c) {
-        // NaN (never expected) loses; ties go to the first drawn.
-        if (score[c] > best_score) {
-          best_score = score[c];
-          best = c;
-        }
-      }
+      const int best = LargestRatio(l, g, candidates);
       std::vector<double> values(group.size());
       for (size_t k = 0; k < group.size(); ++k) {
         values[k] = candidates.coordinate[k][best];
