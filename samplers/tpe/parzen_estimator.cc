@@ -1732,30 +1732,38 @@ void ParzenEstimator::JointLogDensity(const Candidates& cands, double slack,
 int LargestRatio(const ParzenEstimator& l, const ParzenEstimator& g,
                  const Candidates& cands) {
   if (cands.count == 0) return 0;
-  const Eigen::ArrayXd log_l = l.LogDensity(cands);
+  Eigen::ArrayXd l_lower;
+  Eigen::ArrayXd l_upper;
   Eigen::ArrayXd g_lower;
   Eigen::ArrayXd g_upper;
+  l.LogDensityBounds(cands, l_lower, l_upper);
   g.LogDensityBounds(cands, g_lower, g_upper);
   // The largest score some candidate surely reaches; a candidate that surely
   // stays below it cannot be the first of largest score.
   double reached = -kInf;
   for (int c = 0; c < cands.count; ++c) {
-    const double low = log_l[c] - g_upper[c];
+    const double low = l_lower[c] - g_upper[c];
     if (low > reached) reached = low;
   }
   std::vector<int> contenders;
   for (int c = 0; c < cands.count; ++c) {
     // (NaN bounds, never expected, make a contender.)
-    if (!(log_l[c] - g_lower[c] < reached)) contenders.push_back(c);
+    if (!(l_upper[c] - g_lower[c] < reached)) contenders.push_back(c);
   }
   if (contenders.size() == 1) return contenders[0];
   // Exact bounds (one axis) are the density; the others are computed.
-  Eigen::ArrayXd log_g = g_lower;
-  std::vector<int> unknown;
-  for (int c : contenders) {
-    if (g_lower[c] != g_upper[c]) unknown.push_back(c);
-  }
-  if (!unknown.empty()) g.LogDensityOf(cands, unknown, log_g);
+  auto exact = [&](const ParzenEstimator& e, const Eigen::ArrayXd& lower,
+                   const Eigen::ArrayXd& upper) {
+    Eigen::ArrayXd log_density = lower;
+    std::vector<int> unknown;
+    for (int c : contenders) {
+      if (lower[c] != upper[c]) unknown.push_back(c);
+    }
+    if (!unknown.empty()) e.LogDensityOf(cands, unknown, log_density);
+    return log_density;
+  };
+  const Eigen::ArrayXd log_l = exact(l, l_lower, l_upper);
+  const Eigen::ArrayXd log_g = exact(g, g_lower, g_upper);
   int best = contenders.empty() ? 0 : contenders[0];
   double best_score = -kInf;
   for (int c : contenders) {

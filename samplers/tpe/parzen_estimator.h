@@ -468,8 +468,9 @@ class ParzenEstimator {
 };
 
 // The first of the candidates of largest log l(x) - log g(x), TPE's choice,
-// as computing every candidate's LogDensity under both would find it; g's
-// exact density only where its bounds cannot tell.
+// as computing every candidate's LogDensity under both would find it, from
+// their bounds (LogDensityBounds) and the exact densities only of the
+// candidates the bounds cannot separate.
 int LargestRatio(const ParzenEstimator& l, const ParzenEstimator& g,
                  const Candidates& candidates);
 

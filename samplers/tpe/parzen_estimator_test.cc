@@ -528,11 +528,12 @@ TEST(ParzenEstimatorTest, BinnedFirstAxisGivesTheMixture) {
   }
 }
 
-// TPE's choice, the first candidate of largest log l - log g, made from g's
-// bounds where they tell and its exact density where they do not, is the one
-// the exact densities give; the bounds hold the exact density, and
-// LogDensityOf gives its bits. Candidates include exact ties (copies) and
-// near ones (a copy moved by 1e-9), which only the exact densities separate.
+// TPE's choice, the first candidate of largest log l - log g, made from the
+// estimators' bounds where they tell and their exact densities where they do
+// not, is the one the exact densities give; the bounds hold the exact
+// density, and LogDensityOf gives its bits. Candidates include exact ties
+// (copies) and near ones (a copy moved by 1e-9), which only the exact densities
+// separate.
 TEST(ParzenEstimatorTest, LargestRatioPicksAsTheExactScoresDo) {
   const ParamSpec doubles = Numeric(ParamKind::kDouble, 0, 1);
   const ParamSpec ints = Numeric(ParamKind::kInt, -50, 50, false, 1);
@@ -597,12 +598,18 @@ TEST(ParzenEstimatorTest, LargestRatioPicksAsTheExactScoresDo) {
         Eigen::ArrayXd lower;
         Eigen::ArrayXd upper;
         g.LogDensityBounds(c, lower, upper);
+        Eigen::ArrayXd l_lower;
+        Eigen::ArrayXd l_upper;
+        const Eigen::ArrayXd log_l = l.LogDensity(c);
+        l.LogDensityBounds(c, l_lower, l_upper);
         std::vector<int> which;
         for (int k = 0; k < c.count; ++k) {
           EXPECT_LE(lower[k], log_g[k]) << k;
           EXPECT_GE(upper[k], log_g[k]) << k;
           EXPECT_LE(upper[k] - lower[k],
                     1e-4 * std::max(1.0, std::abs(log_g[k])));
+          EXPECT_LE(l_lower[k], log_l[k]) << k;
+          EXPECT_GE(l_upper[k], log_l[k]) << k;
           if (k % 3 == 1) which.push_back(k);
           near_ties += k > 0 && score[k] != score[k - 1] &&
                        std::abs(score[k] - score[k - 1]) < 1e-6;
