@@ -294,6 +294,19 @@ double PairwiseSum(const double* x, int64_t n) {
 
 namespace {
 
+// Room for n elements in a buffer kept from one estimator to the next (they
+// grow by a row or two each time): geometrically, where an exact reservation
+// would reallocate every time.
+template <typename Vector>
+void Reserve(Vector& v, size_t n) {
+  if (v.capacity() < n) v.reserve(std::max(n, 2 * v.capacity()));
+}
+template <typename Vector, typename Iterator>
+void AssignGrowing(Vector& v, Iterator begin, Iterator end) {
+  Reserve(v, static_cast<size_t>(end - begin));
+  v.assign(begin, end);
+}
+
 // Whether the increasing rows `earlier` are all among the increasing rows
 // rows[0, n), and if so the positions of the others in `added`.
 bool RowsAdded(const std::vector<int>& earlier, const int* rows, int n,
@@ -339,6 +352,38 @@ ParzenEstimator::ParzenEstimator(const std::vector<const Axis*>& axes,
   Build(observations, options, memory);
 }
 
+void ParzenEstimator::Rebuild(const std::vector<const Axis*>& axes,
+                              const ObservationView& observations,
+                              const EstimatorOptions& options,
+                              EstimatorMemory* memory) {
+  // What Build leaves as a new estimator has it unless it sets it: cleared
+  // here, keeping the buffers (Build resizes the rest, whose sizes mostly
+  // stay, and overwrites them).
+  axes_ = axes;
+  owned_.clear();
+  rows_.clear();
+  cumulative_weight_.clear();
+  for (NumericAxis& a : numeric_) {
+    a.mu.resize(0);  // (empty: Sample reads eval_mu)
+    a.atom.clear();
+    a.atom_mu.clear();
+    a.atom_sigma.clear();
+    a.atom_log_z.clear();
+    a.atom_log_sigma.clear();
+  }
+  buckets_.clear();
+  category_log_prob_.clear();
+  strip_begin_.clear();
+  strip_cells_ = 0;
+  cells_per_strip_ = 0;
+  strips_.clear();
+  pending_.clear();
+  cells_.clear();
+  ready_.clear();
+  memo_ = nullptr;
+  Build(observations, options, memory);
+}
+
 void ParzenEstimator::Build(const ObservationView& observations,
                             const EstimatorOptions& options,
                             EstimatorMemory* memory) {
@@ -348,7 +393,7 @@ void ParzenEstimator::Build(const ObservationView& observations,
   const int kernels = n + 1;  // the prior's kernel is the last one
   // Where lazy axes read their kernels' mu (see LazyMu).
   if (observations.rows != nullptr) {
-    rows_.assign(observations.rows, observations.rows + n);
+    AssignGrowing(rows_, observations.rows, observations.rows + n);
   }
   stride_ = observations.stride;
   columns_ = observations.columns;
@@ -385,7 +430,7 @@ void ParzenEstimator::Build(const ObservationView& observations,
   // LogDensity's blocks are fixed-size Eigen arrays, which it vectorizes:
   // padded with kernels whose log term is -inf (they are never kept).
   const int padded = (kernels + kBlock - 1) / kBlock * kBlock;
-  Eigen::ArrayXd scale;
+  Eigen::ArrayXd& scale = scale_;
   if (joint) {
     constant_.setZero(padded);
     scale.setOnes(padded);
@@ -440,9 +485,10 @@ void ParzenEstimator::Build(const ObservationView& observations,
                           RowsAdded(memory->rows, observations.rows, n, added);
   // With a memory: where each of its rows is now (its rows keep their order,
   // the added ones come in between).
-  std::vector<int> now_of_earlier;
+  std::vector<int>& now_of_earlier = now_of_earlier_;
+  now_of_earlier.clear();
   if (remembered) {
-    now_of_earlier.reserve(memory->rows.size());
+    Reserve(now_of_earlier, memory->rows.size());
     size_t next = 0;
     for (int j = 0; j < n; ++j) {
       if (next < added.size() && added[next] == j) {
@@ -464,8 +510,8 @@ void ParzenEstimator::Build(const ObservationView& observations,
 
   numeric_.resize(dims);
   categorical_.resize(dims);
-  UnitSort sort;
-  Eigen::ArrayXd mu_scratch;
+  UnitSort& sort = sort_;
+  Eigen::ArrayXd& mu_scratch = mu_scratch_;
   for (size_t d = 0; d < dims; ++d) {
     const Axis& axis = *axes[d];
     const double* column = observations.columns[d];
@@ -518,6 +564,7 @@ void ParzenEstimator::Build(const ObservationView& observations,
                                        earlier, added)) {
       lazy_axis_[d] = 1;
       ++lazy_axes;
+      a.sigma.resize(0);  // (filled if Sigma asks)
       a.eval_mu.resize(padded);
       a.half_precision.resize(padded);
       // The prior's kernel (never pending) exactly, as below.
@@ -528,14 +575,15 @@ void ParzenEstimator::Build(const ObservationView& observations,
     // axes of joint estimators, which keep eval_mu only (memory is time
     // here: fresh pages fault).
     Eigen::ArrayXd& mu = joint_continuous && !may_be_lazy ? mu_scratch : a.mu;
-    mu.resize(kernels);
+    // (Both padded: kept buffers then keep their size for 8 builds.)
+    mu.resize(padded);
     if (rows == nullptr) {
       for (int j = 0; j < n; ++j) mu[j] = column[j * stride];
     } else {
       for (int j = 0; j < n; ++j) mu[j] = column[rows[j] * stride];
     }
     mu[n] = 0.5;
-    a.sigma.resize(kernels);
+    a.sigma.resize(padded);
     // The observations by increasing mu (ties by index, so the order is
     // fixed). The prior's kernel is not among them: Optuna 5 no longer counts
     // it as a neighbour.
@@ -547,8 +595,10 @@ void ParzenEstimator::Build(const ObservationView& observations,
       SortUnit(mu.data(), n, sort);
     }
     if (memory != nullptr && joint_continuous) {
-      memory->sorted[d].value = sort.value;
-      memory->sorted[d].index = sort.index;
+      AssignGrowing(memory->sorted[d].value, sort.value.begin(),
+                    sort.value.end());
+      AssignGrowing(memory->sorted[d].index, sort.index.begin(),
+                    sort.index.end());
       sorted_here[d] = 1;
     }
     if (d == 0 && sorted_first_axis_) {
@@ -730,7 +780,7 @@ void ParzenEstimator::Build(const ObservationView& observations,
   }
   if (memory != nullptr) {
     memory->axes = axes;
-    memory->rows.assign(observations.rows, observations.rows + n);
+    AssignGrowing(memory->rows, observations.rows, observations.rows + n);
     memory->lazy = lazy_axis_;
     for (size_t d = 0; d < dims; ++d) {
       if (!sorted_here[d]) memory->sorted[d].index.clear();
@@ -908,10 +958,13 @@ void ParzenEstimator::SplitIntoStrips(const ObservationView& observations,
   const double* column = observations.columns[1];
   const int* rows = observations.rows;
   // (A cell's strip from a table: a division per observation is slow.)
-  std::vector<int> strip_of_cell(cells);
+  std::vector<int>& strip_of_cell = strip_scratch_[0];
+  strip_of_cell.resize(cells);
   for (int cell = 0; cell < cells; ++cell) strip_of_cell[cell] = cell / per;
-  std::vector<int> strip_of(n);
-  std::vector<int> begin(strips + 1, 0);
+  std::vector<int>& strip_of = strip_scratch_[1];
+  strip_of.resize(n);
+  std::vector<int>& begin = strip_begin_;
+  begin.assign(strips + 1, 0);
   for (int j = 0; j < n; ++j) {
     const double x =
         column[(rows == nullptr ? j : rows[j]) * observations.stride];
@@ -920,10 +973,11 @@ void ParzenEstimator::SplitIntoStrips(const ObservationView& observations,
     ++begin[strip_of[j] + 1];
   }
   for (int s = 0; s < strips; ++s) begin[s + 1] += begin[s];
-  std::vector<int> next(begin.begin(), begin.end() - 1);
-  std::vector<int> order(order_.begin(), order_.begin() + n);
+  std::vector<int>& next = strip_scratch_[2];
+  next.assign(begin.begin(), begin.end() - 1);
+  std::vector<int>& order = strip_scratch_[3];
+  AssignGrowing(order, order_.begin(), order_.begin() + n);
   for (int p = 0; p < n; ++p) order_[next[strip_of[order[p]]]++] = order[p];
-  strip_begin_ = std::move(begin);
   strip_cells_ = count;
   cells_per_strip_ = per;
 }
@@ -1189,13 +1243,13 @@ void ParzenEstimator::Materialize(size_t d, int b) const {
   ready_[d * (order_.size() / kBlock) + b] = 1;
 }
 
-const Eigen::ArrayXd& ParzenEstimator::Sigma(size_t axis) const {
+Eigen::Map<const Eigen::ArrayXd> ParzenEstimator::Sigma(size_t axis) const {
   const NumericAxis& a = numeric_[axis];
   if (lazy_axis_[axis] && a.sigma.size() == 0) {
     a.sigma.resize(kernels());
     for (int j = 0; j < kernels(); ++j) a.sigma[j] = KernelSigma(axis, j);
   }
-  return a.sigma;
+  return Eigen::Map<const Eigen::ArrayXd>(a.sigma.data(), kernels());
 }
 
 double* ParzenEstimator::Memo(int j, size_t d, double mu, double sigma) const {

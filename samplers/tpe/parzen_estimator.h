@@ -223,6 +223,15 @@ class ParzenEstimator {
                   const EstimatorOptions& options,
                   EstimatorMemory* memory = nullptr);
 
+  // An estimator with no kernels, to Rebuild.
+  ParzenEstimator() = default;
+  // Makes this the estimator the constructor above would make, reusing this
+  // one's buffers (TPE builds its estimators anew for each suggestion).
+  void Rebuild(const std::vector<const Axis*>& axes,
+               const ObservationView& observations,
+               const EstimatorOptions& options,
+               EstimatorMemory* memory = nullptr);
+
   // Lazy axes read the observations where they are (see LazyMu).
   ParzenEstimator(const ParzenEstimator&) = delete;
   ParzenEstimator& operator=(const ParzenEstimator&) = delete;
@@ -246,7 +255,7 @@ class ParzenEstimator {
   int kernels() const { return static_cast<int>(weight_.size()); }
   // The kernels' widths along a numeric axis, in unit space (observations in
   // the given order, then the prior's). For tests.
-  const Eigen::ArrayXd& Sigma(size_t axis) const;
+  Eigen::Map<const Eigen::ArrayXd> Sigma(size_t axis) const;
 
  private:
   // Several axes: LogDensity's layout. Kernels are evaluated in blocks of
@@ -257,6 +266,7 @@ class ParzenEstimator {
     // In kernel order (observations as given, then the prior's kernel), for
     // Sample and Sigma; mu empty for continuous axes of joint estimators,
     // which have eval_mu, and for lazy axes, which read it in place (LazyMu).
+    // Both may be longer than the kernels (padded, as eval_mu is).
     Eigen::ArrayXd mu;
     mutable Eigen::ArrayXd sigma;
     // Continuous axes (with several axes), in evaluation order: mu and
@@ -465,6 +475,13 @@ class ParzenEstimator {
   double* Memo(int j, size_t d, double mu, double sigma) const;
   KernelMemo* memo_ = nullptr;  // the memory's
   std::vector<int> slot_;       // per kernel, in memo_
+
+  // Build's working buffers, kept for the next Rebuild.
+  Eigen::ArrayXd scale_;
+  Eigen::ArrayXd mu_scratch_;
+  UnitSort sort_;
+  std::vector<int> now_of_earlier_;
+  std::vector<int> strip_scratch_[4];
 };
 
 // The first of the candidates of largest log l(x) - log g(x), TPE's choice,

@@ -65,6 +65,14 @@ struct GroupMemory {
   uint64_t generation = 0;
   EstimatorMemory l;
   EstimatorMemory g;
+  // The estimators themselves, rebuilt for each suggestion in their buffers,
+  // and the rows they were built from (the estimators read them).
+  std::unique_ptr<ParzenEstimator> l_estimator =
+      std::make_unique<ParzenEstimator>();
+  std::unique_ptr<ParzenEstimator> g_estimator =
+      std::make_unique<ParzenEstimator>();
+  std::vector<int> below_rows;
+  std::vector<int> above_rows;
 };
 using Memories = absl::flat_hash_map<std::vector<size_t>, GroupMemory>;
 
@@ -187,6 +195,7 @@ class TpeSampler : public Sampler {
       // The group structure comes from finished trials only: a waiting trial
       // enqueued with some parameters left out must not break up the groups.
       std::vector<size_t> finished;
+      finished.reserve(n);
       for (size_t t = 0; t < n; ++t) {
         if (split_.trials[t].finished) finished.push_back(t);
       }
@@ -256,11 +265,14 @@ class TpeSampler : public Sampler {
         below.columns.push_back(table_.column(i));
       }
       ObservationView above = below;
+      GroupMemory& memory = (*memories_)[group];
       // The trials (rows) with every parameter of the group.
-      std::vector<int> below_rows;
-      std::vector<int> above_rows;
-      below_rows.reserve(static_cast<size_t>(split_.n_below));
-      above_rows.reserve(n);
+      std::vector<int>& below_rows = memory.below_rows;
+      std::vector<int>& above_rows = memory.above_rows;
+      below_rows.clear();
+      above_rows.clear();
+      // (Room to grow: a trial or two more each time.)
+      if (above_rows.capacity() < n) above_rows.reserve(2 * n);
       for (size_t t = 0; t < n; ++t) {
         bool all = table_.complete(row_[t]);
         if (!all) {
@@ -274,14 +286,15 @@ class TpeSampler : public Sampler {
       below.n = static_cast<int>(below_rows.size());
       above.rows = above_rows.data();
       above.n = static_cast<int>(above_rows.size());
-      GroupMemory& memory = (*memories_)[group];
       if (memory.generation != table_.generation()) {
         memory.l.Clear();
         memory.g.Clear();
         memory.generation = table_.generation();
       }
-      const ParzenEstimator l(axes, below, options_.estimator, &memory.l);
-      const ParzenEstimator g(axes, above, options_.estimator, &memory.g);
+      ParzenEstimator& l = *memory.l_estimator;
+      ParzenEstimator& g = *memory.g_estimator;
+      l.Rebuild(axes, below, options_.estimator, &memory.l);
+      g.Rebuild(axes, above, options_.estimator, &memory.g);
       const Candidates candidates = l.Sample(options_.n_ei_candidates, rng);
       const int best = LargestRatio(l, g, candidates);
       std::vector<double> values(group.size());
