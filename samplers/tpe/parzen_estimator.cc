@@ -31,6 +31,11 @@ constexpr double kBinnedBoundMargin = 1e-6;
 // (4.5e-5), and what rounding may add to either bound, relatively.
 constexpr double kBoundsSlack = 10;
 constexpr double kBoundsMargin = 1e-9;
+// A block's bound of its largest constant_ before it is laid out (see
+// lazy_strips_): what log's rounding may take off, relatively.
+constexpr double kFoldBoundMargin = 1e-12;
+// Lazy strips are for estimators of two or three axes (more have lazy tails).
+constexpr int kLazyStripsMaxAxes = 3;
 // Kernels per block in a joint estimator's evaluation (see LogDensity): small
 // enough that a block's kernels are all far from a candidate more often than
 // not, large enough to vectorize.
@@ -364,7 +369,6 @@ void ParzenEstimator::Rebuild(const std::vector<const Axis*>& axes,
   rows_.clear();
   cumulative_weight_.clear();
   for (NumericAxis& a : numeric_) {
-    a.mu.resize(0);  // (empty: Sample reads eval_mu)
     a.atom.clear();
     a.atom_mu.clear();
     a.atom_sigma.clear();
@@ -417,6 +421,7 @@ void ParzenEstimator::Build(const ObservationView& observations,
   // LogDensity can skip kernels far from a candidate along the first axis
   // when it is numeric, continuous or binned (see there).
   sorted_first_axis_ = joint && axes[0]->kind() != AxisKind::kCategorical;
+  lazy_strips_ = false;  // (decided with the strips)
   int continuous = 0;
   int binned = 0;
   for (const Axis* axis : axes) {
@@ -511,7 +516,6 @@ void ParzenEstimator::Build(const ObservationView& observations,
   numeric_.resize(dims);
   categorical_.resize(dims);
   UnitSort& sort = sort_;
-  Eigen::ArrayXd& mu_scratch = mu_scratch_;
   for (size_t d = 0; d < dims; ++d) {
     const Axis& axis = *axes[d];
     const double* column = observations.columns[d];
@@ -571,11 +575,9 @@ void ParzenEstimator::Build(const ObservationView& observations,
       scale[n] *= 1.0 * TruncationTails(0.5, 1.0);
       continue;
     }
-    // Each kernel's mu, in kernel order: kept in a.mu, but for continuous
-    // axes of joint estimators, which keep eval_mu only (memory is time
-    // here: fresh pages fault).
-    Eigen::ArrayXd& mu = joint_continuous && !may_be_lazy ? mu_scratch : a.mu;
-    // (Both padded: kept buffers then keep their size for 8 builds.)
+    // Each kernel's mu, in kernel order. (Padded, as sigma: kept buffers
+    // then keep their size for 8 builds.)
+    Eigen::ArrayXd& mu = a.mu;
     mu.resize(padded);
     if (rows == nullptr) {
       for (int j = 0; j < n; ++j) mu[j] = column[j * stride];
@@ -604,7 +606,18 @@ void ParzenEstimator::Build(const ObservationView& observations,
     if (d == 0 && sorted_first_axis_) {
       std::copy(sort.index.begin(), sort.index.end(), order_.begin());
       SplitIntoStrips(observations, n, min_sigma);
-      for (int p = 0; p < kernels; ++p) scale[p] = 1 / weight_[order_[p]];
+      // Every axis continuous, in strips, and no fold before the end (the
+      // scale is then at least (min_sigma kMassLowerBound)^continuous):
+      // the evaluation layout is filled block by block as LogDensity first
+      // reads each (see lazy_strips_).
+      lazy_strips_ =
+          options.lazy_layout && continuous == static_cast<int>(dims) &&
+          dims <= static_cast<size_t>(kLazyStripsMaxAxes) && !lazy_tails_ &&
+          strip_begin_.size() > 2 &&
+          continuous * std::log10(1 / (min_sigma * kMassLowerBound)) < 240;
+      if (!lazy_strips_) {
+        for (int p = 0; p < kernels; ++p) scale[p] = 1 / weight_[order_[p]];
+      }
     }
     // Optuna 5's bandwidths, in univariate and multivariate estimators alike
     // (it dropped Scott's rule): each observation's kernel is as wide as the
@@ -639,6 +652,11 @@ void ParzenEstimator::Build(const ObservationView& observations,
       // two per kernel and axis).
       a.eval_mu.resize(padded);
       a.half_precision.resize(padded);
+      if (lazy_strips_) {
+        a.eval_mu.tail(padded - kernels).setConstant(0.5);
+        a.half_precision.tail(padded - kernels).setZero();
+        continue;  // (MaterializeBlock)
+      }
       // Most kernels' widths are clipped to min_sigma (with the magic clip and
       // many observations): its half precision computed once, the same value.
       const double clipped_half_precision = 0.5 * (1 / (min_sigma * min_sigma));
@@ -765,7 +783,7 @@ void ParzenEstimator::Build(const ObservationView& observations,
         pending_[p] = 1;
       }
     }
-    fold_scale();
+    if (!lazy_strips_) fold_scale();
     if (lazy_axes > 0) {
       // Rounding, and the tails' approximation (1.5e-7 at most per axis),
       // may put an exact constant a hair above its bound.
@@ -777,6 +795,7 @@ void ParzenEstimator::Build(const ObservationView& observations,
     }
     constant_.tail(padded - kernels).setConstant(-kInf);
     BuildEvaluationLayout();
+    if (lazy_strips_) block_ready_.assign(padded / kBlock, 0);
   }
   if (memory != nullptr) {
     memory->axes = axes;
@@ -870,10 +889,20 @@ void ParzenEstimator::BuildEvaluationLayout() {
       // The strip's positions in the block (all of them with one strip).
       const int lo = std::max(begin, b * kBlock);
       const int hi = std::min(end, (b + 1) * kBlock);
-      block_lo_.push_back(mu[lo]);
-      block_hi_.push_back(mu[hi - 1]);
       double max_constant;
       double min_half_precision;
+      if (lazy_strips_) {
+        // Not laid out yet (MaterializeBlock): the first axis's mu read in
+        // kernel order, and bounds from the kernels' weights and widths.
+        block_lo_.push_back(first_axis.mu[order_[lo]]);
+        block_hi_.push_back(first_axis.mu[order_[hi - 1]]);
+        LazyBlockBounds(lo, hi, &max_constant, &min_half_precision);
+        right_max_constant_.push_back(max_constant);
+        right_min_half_precision_.push_back(min_half_precision);
+        continue;
+      }
+      block_lo_.push_back(mu[lo]);
+      block_hi_.push_back(mu[hi - 1]);
       if (binned_first) {
         max_constant = -kInf;
         double max_density = -kInf;
@@ -988,6 +1017,21 @@ void ParzenEstimator::StripSecondAxis(size_t s, int begin, int end) {
   const bool lazy = lazy_axis_[1] != 0;
   strip.lo = kInf;
   strip.hi = -kInf;
+  if (lazy_strips_) {
+    // Not laid out yet (MaterializeBlock): read in kernel order, the same
+    // values.
+    double widest = 0;
+    for (int p = begin; p < end; ++p) {
+      const int j = order_[p];
+      strip.lo = std::min(strip.lo, a.mu[j]);
+      strip.hi = std::max(strip.hi, a.mu[j]);
+      widest = std::max(widest, a.sigma[j]);
+    }
+    strip.min_half_precision = widest == min_sigma_
+                                   ? 0.5 * (1 / (min_sigma_ * min_sigma_))
+                                   : 0.5 * (1 / (widest * widest));
+    return;
+  }
   for (int p = begin; p < end; ++p) {
     const double mu = lazy ? LazyMu(1, order_[p]) : a.eval_mu[p];
     strip.lo = std::min(strip.lo, mu);
@@ -1241,6 +1285,88 @@ void ParzenEstimator::Materialize(size_t d, int b) const {
                                               : 0.5 * (1 / (sigma * sigma));
   }
   ready_[d * (order_.size() / kBlock) + b] = 1;
+}
+
+void ParzenEstimator::MaterializeBlock(int b) const {
+  const int kernels = this->kernels();
+  const double clipped_half_precision = 0.5 * (1 / (min_sigma_ * min_sigma_));
+  for (int p = b * kBlock; p < std::min(kernels, (b + 1) * kBlock); ++p) {
+    // What the constructor computes for position p without lazy strips, in
+    // the same order of operations: scale and constant_ axis by axis, then
+    // the fold.
+    const int j = order_[p];
+    double scale = 1 / weight_[j];
+    double constant = 0;
+    for (size_t d = 0; d < axes_.size(); ++d) {
+      const NumericAxis& a = numeric_[d];
+      const double mu = a.mu[j];
+      const double sigma = a.sigma[j];
+      a.eval_mu[p] = mu;
+      a.half_precision[p] = sigma == min_sigma_ ? clipped_half_precision
+                                                : 0.5 * (1 / (sigma * sigma));
+      const bool interior = (mu >= 9 * sigma) & (1 - mu >= 9 * sigma);
+      double mass = 1;
+      if (!interior) {
+        double* e = Memo(j, d, mu, sigma);
+        if (e == nullptr) {
+          mass = TruncationTails(mu, sigma);
+        } else {
+          if (std::isnan(e[KernelMemo::kMass])) {
+            e[KernelMemo::kMass] = TruncationTails(mu, sigma);
+          }
+          mass = e[KernelMemo::kMass];
+        }
+      }
+      scale *= sigma * mass;
+      constant -= kLogSqrt2Pi;
+    }
+    constant_[p] = constant - std::log(scale);
+  }
+  block_ready_[b] = 1;
+}
+
+void ParzenEstimator::LazyBlockBounds(int lo, int hi, double* max_constant,
+                                      double* min_half_precision) const {
+  // constant_ is constant_chain_ - log((1 / weight) * prod(sigma * mass)),
+  // the masses at least kMassLowerBound (1 for kernels 9 widths from both
+  // ends), and the half precision shrinks as the width grows; rounding is
+  // monotone, but for log, which kFoldBoundMargin covers.
+  const size_t dims = axes_.size();
+  double max_weight = 0;
+  double widest = 0;
+  const double* mu[kLazyStripsMaxAxes];
+  const double* sigma[kLazyStripsMaxAxes];
+  double narrowest[kLazyStripsMaxAxes];
+  bool near_end[kLazyStripsMaxAxes];
+  for (size_t d = 0; d < dims; ++d) {
+    mu[d] = numeric_[d].mu.data();
+    sigma[d] = numeric_[d].sigma.data();
+    narrowest[d] = kInf;
+    near_end[d] = false;
+  }
+  for (int p = lo; p < hi; ++p) {
+    const int j = order_[p];
+    max_weight = std::max(max_weight, weight_[j]);
+    for (size_t d = 0; d < dims; ++d) {
+      const double m = mu[d][j];
+      const double w = sigma[d][j];
+      narrowest[d] = std::min(narrowest[d], w);
+      near_end[d] |= !((m >= 9 * w) & (1 - m >= 9 * w));
+    }
+    widest = std::max(widest, sigma[0][j]);
+  }
+  double scale = 1 / max_weight;
+  for (size_t d = 0; d < dims; ++d) {
+    scale *= narrowest[d] * (near_end[d] ? kMassLowerBound : 1.0);
+  }
+  double bound = constant_chain_ - std::log(scale);
+  if (std::isfinite(bound)) {
+    bound += kFoldBoundMargin * std::max(1.0, std::abs(bound));
+  }
+  *max_constant = bound;
+  *min_half_precision = widest == min_sigma_
+                            ? 0.5 * (1 / (min_sigma_ * min_sigma_))
+                            : 0.5 * (1 / (widest * widest));
 }
 
 Eigen::Map<const Eigen::ArrayXd> ParzenEstimator::Sigma(size_t axis) const {
@@ -1563,6 +1689,7 @@ void ParzenEstimator::JointLogDensity(const Candidates& cands, double slack,
     // once they are all below `cutoff`.
     auto block = [&](int b, double cutoff, Block& tb) {
       const int begin = b * kBlock;
+      if (lazy_strips_ && !block_ready_[b]) MaterializeBlock(b);
       tb = Block::Map(constant_.data() + begin);
       if (all_continuous) {
         // Eigen's fixed-size arrays, which it vectorizes (SSE2) where GCC
@@ -1711,6 +1838,7 @@ void ParzenEstimator::JointLogDensity(const Candidates& cands, double slack,
         if (strip.blocks == 0 || strip.max_constant - term1 < best - slack) {
           return;
         }
+
         const double* lo = block_lo_.data() + strip.offset;
         const double* hi = block_hi_.data() + strip.offset;
         const double* left_c = left_max_constant_.data() + strip.offset;

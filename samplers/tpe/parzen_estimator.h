@@ -172,6 +172,10 @@ struct EstimatorOptions {
   bool consider_endpoints = false;
   bool consider_magic_clip = true;
   int64_t linear_forgetting = 25;
+  // Lay the kernels out as evaluations reach them where that is possible
+  // (see lazy_strips_), which gives the same estimator; false only for the
+  // tests that compare the two.
+  bool lazy_layout = true;
 };
 
 // Candidates drawn from an estimator, one entry per axis and candidate.
@@ -399,8 +403,9 @@ class ParzenEstimator {
   std::vector<Bucket> buckets_;
   std::vector<double> category_log_prob_;
   // Several axes: per kernel, log weight plus the continuous axes'
-  // normalizing terms, in evaluation order.
-  Eigen::ArrayXd constant_;
+  // normalizing terms, in evaluation order (with lazy_strips_, filled block
+  // by block).
+  mutable Eigen::ArrayXd constant_;
   // Several axes: the kernel at each position of evaluation order (padding
   // positions map to themselves), and each kernel's position.
   std::vector<int> order_;
@@ -476,9 +481,23 @@ class ParzenEstimator {
   KernelMemo* memo_ = nullptr;  // the memory's
   std::vector<int> slot_;       // per kernel, in memo_
 
+  // Lazy strips: with two or three axes, all continuous, and the kernels in
+  // strips, what LogDensity reads per kernel (eval_mu, half_precision,
+  // constant_) is laid out block by block when LogDensity first reads the
+  // block (MaterializeBlock): the candidates, drawn from l, come near few of
+  // g's kernels. The blocks' bounds along the first axis are then bounds
+  // from the kernels' weights and widths (LazyBlockBounds), not the largest
+  // constant_, which makes the walk along the first axis look at more
+  // blocks but keep the same terms (a block it would not have visited has
+  // every term below the cutoff). The same values, bit for bit, as without.
+  bool lazy_strips_ = false;
+  mutable std::vector<char> block_ready_;
+  void MaterializeBlock(int b) const;
+  void LazyBlockBounds(int lo, int hi, double* max_constant,
+                       double* min_half_precision) const;
+
   // Build's working buffers, kept for the next Rebuild.
   Eigen::ArrayXd scale_;
-  Eigen::ArrayXd mu_scratch_;
   UnitSort sort_;
   std::vector<int> now_of_earlier_;
   std::vector<int> strip_scratch_[4];

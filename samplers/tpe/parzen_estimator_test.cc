@@ -528,6 +528,81 @@ TEST(ParzenEstimatorTest, BinnedFirstAxisGivesTheMixture) {
   }
 }
 
+// Lazy strips (two or three continuous axes, 64 observations or more): the
+// kernels laid out block by block as evaluations reach them, the walk bounded
+// by the kernels' weights and widths, give the mixture summed kernel by
+// kernel. Observations crowd both ends of the range (truncated kernels) and
+// the middle, and spread out elsewhere (wider kernels).
+TEST(ParzenEstimatorTest, LazyStripsGiveTheMixture) {
+  const ParamSpec doubles = Numeric(ParamKind::kDouble, 0, 1);
+  const Axis axis(doubles, false);
+  Rng rng(17);
+  for (size_t dims : {2, 3}) {
+    const std::vector<const Axis*> axes(dims, &axis);
+    for (int n : {70, 400, 1200}) {
+      std::vector<double> rows;
+      for (int j = 0; j < n; ++j) {
+        for (size_t d = 0; d < dims; ++d) {
+          double u = UnitDraw(rng);
+          if (j % 5 == 0) u = 0.002 * UnitDraw(rng);
+          if (j % 5 == 1) u = 1 - 0.002 * UnitDraw(rng);
+          if (j % 5 == 2) u = 0.5 + 0.01 * (UnitDraw(rng) - 0.5);
+          rows.push_back(u);
+        }
+      }
+      const ParzenEstimator joint(axes, rows, EstimatorOptions());
+      std::vector<double> weight = ForgettingWeights(n, 25);
+      weight.push_back(1.0);
+      double total = 0;
+      for (double w : weight) total += w;
+      Candidates c = joint.Sample(30, rng);
+      for (int k = 0; k < 10; ++k) {
+        for (size_t d = 0; d < dims; ++d) {
+          c.unit[d][k] = k < 3 ? 0.001 * k : UnitDraw(rng);
+        }
+      }
+      const Eigen::ArrayXd log_density = joint.LogDensity(c);
+      for (int k = 0; k < c.count; ++k) {
+        double sum = 0;
+        for (int j = 0; j <= n; ++j) {
+          double term = weight[j] / total;
+          for (size_t d = 0; d < dims; ++d) {
+            const double mu = j == n ? 0.5 : rows[j * dims + d];
+            const double s = joint.Sigma(d)[j];
+            const double mass =
+                0.5 * std::erfc(-(1 - mu) / s / std::sqrt(2.0)) -
+                0.5 * std::erfc(mu / s / std::sqrt(2.0));
+            const double z = (c.unit[d][k] - mu) / s;
+            term *= std::exp(-0.5 * z * z) / (s * std::sqrt(2 * M_PI) * mass);
+          }
+          sum += term;
+        }
+        // (The truncation masses near an end take 1.5e-7 from an
+        // approximation of the tails, per axis.)
+        EXPECT_NEAR(log_density[k], std::log(sum),
+                    1e-6 * std::max(1.0, std::abs(std::log(sum))))
+            << "dims " << dims << " n " << n << " candidate " << k;
+      }
+      // And bit for bit what the layout computed up front gives.
+      EstimatorOptions eager;
+      eager.lazy_layout = false;
+      const ParzenEstimator up_front(axes, rows, eager);
+      const Eigen::ArrayXd want = up_front.LogDensity(c);
+      Eigen::ArrayXd lower;
+      Eigen::ArrayXd upper;
+      Eigen::ArrayXd want_lower;
+      Eigen::ArrayXd want_upper;
+      joint.LogDensityBounds(c, lower, upper);
+      up_front.LogDensityBounds(c, want_lower, want_upper);
+      for (int k = 0; k < c.count; ++k) {
+        EXPECT_EQ(log_density[k], want[k]) << dims << " " << n << " " << k;
+        EXPECT_EQ(lower[k], want_lower[k]) << dims << " " << n << " " << k;
+        EXPECT_EQ(upper[k], want_upper[k]) << dims << " " << n << " " << k;
+      }
+    }
+  }
+}
+
 // TPE's choice, the first candidate of largest log l - log g, made from the
 // estimators' bounds where they tell and their exact densities where they do
 // not, is the one the exact densities give; the bounds hold the exact
