@@ -16,6 +16,7 @@ void ObservationTable::Reset() {
   sized_.clear();
   unit_.clear();
   complete_.clear();
+  all_complete_ = true;
   ++generation_;
 }
 
@@ -80,6 +81,8 @@ void ObservationTable::Update(const History& history,
     Read(r, trial, axes);
   }
   rows_ = rows;
+  all_complete_ = std::find(complete_.begin(), complete_.begin() + rows, 0) ==
+                  complete_.begin() + rows;
 }
 
 }  // namespace tpe_internal

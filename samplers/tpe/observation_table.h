@@ -34,8 +34,9 @@ class ObservationTable {
 
   // Parameter i's observations, indexed by history position.
   const double* column(size_t i) const { return unit_.data() + i * stride_; }
-  // Whether row r observes every parameter.
+  // Whether row r observes every parameter, and whether every row does.
   bool complete(size_t r) const { return complete_[r] != 0; }
+  bool all_complete() const { return all_complete_; }
   // Changes whenever a row that was already in the table changes or goes
   // (not when rows are added): whatever was derived from some rows at one
   // generation still holds for those rows while the generation is the same.
@@ -56,6 +57,7 @@ class ObservationTable {
   // Column-major, stride_ per column.
   std::vector<double> unit_;
   std::vector<char> complete_;
+  bool all_complete_ = true;
   uint64_t generation_ = 0;
 };
 

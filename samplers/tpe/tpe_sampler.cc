@@ -106,6 +106,15 @@ class TpeSampler : public Sampler {
     bool finite = true;
     for (const ParamSpec& p : space.params()) finite &= p.Cardinality() > 0;
     auto taken = [&](const std::vector<double>& x) {
+      if (!finite && options_.split.liar != Liar::kOff) {
+        // The split lists them (only with a liar).
+        for (size_t pos : split_.running) {
+          if (SameConfiguration(split_.trials[pos].trial->params, x)) {
+            return true;
+          }
+        }
+        return false;
+      }
       for (const TrialRecord& t : history.trials) {
         if (t.params.size() != size_) continue;
         if (!finite && t.state != TrialState::kRunning &&
@@ -194,10 +203,13 @@ class TpeSampler : public Sampler {
       const size_t n = split_.trials.size();
       // The group structure comes from finished trials only: a waiting trial
       // enqueued with some parameters left out must not break up the groups.
+      // (Only group decomposition and incomplete trials need them listed.)
       std::vector<size_t> finished;
-      finished.reserve(n);
-      for (size_t t = 0; t < n; ++t) {
-        if (split_.trials[t].finished) finished.push_back(t);
+      if (options_.group || !table_.all_complete()) {
+        finished.reserve(n);
+        for (size_t t = 0; t < n; ++t) {
+          if (split_.trials[t].finished) finished.push_back(t);
+        }
       }
       std::vector<size_t> seen_somewhere;
       for (size_t i = 0; i < d; ++i) {
