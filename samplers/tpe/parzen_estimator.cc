@@ -870,6 +870,7 @@ void ParzenEstimator::BuildEvaluationLayout() {
   // constant_.
   const bool binned_first = axes_[0]->kind() == AxisKind::kBinned;
   const NumericAxis& first_axis = numeric_[0];
+  if (lazy_strips_) LeastScales();
   const size_t most = static_cast<size_t>(walk_end / kBlock) + n_strips;
   block_lo_.reserve(most);
   block_hi_.reserve(most);
@@ -1327,39 +1328,15 @@ void ParzenEstimator::MaterializeBlock(int b) const {
 
 void ParzenEstimator::LazyBlockBounds(int lo, int hi, double* max_constant,
                                       double* min_half_precision) const {
-  // constant_ is constant_chain_ - log((1 / weight) * prod(sigma * mass)),
-  // the masses at least kMassLowerBound (1 for kernels 9 widths from both
-  // ends), and the half precision shrinks as the width grows; rounding is
-  // monotone, but for log, which kFoldBoundMargin covers.
-  const size_t dims = axes_.size();
-  double max_weight = 0;
+  double smallest = kInf;
   double widest = 0;
-  const double* mu[kLazyStripsMaxAxes];
-  const double* sigma[kLazyStripsMaxAxes];
-  double narrowest[kLazyStripsMaxAxes];
-  bool near_end[kLazyStripsMaxAxes];
-  for (size_t d = 0; d < dims; ++d) {
-    mu[d] = numeric_[d].mu.data();
-    sigma[d] = numeric_[d].sigma.data();
-    narrowest[d] = kInf;
-    near_end[d] = false;
-  }
+  const double* sigma0 = numeric_[0].sigma.data();
   for (int p = lo; p < hi; ++p) {
     const int j = order_[p];
-    max_weight = std::max(max_weight, weight_[j]);
-    for (size_t d = 0; d < dims; ++d) {
-      const double m = mu[d][j];
-      const double w = sigma[d][j];
-      narrowest[d] = std::min(narrowest[d], w);
-      near_end[d] |= !((m >= 9 * w) & (1 - m >= 9 * w));
-    }
-    widest = std::max(widest, sigma[0][j]);
+    smallest = std::min(smallest, least_scale_[j]);
+    widest = std::max(widest, sigma0[j]);
   }
-  double scale = 1 / max_weight;
-  for (size_t d = 0; d < dims; ++d) {
-    scale *= narrowest[d] * (near_end[d] ? kMassLowerBound : 1.0);
-  }
-  double bound = constant_chain_ - std::log(scale);
+  double bound = constant_chain_ - std::log(smallest);
   if (std::isfinite(bound)) {
     bound += kFoldBoundMargin * std::max(1.0, std::abs(bound));
   }
@@ -1367,6 +1344,26 @@ void ParzenEstimator::LazyBlockBounds(int lo, int hi, double* max_constant,
   *min_half_precision = widest == min_sigma_
                             ? 0.5 * (1 / (min_sigma_ * min_sigma_))
                             : 0.5 * (1 / (widest * widest));
+}
+
+void ParzenEstimator::LeastScales() {
+  // A kernel's scale is (1 / weight) times sigma times the truncation mass
+  // per axis, in that order; the mass is 1 for kernels 9 widths from both
+  // ends and at least kMassLowerBound for the others. Rounding is monotone,
+  // so this is at most the scale MaterializeBlock computes; log's rounding
+  // is what kFoldBoundMargin covers. In kernel order: no gathers.
+  const int n = kernels() - 1;
+  least_scale_.resize(n);
+  for (int j = 0; j < n; ++j) least_scale_[j] = 1 / weight_[j];
+  for (size_t d = 0; d < axes_.size(); ++d) {
+    const double* mu = numeric_[d].mu.data();
+    const double* sigma = numeric_[d].sigma.data();
+    for (int j = 0; j < n; ++j) {
+      const bool interior =
+          (mu[j] >= 9 * sigma[j]) & (1 - mu[j] >= 9 * sigma[j]);
+      least_scale_[j] *= sigma[j] * (interior ? 1.0 : kMassLowerBound);
+    }
+  }
 }
 
 Eigen::Map<const Eigen::ArrayXd> ParzenEstimator::Sigma(size_t axis) const {

@@ -495,6 +495,10 @@ class ParzenEstimator {
   void MaterializeBlock(int b) const;
   void LazyBlockBounds(int lo, int hi, double* max_constant,
                        double* min_half_precision) const;
+  // Per kernel (kernel order, the prior's not), a lower bound of its scale
+  // before the fold, for LazyBlockBounds.
+  void LeastScales();
+  std::vector<double> least_scale_;
 
   // Build's working buffers, kept for the next Rebuild.
   Eigen::ArrayXd scale_;
