@@ -27,9 +27,9 @@ constexpr double kMidpointWidth = 0.2;
 // rounding of the masses they bound and of their own arithmetic.
 constexpr double kBinnedBoundMargin = 1e-6;
 // LogDensityBounds: the slack (plus log K) below the largest term under which
-// terms are left out, which bounds the density within a factor of 1 + e^-10
-// (4.5e-5), and what rounding may add to either bound, relatively.
-constexpr double kBoundsSlack = 10;
+// terms are left out, which bounds the density within a factor of 1 + e^-6
+// (2.5e-3), and what rounding may add to either bound, relatively.
+constexpr double kBoundsSlack = 6;
 constexpr double kBoundsMargin = 1e-9;
 // A block's bound of its largest constant_ before it is laid out (see
 // lazy_strips_): what log's rounding may take off, relatively.

@@ -247,7 +247,7 @@ class ParzenEstimator {
   // axes, log density for continuous ones).
   Eigen::ArrayXd LogDensity(const Candidates& candidates) const;
   // Cheaper bounds of the same: lower[c] <= LogDensity(candidates)[c] <=
-  // upper[c], within a factor of about 1 + 4.5e-5 of each other; equal (the
+  // upper[c], within a factor of about 1 + 2.5e-3 of each other; equal (the
   // density) for estimators of one axis, which are cheap.
   void LogDensityBounds(const Candidates& candidates, Eigen::ArrayXd& lower,
                         Eigen::ArrayXd& upper) const;
