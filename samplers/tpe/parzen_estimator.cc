@@ -680,16 +680,7 @@ void ParzenEstimator::Build(const ObservationView& observations,
         } else if (interior) {
           mass = 1;
         } else {
-          // (TruncationMass, from the memo when there is one.)
-          double* e = memo_ != nullptr ? Memo(j, d, mu, sigma) : nullptr;
-          if (e == nullptr) {
-            mass = TruncationTails(mu, sigma);
-          } else {
-            if (std::isnan(e[KernelMemo::kMass])) {
-              e[KernelMemo::kMass] = TruncationTails(mu, sigma);
-            }
-            mass = e[KernelMemo::kMass];
-          }
+          mass = TailedMass(j, d, mu, sigma);
         }
         scale[p] *= sigma * mass;
         // (With lazy tails no fold happens in between: every constant_ is
@@ -1288,6 +1279,16 @@ void ParzenEstimator::Materialize(size_t d, int b) const {
   ready_[d * (order_.size() / kBlock) + b] = 1;
 }
 
+double ParzenEstimator::TailedMass(int j, size_t d, double mu,
+                                   double sigma) const {
+  double* e = Memo(j, d, mu, sigma);
+  if (e == nullptr) return TruncationTails(mu, sigma);
+  if (std::isnan(e[KernelMemo::kMass])) {
+    e[KernelMemo::kMass] = TruncationTails(mu, sigma);
+  }
+  return e[KernelMemo::kMass];
+}
+
 void ParzenEstimator::MaterializeBlock(int b) const {
   const int kernels = this->kernels();
   const double clipped_half_precision = 0.5 * (1 / (min_sigma_ * min_sigma_));
@@ -1306,18 +1307,7 @@ void ParzenEstimator::MaterializeBlock(int b) const {
       a.half_precision[p] = sigma == min_sigma_ ? clipped_half_precision
                                                 : 0.5 * (1 / (sigma * sigma));
       const bool interior = (mu >= 9 * sigma) & (1 - mu >= 9 * sigma);
-      double mass = 1;
-      if (!interior) {
-        double* e = Memo(j, d, mu, sigma);
-        if (e == nullptr) {
-          mass = TruncationTails(mu, sigma);
-        } else {
-          if (std::isnan(e[KernelMemo::kMass])) {
-            e[KernelMemo::kMass] = TruncationTails(mu, sigma);
-          }
-          mass = e[KernelMemo::kMass];
-        }
-      }
+      const double mass = interior ? 1 : TailedMass(j, d, mu, sigma);
       scale *= sigma * mass;
       constant -= kLogSqrt2Pi;
     }

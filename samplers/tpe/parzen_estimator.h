@@ -478,6 +478,9 @@ class ParzenEstimator {
   // Kernel j's KernelMemo fields along axis d (reset when they were kept for
   // another mu or sigma), or null without a memo.
   double* Memo(int j, size_t d, double mu, double sigma) const;
+  // Kernel j's truncation mass along axis d, TruncationTails (from the memo
+  // when there is one).
+  double TailedMass(int j, size_t d, double mu, double sigma) const;
   KernelMemo* memo_ = nullptr;  // the memory's
   std::vector<int> slot_;       // per kernel, in memo_
 
