@@ -4,7 +4,6 @@
 #include <cmath>
 #include <cstdint>
 #include <initializer_list>
-#include <limits>
 #include <memory>
 #include <optional>
 #include <string>
@@ -65,8 +64,8 @@ struct GroupMemory {
   uint64_t generation = 0;
   EstimatorMemory l;
   EstimatorMemory g;
-  // The estimators themselves, rebuilt for each suggestion in their buffers,
-  // and the rows they were built from (the estimators read them).
+  // The estimators themselves, rebuilt for each suggestion in their own
+  // buffers, and the buffers of the rows they are built from.
   std::unique_ptr<ParzenEstimator> l_estimator =
       std::make_unique<ParzenEstimator>();
   std::unique_ptr<ParzenEstimator> g_estimator =
