@@ -26,6 +26,11 @@ constexpr double kMidpointWidth = 0.2;
 // What the bounds of a binned axis's log mass (see LogDensity) add for the
 // rounding of the masses they bound and of their own arithmetic.
 constexpr double kBinnedBoundMargin = 1e-6;
+// LogDensity: terms more than 40 + log K below the largest are left out, so
+// that the K of them change the sum by less than e^-40 of it (see there).
+double ExactSlack(int kernels) {
+  return 40 + std::log(static_cast<double>(kernels));
+}
 // LogDensityBounds: the slack (plus log K) below the largest term under which
 // terms are left out, which bounds the density within a factor of 1 + e^-6
 // (2.5e-3), and what rounding may add to either bound, relatively.
@@ -969,7 +974,7 @@ void ParzenEstimator::SplitIntoStrips(const ObservationView& observations,
   // A candidate reaches about min_sigma sqrt(2 slack) along an axis from the
   // narrowest kernels (see LogDensity): strips about that wide leave two or
   // three within reach of a candidate.
-  const double slack = 40 + std::log(static_cast<double>(n + 1));
+  const double slack = ExactSlack(n + 1);
   const double reach = min_sigma * std::sqrt(2 * slack);
   const int per = std::max(1, static_cast<int>(std::ceil(reach * count)));
   const int strips = (cells + per - 1) / per;
@@ -1510,8 +1515,7 @@ Eigen::ArrayXd ParzenEstimator::LogDensity(const Candidates& cands) const {
     OneAxisLogDensity(cands, out);
     return out;
   }
-  JointLogDensity(cands, 40 + std::log(static_cast<double>(kernels())), nullptr,
-                  out.data(), nullptr);
+  JointLogDensity(cands, ExactSlack(kernels()), nullptr, out.data(), nullptr);
   return out;
 }
 
@@ -1543,8 +1547,7 @@ void ParzenEstimator::LogDensityOf(const Candidates& cands,
     OneAxisLogDensity(cands, out);
     return;
   }
-  JointLogDensity(cands, 40 + std::log(static_cast<double>(kernels())), &which,
-                  out.data(), nullptr);
+  JointLogDensity(cands, ExactSlack(kernels()), &which, out.data(), nullptr);
 }
 
 void ParzenEstimator::OneAxisLogDensity(const Candidates& cands,

@@ -280,10 +280,9 @@ class TpeSampler : public Sampler {
       // The trials (rows) with every parameter of the group.
       std::vector<int>& below_rows = memory.below_rows;
       std::vector<int>& above_rows = memory.above_rows;
+      // (Kept: push_back grows them geometrically, once.)
       below_rows.clear();
       above_rows.clear();
-      // (Room to grow: a trial or two more each time.)
-      if (above_rows.capacity() < n) above_rows.reserve(2 * n);
       for (size_t t = 0; t < n; ++t) {
         bool all = table_.complete(row_[t]);
         if (!all) {
