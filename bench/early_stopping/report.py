@@ -139,7 +139,7 @@ def verdict(e, quality=""):
     if p is not None and p < ALPHA and e[quality + "worse_than_none"]:
         what = "truth" if quality else "best"
         gaps.append(f"worse than no stopping (Δ{what} {e[quality + 'delta_vs_none']:+.4f}, "
-                    f"p{_p(p) if p < 0.0005 else '=' + _p(p)})")
+                    f"p{_p(p) if _p(p).startswith('<') else '=' + _p(p)})")
     if e["steps_vs_none"] > 0.5:
         gaps.append(f"{1 / e['steps_vs_none']:.2f}x fewer steps, not 2x")
     if e.get("steps_vs_optuna") is not None and e["steps_vs_optuna"] > 1:
@@ -225,6 +225,8 @@ def summary(entries):
     optuna = [a for a in arms if a.startswith("optuna/") and a != "optuna/nop"]
 
     def cell(e, with_optuna):
+        if "steps_vs_none" not in e:
+            return "–"
         text = (f"{e['steps_vs_none']:.2f}; {_f(e['delta_vs_none'], '+.4f')} "
                 f"({_p(e['p_vs_none'])})")
         if with_optuna:
