@@ -48,9 +48,14 @@ def baseline(arm):
     return "hpo/none" if arm.startswith("hpo/") else "optuna/nop"
 
 
+def paired_differences(a, b):
+    """a - b pair by pair, pairs with a None left out."""
+    return [x - y for x, y in zip(a, b) if x is not None and y is not None]
+
+
 def wilcoxon(a, b):
     """Two-sided p of paired samples (None values and their pairs left out)."""
-    d = [x - y for x, y in zip(a, b) if x is not None and y is not None]
+    d = paired_differences(a, b)
     if not d:
         return None
     if all(v == 0 for v in d):
@@ -64,7 +69,7 @@ def wilcoxon(a, b):
 def leans_worse(a, b):
     """Whether the paired differences a - b (None pairs left out) have a
     positive signed-rank sum: the side the Wilcoxon test's verdict is on."""
-    d = [x - y for x, y in zip(a, b) if x is not None and y is not None and x != y]
+    d = [v for v in paired_differences(a, b) if v != 0]
     if not d:
         return False
     from scipy.stats import rankdata
@@ -78,7 +83,7 @@ def _median(xs):
 
 
 def _delta(a, b):
-    return _median([x - y for x, y in zip(a, b) if x is not None and y is not None])
+    return _median(paired_differences(a, b))
 
 
 def table(rows):
@@ -138,8 +143,9 @@ def verdict(e, quality=""):
     p = e[quality + "p_vs_none"]
     if p is not None and p < ALPHA and e[quality + "worse_than_none"]:
         what = "truth" if quality else "best"
+        shown = _p(p)
         gaps.append(f"worse than no stopping (Δ{what} {e[quality + 'delta_vs_none']:+.4f}, "
-                    f"p{_p(p) if _p(p).startswith('<') else '=' + _p(p)})")
+                    f"p{shown if shown.startswith('<') else '=' + shown})")
     if e["steps_vs_none"] > 0.5:
         gaps.append(f"{1 / e['steps_vs_none']:.2f}x fewer steps, not 2x")
     if e.get("steps_vs_optuna") is not None and e["steps_vs_optuna"] > 1:
