@@ -4,9 +4,12 @@
 #include <cmath>
 #include <cstdint>
 #include <optional>
+#include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "pruners/common/pruner_util.h"
 #include "pruners/curve_fitting/learning_curve.h"
 
@@ -18,8 +21,21 @@ struct Options {
   int64_t start_step = 6;
   double threshold = 0.95;
   int64_t gap = 1;
-  double confidence = 0.8;
+  double confidence = 0.95;
 };
+
+// The curve's finite values as points for the curve families, x >= 1: steps
+// counted from 0 (or below) move up so the first is 1.
+void FinitePoints(const Curve& curve, std::vector<double>* xs,
+                  std::vector<double>* ys) {
+  const int64_t shift =
+      curve.empty() ? 0 : std::max<int64_t>(0, 1 - curve.front().first);
+  for (const auto& [s, v] : curve) {
+    if (!std::isfinite(v)) continue;
+    xs->push_back(static_cast<double>(s + shift));
+    ys->push_back(v);
+  }
+}
 
 class CurveFittingPruner : public Pruner {
  public:
@@ -44,9 +60,8 @@ class CurveFittingPruner : public Pruner {
           !std::isfinite(t.values[0])) {
         continue;
       }
-      if (!best.has_value() || Better(goal, t.values[0], *best)) {
-        best = t.values[0];
-      }
+      const double settled = SettledFinal(t);
+      if (!best.has_value() || Better(goal, settled, *best)) best = settled;
     }
     if (!best.has_value()) {
       return {false,
@@ -77,11 +92,7 @@ class CurveFittingPruner : public Pruner {
     }
     std::vector<double> xs;
     std::vector<double> ys;
-    for (const auto& [s, v] : curve) {
-      if (!std::isfinite(v)) continue;
-      xs.push_back(static_cast<double>(s + shift));
-      ys.push_back(v);
-    }
+    FinitePoints(curve, &xs, &ys);
     const CurveForecast forecast = ForecastCurve(
         xs, ys, static_cast<double>(options_.epoch_num), options_.confidence);
     if (!forecast.ok) {
@@ -91,13 +102,13 @@ class CurveFittingPruner : public Pruner {
     const double margin = (1 - options_.threshold) * std::abs(*best);
     const double cutoff =
         goal == Goal::kMaximize ? *best - margin : *best + margin;
-    // Stop only when even the most hopeful plausible fit, less what its own
-    // parameters leave open, falls short: a short or noisy curve leaves the
-    // families far apart and each of them loose, and a trial should not be
-    // stopped on a guess.
-    const double hopeful =
-        goal == Goal::kMaximize ? forecast.high : forecast.low;
-    const bool stop = Better(goal, cutoff, hopeful);
+    // Stop only when the trial is unlikely to reach the cutoff under every
+    // plausible fit, each with what its own parameters leave open: a short
+    // or noisy curve leaves the families far apart and each of them loose,
+    // and a trial should not be stopped on a guess.
+    const double chance =
+        ChanceOfReaching(forecast, cutoff, goal == Goal::kMinimize);
+    const bool stop = chance < 1 - options_.confidence;
     std::string reason;
     if (forecast.families == 0) {
       reason = absl::StrCat("the trial's ", xs.size(),
@@ -109,20 +120,60 @@ class CurveFittingPruner : public Pruner {
           forecast.families, " families, mostly ", forecast.leading_family,
           ") forecasts ", forecast.value, " at step ", last_step,
           " (plausible fits at confidence ", options_.confidence, ": ",
-          forecast.low, " to ", forecast.high, "); the most hopeful, ",
-          std::isfinite(hopeful) ? absl::StrCat(hopeful)
-                                 : "unbounded (the values do not pin it down)",
-          ",");
+          forecast.low, " to ", forecast.high, ")");
     }
-    absl::StrAppend(&reason, " is ", stop ? "worse" : "no worse",
-                    " than the cutoff ", cutoff, " (the best completed value ",
+    absl::StrAppend(&reason, ": a chance of ", chance, " to reach the cutoff ",
+                    cutoff, " (the best completed trial's settled final value ",
                     *best, " with threshold ", options_.threshold, ", ",
-                    GoalName(goal), ")");
+                    GoalName(goal), "), ", stop ? "under" : "not under", " ",
+                    1 - options_.confidence, " (1 - confidence)");
     return {stop, reason};
   }
 
  private:
+  // A completed trial's final value as its fitted curve has it at its last
+  // step, when the final value is its last intermediate value: the best of
+  // several noisy finals is too good by its noise (the winner's curse), and a
+  // forecast, itself a fitted curve, should be held against a fitted value.
+  // Otherwise (no curve, or a final of its own) the final value as reported.
+  // Memoized per trial: a completed trial does not change.
+  double SettledFinal(const TrialRecord& t) const {
+    const double final_value = t.values[0];
+    if (t.intermediate.size() < 3 ||
+        !(t.intermediate.back().second == final_value)) {
+      return final_value;
+    }
+    const std::pair<int64_t, double> last = t.intermediate.back();
+    {
+      absl::MutexLock lock(&mutex_);
+      auto it = settled_.find(t.number);
+      if (it != settled_.end() && it->second.points == t.intermediate.size() &&
+          it->second.last == last) {
+        return it->second.value;
+      }
+    }
+    std::vector<double> xs;
+    std::vector<double> ys;
+    FinitePoints(t.intermediate, &xs, &ys);
+    double value = final_value;
+    if (xs.size() >= 3) {
+      const CurveForecast fit = ForecastCurve(xs, ys, xs.back(), 0);
+      if (fit.ok && std::isfinite(fit.value)) value = fit.value;
+    }
+    absl::MutexLock lock(&mutex_);
+    settled_[t.number] = {t.intermediate.size(), last, value};
+    return value;
+  }
+
   const Options options_;
+  struct Settled {
+    size_t points;
+    std::pair<int64_t, double> last;
+    double value;
+  };
+  mutable absl::Mutex mutex_;
+  mutable absl::flat_hash_map<int64_t, Settled> settled_
+      ABSL_GUARDED_BY(mutex_);
 };
 
 }  // namespace
@@ -162,11 +213,11 @@ absl::StatusOr<std::unique_ptr<Pruner>> CreateCurveFittingPruner(
   absl::StatusOr<double> confidence =
       settings.GetDouble("confidence", options.confidence);
   if (!confidence.ok()) return confidence.status();
-  if (!(*confidence >= 0 && *confidence < 1)) {
+  if (!(*confidence >= 0.5 && *confidence < 1)) {
     return settings.Invalid(
         "confidence",
-        absl::StrCat("must be in [0, 1) (how sure a stop must be; 0 judges "
-                     "the fitted curves' forecasts alone), got ",
+        absl::StrCat("must be in [0.5, 1) (how sure a stop must be that the "
+                     "trial would not have reached the cutoff), got ",
                      *confidence));
   }
   options.confidence = *confidence;

@@ -3,21 +3,22 @@
 //
 // From the trial's start_step-th report on, every gap reports, the curve of
 // its values so far (NaN left out) is extrapolated to step epoch_num by
-// parametric families (learning_curve.h). With best the best final value of
-// the completed trials, the trial stops when the forecast is worse than the
-// cutoff
+// parametric families (learning_curve.h). With best the best settled final
+// value of the completed trials (each one's fitted curve at its last step:
+// the best of noisy finals is lucky), the cutoff is
 //   best - (1 - threshold) * |best|   (maximize; NNI's threshold * best for
 //                                      a positive best)
 //   best + (1 - threshold) * |best|   (minimize: the same margin on the
 //                                      other side, where NNI's
 //                                      threshold * best would demand beating
 //                                      the best by 5%)
-// The forecast compared is the most hopeful of the plausible fits (the
-// highest for maximize), not their weighted mean: NNI stops on the mean, but
-// a short or noisy curve leaves the families far apart, and a trial should
-// not be stopped on a guess. No completed trial yet, or too few families that
-// fit: the trial goes on. Pruned, failed and running trials are not the
-// yardstick.
+// and the trial stops when its chance of reaching the cutoff, under the
+// plausible fits and their own uncertainty, is under 1 - confidence (Domhan
+// et al. 2015). NNI stops when the fits' weighted mean falls short, but a
+// short or noisy curve leaves the families far apart and each of them loose,
+// and a trial should not be stopped on a guess. No completed trial yet, or
+// too few families that fit: the trial goes on. Pruned, failed and running
+// trials are not the yardstick.
 //
 // Curves are fitted against x = step for trials whose steps start at 1 (or
 // later, e.g. 10, 20, ...), and against x = step + 1 for trials counting
@@ -39,7 +40,8 @@ namespace hpo {
 // Settings (see pruners/README.md): `epoch_num` (required, >= 1),
 // `start_step` (>= 0, default 6: reports before the first judgement),
 // `threshold` (>= 0, default 0.95), `gap` (>= 1, default 1: judge every gap
-// reports), and NNI's `optimize_mode` (checked only: the experiment's goal
+// reports), `confidence` (in [0.5, 1), default 0.95: how sure a stop must
+// be), and NNI's `optimize_mode` (checked only: the experiment's goal
 // decides).
 absl::StatusOr<std::unique_ptr<Pruner>> CreateCurveFittingPruner(
     Settings& settings);

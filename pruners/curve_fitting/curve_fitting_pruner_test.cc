@@ -75,10 +75,12 @@ TEST(CurveFittingPrunerTest, MaximizeStopsAHopelessCurve) {
   EXPECT_TRUE(d.stop);
   EXPECT_THAT(d.reason, HasSubstr("the curve fitted to the trial's 8 values"));
   EXPECT_THAT(d.reason,
-              HasSubstr(" at step 20 (plausible fits at confidence 0.8: "));
+              HasSubstr(" at step 20 (plausible fits at confidence 0.95: "));
   EXPECT_THAT(d.reason,
-              HasSubstr(" is worse than the cutoff 0.855 (the best completed "
-                        "value 0.9 with threshold 0.95, maximize)"));
+              HasSubstr("a chance of 0 to reach the cutoff 0.855 (the best "
+                        "completed trial's settled final value 0.9 with "
+                        "threshold 0.95, maximize), under 0.05 (1 - "
+                        "confidence)"));
 }
 
 TEST(CurveFittingPrunerTest, MaximizeKeepsAPromisingCurve) {
@@ -88,7 +90,8 @@ TEST(CurveFittingPrunerTest, MaximizeKeepsAPromisingCurve) {
       Accuracy(Sample([](double x) { return Pow(0.95, 0.6, 0.7, x); }, 8));
   PruneDecision d = p->ShouldStop(b.history(), b.last(), 8);
   EXPECT_FALSE(d.stop) << d.reason;
-  EXPECT_THAT(d.reason, HasSubstr("no worse than the cutoff 0.855"));
+  EXPECT_THAT(d.reason, HasSubstr("a chance of 1 to reach the cutoff 0.855"));
+  EXPECT_THAT(d.reason, HasSubstr("not under 0.05 (1 - confidence)"));
 }
 
 TEST(CurveFittingPrunerTest, Minimize) {
@@ -103,7 +106,8 @@ TEST(CurveFittingPrunerTest, Minimize) {
   EXPECT_TRUE(d.stop);
   EXPECT_THAT(
       d.reason,
-      HasSubstr("worse than the cutoff 0.21 (the best completed value 0.2"));
+      HasSubstr("to reach the cutoff 0.21 (the best completed trial's settled "
+                "final value 0.2"));
   b.mutable_history().trials.back().intermediate =
       Sample([](double x) { return 0.15 + 0.5 / x; }, 8);
   d = p->ShouldStop(b.history(), b.last(), 8);
@@ -112,8 +116,9 @@ TEST(CurveFittingPrunerTest, Minimize) {
 
 // A minimized loss that has fallen steadily for eight noisy steps: its
 // fitted curves flatten at 0.32 or above, over the cutoff 0.294 (best 0.28),
-// but they are loose (it would in fact end at 0.187). With confidence 0 (the
-// forecasts alone) it is stopped; by default it runs on.
+// but they are loose (it would in fact end at 0.187): the mixture of the
+// fits gives it a chance of about 0.17 to reach the cutoff. By default (a
+// stop must be 95% sure) it runs on; at confidence 0.8 it is stopped.
 TEST(CurveFittingPrunerTest, ConfidenceKeepsALooseForecastRunning) {
   HistoryBuilder b(Goal::kMinimize);
   b.Completed({{1, 0.9}, {30, 0.28}}).mutable_history().trials[0].values = {
@@ -129,8 +134,9 @@ TEST(CurveFittingPrunerTest, ConfidenceKeepsALooseForecastRunning) {
   PruneDecision d =
       Make({{"epoch_num", "30"}})->ShouldStop(b.history(), b.last(), 8);
   EXPECT_FALSE(d.stop) << d.reason;
-  EXPECT_THAT(d.reason, HasSubstr("plausible fits at confidence 0.8: "));
-  d = Make({{"epoch_num", "30"}, {"confidence", "0"}})
+  EXPECT_THAT(d.reason, HasSubstr("plausible fits at confidence 0.95: "));
+  EXPECT_THAT(d.reason, HasSubstr("a chance of 0.17"));
+  d = Make({{"epoch_num", "30"}, {"confidence", "0.8"}})
           ->ShouldStop(b.history(), b.last(), 8);
   EXPECT_TRUE(d.stop) << d.reason;
   // A trial that has settled well above the best is stopped either way.
@@ -139,6 +145,33 @@ TEST(CurveFittingPrunerTest, ConfidenceKeepsALooseForecastRunning) {
       {6, 0.51}, {7, 0.50}, {8, 0.495}, {9, 0.505}, {10, 0.50}};
   d = Make({{"epoch_num", "30"}})->ShouldStop(b.history(), b.last(), 10);
   EXPECT_TRUE(d.stop) << d.reason;
+}
+
+// The yardstick is the best completed trial's fitted final value, not its
+// last noisy one: of several noisy finals the best is lucky. A completed loss
+// curve settles at 0.30 with a last value of 0.26 (a lucky draw); a running
+// trial heading for 0.30 is then as good as the best, not 15% worse than it.
+TEST(CurveFittingPrunerTest, TheYardstickIsTheBestSettledFinal) {
+  std::unique_ptr<Pruner> p =
+      Make({{"epoch_num", "20"}, {"optimize_mode", "minimize"}});
+  auto settling = [](double x) { return 0.3 + 0.6 / (x * x); };
+  Curve lucky = Sample(settling, 20);
+  for (size_t i = 0; i + 1 < lucky.size(); ++i) {
+    lucky[i].second += (i % 2 == 0 ? 0.01 : -0.01);
+  }
+  lucky.back().second = 0.26;
+  HistoryBuilder b(Goal::kMinimize);
+  b.Completed(lucky).mutable_history().trials[0].values = {0.26};
+  b.Running(Sample([](double x) { return 0.3 + 0.9 / (x * x); }, 8));
+  PruneDecision d = p->ShouldStop(b.history(), b.last(), 8);
+  EXPECT_FALSE(d.stop) << d.reason;
+  EXPECT_THAT(d.reason, HasSubstr("settled final value 0.299"));
+  // Judged against the lucky final itself (a final value of its own, not its
+  // last intermediate one, is taken as reported), the same trial is stopped.
+  b.mutable_history().trials[0].intermediate.back().second = 0.27;
+  d = p->ShouldStop(b.history(), b.last(), 8);
+  EXPECT_TRUE(d.stop) << d.reason;
+  EXPECT_THAT(d.reason, HasSubstr("settled final value 0.26 "));
 }
 
 TEST(CurveFittingPrunerTest, NeverStopsBeforeATrialCompletes) {
@@ -243,13 +276,13 @@ TEST(CurveFittingPrunerTest, Settings) {
               HasSubstr("early_stopping.settings.threshold: must be >= 0"));
   EXPECT_THAT(Error({{"epoch_num", "20"}, {"gap", "0"}}).message(),
               HasSubstr("early_stopping.settings.gap: must be >= 1"));
-  for (const char* bad : {"-0.1", "1", "1.5"}) {
+  for (const char* bad : {"-0.1", "0", "0.49", "1", "1.5"}) {
     EXPECT_THAT(Error({{"epoch_num", "20"}, {"confidence", bad}}).message(),
                 HasSubstr("early_stopping.settings.confidence: must be in "
-                          "[0, 1)"))
+                          "[0.5, 1)"))
         << bad;
   }
-  EXPECT_TRUE(Error({{"epoch_num", "20"}, {"confidence", "0"}}).ok());
+  EXPECT_TRUE(Error({{"epoch_num", "20"}, {"confidence", "0.5"}}).ok());
   EXPECT_TRUE(Error({{"epoch_num", "20"}, {"confidence", "0.95"}}).ok());
   EXPECT_THAT(
       Error({{"epoch_num", "20"}, {"optimize_mode", "lower"}}).message(),

@@ -262,19 +262,66 @@ double StudentQuantile(double p, int dof) {
   return z + (g1 + (g2 + (g3 + g4 / v) / v) / v) / v;
 }
 
+double StudentCdf(double t, int dof) {
+  constexpr double kPi = 3.14159265358979323846;
+  if (std::isnan(t)) return t;
+  if (std::isinf(t)) return t > 0 ? 1 : 0;
+  dof = std::max(dof, 1);
+  // A = P(|T| < t) (signed with t) as a finite sum in cos(theta).
+  const double theta = std::atan(t / std::sqrt(static_cast<double>(dof)));
+  const double c2 = std::cos(theta) * std::cos(theta);
+  double a;
+  if (dof % 2 == 1) {
+    double term = std::cos(theta);
+    double sum = dof > 1 ? term : 0;
+    for (int k = 3; k <= dof - 2; k += 2) {
+      term *= c2 * (k - 1) / k;
+      sum += term;
+    }
+    a = 2 / kPi * (theta + std::sin(theta) * sum);
+  } else {
+    double term = 1;
+    double sum = 1;
+    for (int k = 2; k <= dof - 2; k += 2) {
+      term *= c2 * (k - 1) / k;
+      sum += term;
+    }
+    a = std::sin(theta) * sum;
+  }
+  return std::clamp(0.5 + a / 2, 0.0, 1.0);
+}
+
+double ChanceOfReaching(const CurveForecast& forecast, double y, bool below) {
+  if (!forecast.ok || forecast.plausible.empty()) return 1;
+  double total = 0;
+  double reaching = 0;
+  for (const CurveForecast::Fit& fit : forecast.plausible) {
+    const double gap = below ? y - fit.value : fit.value - y;
+    double chance;
+    if (!std::isfinite(fit.spread)) {
+      chance = 1;
+    } else if (fit.spread > 0) {
+      chance = StudentCdf(gap / fit.spread, fit.dof);
+    } else {
+      chance = gap >= 0 ? 1 : 0;
+    }
+    total += fit.weight;
+    reaching += fit.weight * chance;
+  }
+  return reaching / total;
+}
+
 namespace {
 
 // How far the family's forecast at target_x could be off, from the fit's own
-// uncertainty: a one-sided bound at `confidence` by the delta method,
-// t * sqrt(g' C g), with C = s^2 (J'J)^-1 the parameters' covariance (s^2 =
+// uncertainty: its standard error by the delta method, sqrt(g' C g), with
+// C = s^2 (J'J)^-1 the parameters' covariance (s^2 =
 // rss / (n - k)), J the fitted values' and g the forecast's derivatives in
 // the parameters (forward differences, as in the fit). A few early points
 // often leave a family's level undetermined (a curve still falling fast may
 // flatten anywhere below): then the bound is wide, or infinite.
-double ForecastMargin(const Family& family, const std::vector<double>& x,
-                      const VectorXd& p, double rss, double target_x,
-                      double confidence) {
-  if (confidence <= 0) return 0;
+double ForecastSpread(const Family& family, const std::vector<double>& x,
+                      const VectorXd& p, double rss, double target_x) {
   const Eigen::Index n = static_cast<Eigen::Index>(x.size());
   const Eigen::Index k = p.size();
   VectorXd fitted(n);
@@ -305,9 +352,8 @@ double ForecastMargin(const Family& family, const std::vector<double>& x,
     }
   }
   const double s2 = rss / static_cast<double>(n - k);
-  const double margin = StudentQuantile(confidence, static_cast<int>(n - k)) *
-                        std::sqrt(std::max(0.0, spread * s2));
-  return std::isfinite(margin) ? margin : kInf;
+  const double standard_error = std::sqrt(std::max(0.0, spread * s2));
+  return std::isfinite(standard_error) ? standard_error : kInf;
 }
 
 double Median(std::vector<double> v) {
@@ -350,6 +396,7 @@ CurveForecast ForecastCurve(const std::vector<double>& x_in,
     out.ok = true;
     out.value = out.low = out.high = y.back();
     out.leading_family = "flat";
+    out.plausible.push_back({y.back(), 0, 1, 1});
     return out;
   }
   std::vector<double> z(y.size());
@@ -396,11 +443,17 @@ CurveForecast ForecastCurve(const std::vector<double>& x_in,
   double low = std::numeric_limits<double>::infinity();
   double high = -low;
   for (const Candidate& c : candidates) {
-    if (std::exp(-(c.bic - best_bic) / 2) >= kPlausibleWeight) {
-      const double margin = ForecastMargin(*c.family, x, c.fit.p, c.fit.rss,
-                                           target_x, confidence);
+    const double weight = std::exp(-(c.bic - best_bic) / 2);
+    if (weight >= kPlausibleWeight) {
+      const int dof = static_cast<int>(x.size()) - c.family->n_params;
+      const double spread =
+          ForecastSpread(*c.family, x, c.fit.p, c.fit.rss, target_x);
+      const double margin =
+          confidence <= 0 ? 0 : StudentQuantile(confidence, dof) * spread;
       low = std::min(low, c.forecast - margin);
       high = std::max(high, c.forecast + margin);
+      out.plausible.push_back(
+          {lo + c.forecast * range, spread * range, dof, weight});
     }
   }
 

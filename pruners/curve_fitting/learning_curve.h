@@ -40,6 +40,18 @@ struct CurveForecast {
   int families = 0;
   // The family with the largest weight.
   std::string leading_family;
+  // The plausible fits' forecasts as distributions: each is `value` plus
+  // `spread` times Student's t with `dof` degrees of freedom (the delta
+  // method's standard error of the forecast; infinite when the points do not
+  // pin it down), and `weight` is exp(-BIC / 2) against the leading family's.
+  // A flat curve has one, its value, with no spread.
+  struct Fit {
+    double value = 0;
+    double spread = 0;
+    int dof = 1;
+    double weight = 1;
+  };
+  std::vector<Fit> plausible;
 };
 
 // Forecasts y at `target_x` from the points (x[i], y[i]): x >= 1 ascending,
@@ -51,6 +63,18 @@ struct CurveForecast {
 CurveForecast ForecastCurve(const std::vector<double>& x,
                             const std::vector<double>& y, double target_x,
                             double confidence);
+
+// The chance that the curve's value at the target ends below `y` (above it,
+// with `below` false) under the mixture of the plausible fits, weighted as
+// above: Domhan et al.'s probability that a curve ends better than the best
+// so far, with the fits' own uncertainty in place of their MCMC. A fit whose
+// forecast the points do not pin down counts as reaching `y`: it rules
+// nothing out. 1 when the forecast is not ok.
+double ChanceOfReaching(const CurveForecast& forecast, double y, bool below);
+
+// P(T <= t) for Student's t with `dof` >= 1 degrees of freedom, exactly (the
+// finite sums of Abramowitz and Stegun 26.7.3 and 26.7.4).
+double StudentCdf(double t, int dof);
 
 // The p-quantile of Student's t with `dof` degrees of freedom, p in [0.5, 1)
 // (0 at p <= 0.5): exact for 1 degree of freedom, the Cornish-Fisher

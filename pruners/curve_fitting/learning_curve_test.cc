@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <functional>
+#include <limits>
 #include <vector>
 
 #include "gmock/gmock.h"
@@ -184,6 +185,72 @@ TEST(ForecastCurveTest, SettledCurvesKeepANarrowRange) {
   ASSERT_TRUE(c.ok) << c.why_not;
   EXPECT_LT(c.high - c.low, 0.05) << c.low << " to " << c.high;
   EXPECT_NEAR(c.value, f(30), 0.02);
+}
+
+TEST(StudentCdfTest, MatchesTheTablesAndTheQuantile) {
+  // Exact for 1 and 2 degrees of freedom: Cauchy, and t / sqrt(2 + t^2).
+  EXPECT_NEAR(StudentCdf(1, 1), 0.75, 1e-12);
+  EXPECT_NEAR(StudentCdf(2, 2), 0.5 + 1 / std::sqrt(6.0), 1e-12);
+  const struct {
+    double t;
+    int dof;
+    double p;  // the standard tables' t for p, to four figures
+  } rows[] = {{6.3138, 1, 0.95}, {2.9200, 2, 0.95},  {2.3534, 3, 0.95},
+              {2.0150, 5, 0.95}, {1.8125, 10, 0.95}, {1.6973, 30, 0.95},
+              {0.9410, 4, 0.8},  {4.5407, 3, 0.99},  {2.7638, 10, 0.99}};
+  for (const auto& r : rows) {
+    EXPECT_NEAR(StudentCdf(r.t, r.dof), r.p, 1e-4) << r.t << ", " << r.dof;
+    EXPECT_NEAR(StudentCdf(-r.t, r.dof), 1 - r.p, 1e-4) << r.t << ", " << r.dof;
+  }
+  for (int dof = 2; dof <= 40; ++dof) {
+    for (double p : {0.6, 0.8, 0.9, 0.95}) {
+      EXPECT_NEAR(StudentCdf(StudentQuantile(p, dof), dof), p, 0.005)
+          << p << ", " << dof;
+    }
+  }
+  EXPECT_EQ(StudentCdf(0, 7), 0.5);
+  EXPECT_EQ(StudentCdf(std::numeric_limits<double>::infinity(), 3), 1);
+  EXPECT_EQ(StudentCdf(-std::numeric_limits<double>::infinity(), 3), 0);
+}
+
+// The chance is the fits' weighted mean of each one's chance; a fit with no
+// bound on its forecast rules nothing out, one with no spread is a step.
+TEST(ChanceOfReachingTest, MixesThePlausibleFits) {
+  CurveForecast f;
+  f.ok = true;
+  f.plausible = {{0.4, 0.1, 5, 1.0}, {0.5, 0.0, 5, 0.5}};
+  // P(T5 <= -1) = 0.1816; the spreadless fit at 0.5 does not reach 0.3.
+  EXPECT_NEAR(ChanceOfReaching(f, 0.3, true), (0.18161 + 0) / 1.5, 1e-4);
+  EXPECT_NEAR(ChanceOfReaching(f, 0.3, false), (1 - 0.18161 + 0.5) / 1.5, 1e-4);
+  // At 0.5 the spreadless fit reaches it exactly.
+  EXPECT_NEAR(ChanceOfReaching(f, 0.5, true), (1 - 0.18161 + 0.5) / 1.5, 1e-4);
+  f.plausible.push_back({0.9, std::numeric_limits<double>::infinity(), 5, 1.5});
+  EXPECT_NEAR(ChanceOfReaching(f, 0.3, true), (0.18161 + 1.5) / 3, 1e-4);
+  EXPECT_NEAR(ChanceOfReaching(f, 0.3, false), (1 - 0.18161 + 0.5 + 1.5) / 3,
+              1e-4);
+  f.ok = false;
+  EXPECT_EQ(ChanceOfReaching(f, 0.3, true), 1);
+}
+
+// The loose early curve of MarginsWidenWithConfidence: its fits leave it a
+// real chance of ending near its truth, none of ending far below it; a
+// settled curve is held to its level.
+TEST(ChanceOfReachingTest, LooseEarlyAndSettledCurves) {
+  const std::vector<double> x = {1, 2, 3, 4, 5, 6, 7, 8};
+  const std::vector<double> y = {0.874, 0.822, 0.732, 0.687,
+                                 0.628, 0.582, 0.564, 0.52};
+  const CurveForecast loose = ForecastCurve(x, y, 30, 0.95);
+  ASSERT_TRUE(loose.ok) << loose.why_not;
+  EXPECT_GT(ChanceOfReaching(loose, 0.3, true), 0.1);
+  EXPECT_LT(ChanceOfReaching(loose, 0.3, true), 0.5);
+  EXPECT_GT(ChanceOfReaching(loose, 0.5, true), 0.5);
+  const auto f = [](double v) { return 0.3 + 0.5 * std::exp(-0.8 * v); };
+  std::vector<double> sx, sy;
+  Sample(f, 12, 0.01, &sx, &sy);
+  const CurveForecast settled = ForecastCurve(sx, sy, 30, 0.95);
+  ASSERT_TRUE(settled.ok) << settled.why_not;
+  EXPECT_LT(ChanceOfReaching(settled, 0.27, true), 0.01);
+  EXPECT_GT(ChanceOfReaching(settled, 0.33, true), 0.99);
 }
 
 }  // namespace
