@@ -102,10 +102,10 @@ class CurveFittingPruner : public Pruner {
     const double margin = (1 - options_.threshold) * std::abs(*best);
     const double cutoff =
         goal == Goal::kMaximize ? *best - margin : *best + margin;
-    // Stop only when the trial is unlikely to reach the cutoff under every
-    // plausible fit, each with what its own parameters leave open: a short
-    // or noisy curve leaves the families far apart and each of them loose,
-    // and a trial should not be stopped on a guess.
+    // Stop only when the trial's chance of reaching the cutoff is small,
+    // taken over the plausible fits, each with what its own parameters leave
+    // open: a short or noisy curve leaves the families far apart and each of
+    // them loose, and a trial should not be stopped on a guess.
     const double chance =
         ChanceOfReaching(forecast, cutoff, goal == Goal::kMinimize);
     const bool stop = chance < 1 - options_.confidence;
@@ -136,7 +136,8 @@ class CurveFittingPruner : public Pruner {
   // several noisy finals is too good by its noise (the winner's curse), and a
   // forecast, itself a fitted curve, should be held against a fitted value.
   // Otherwise (no curve, or a final of its own) the final value as reported.
-  // Memoized per trial: a completed trial does not change.
+  // Memoized per trial, a cache of what the history determines (a restart
+  // recomputes the same): a completed trial does not change.
   double SettledFinal(const TrialRecord& t) const {
     const double final_value = t.values[0];
     if (t.intermediate.size() < 3 ||

@@ -14,7 +14,9 @@
 // best's, outliers included), each widened by how far its own parameters
 // could move it (a one-sided bound at a given confidence, by the delta
 // method: a few early points of a curve still falling fast may flatten
-// almost anywhere below). Deterministic: no sampling.
+// almost anywhere below). The plausible fits, each with its standard error,
+// also give the chance that the curve reaches a value (ChanceOfReaching).
+// Deterministic: no sampling.
 
 #ifndef HPO_PRUNERS_CURVE_FITTING_LEARNING_CURVE_H_
 #define HPO_PRUNERS_CURVE_FITTING_LEARNING_CURVE_H_
