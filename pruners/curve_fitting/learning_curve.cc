@@ -319,7 +319,7 @@ namespace {
 // rss / (n - k)), J the fitted values' and g the forecast's derivatives in
 // the parameters (forward differences, as in the fit). A few early points
 // often leave a family's level undetermined (a curve still falling fast may
-// flatten anywhere below): then the bound is wide, or infinite.
+// flatten anywhere below): then the error is large, or infinite.
 double ForecastSpread(const Family& family, const std::vector<double>& x,
                       const VectorXd& p, double rss, double target_x) {
   const Eigen::Index n = static_cast<Eigen::Index>(x.size());
