@@ -24,12 +24,17 @@ struct Options {
   double confidence = 0.95;
 };
 
-// The curve's finite values as points for the curve families, x >= 1: steps
-// counted from 0 (or below) move up so the first is 1.
+// How far the curve's steps move up so the first is 1: the curve families
+// need x >= 1, and epoch_num is then the last x whether steps count from 0
+// or from 1.
+int64_t StepShift(const Curve& curve) {
+  return curve.empty() ? 0 : std::max<int64_t>(0, 1 - curve.front().first);
+}
+
+// The curve's finite values as points for the curve families, x >= 1.
 void FinitePoints(const Curve& curve, std::vector<double>* xs,
                   std::vector<double>* ys) {
-  const int64_t shift =
-      curve.empty() ? 0 : std::max<int64_t>(0, 1 - curve.front().first);
+  const int64_t shift = StepShift(curve);
   for (const auto& [s, v] : curve) {
     if (!std::isfinite(v)) continue;
     xs->push_back(static_cast<double>(s + shift));
@@ -80,10 +85,7 @@ class CurveFittingPruner : public Pruner {
                                   Ordinal(options_.start_step),
                                   "; this is its ", Ordinal(reports))};
     }
-    // Steps counted from 0 (or below) move up so the first is 1: the curve
-    // families need x >= 1, and epoch_num is then the last x either way.
-    const int64_t shift = std::max<int64_t>(0, 1 - curve.front().first);
-    const int64_t last_step = options_.epoch_num - shift;
+    const int64_t last_step = options_.epoch_num - StepShift(curve);
     if (step >= last_step) {
       return {
           false,
