@@ -110,10 +110,15 @@ def _rng(seed, params):
 
 
 class SyntheticCurve:
-    """f(step) + N(0, noise^2) at steps 1, 2, ..."""
+    """f(step) + N(0, noise^2) at steps 1, 2, ...
 
-    def __init__(self, seed, params, f, noise):
+    `decay` is f without its turn up (f itself where it never turns) and
+    `onset` the step after which f leaves it: what bounds.py's oracles may
+    know of a curve."""
+
+    def __init__(self, seed, params, f, noise, decay=None, onset=math.inf):
         self.f, self.noise = f, noise
+        self.decay, self.onset = decay or f, onset
         self.rng = _rng(seed, params)
         self.step = 0
 
@@ -150,10 +155,13 @@ def _pow_overfit(seed, p):
     over = 0.12 * cap * (1 - reg) ** 2 / EPOCHS
     onset = 5 + 20 * reg
 
-    def f(t):
-        return a + b * (1 + rate * t) ** -c + over * max(0.0, t - onset)
+    def decay(t):
+        return a + b * (1 + rate * t) ** -c
 
-    return SyntheticCurve(seed, p, f, 0.015)
+    def f(t):
+        return decay(t) + over * max(0.0, t - onset)
+
+    return SyntheticCurve(seed, p, f, 0.015, decay, onset)
 
 
 PROBLEMS = [

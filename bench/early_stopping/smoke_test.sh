@@ -53,3 +53,32 @@ for name in ("## sgd_digits", "## exp_crossing", "| hpo/median |"):
     assert name in md, name
 print(f"early_stopping smoke test: ok ({len(rows)} runs: {', '.join(arms)})")
 PY
+
+# bounds.py's oracles: what each may know of a pow_overfit curve, and a short
+# run of all four beside no stopping (Optuna's samplers choose the trials).
+"$py" - "$(dirname "$run")" <<'PY'
+import sys
+sys.path.insert(0, sys.argv[1])
+import bounds, curves
+curve = curves.find("pow_overfit").start(0, {"lr": 0.1, "capacity": 1.0, "reg": 1e-4})
+assert curve.onset == 5 and curve.f(30) > curve.decay(30) + 0.05, curve.onset
+noise_free = [curve.f(t) for t in range(1, 31)]
+z = 1.645
+for arm in bounds.ORACLES:
+    assert bounds.forecast(arm, curve, noise_free[:5], z) == (
+        curve.f(30) if arm == "oracle/clairvoyant" else curve.decay(30)), arm
+assert bounds.forecast("oracle/turn_seen", curve, noise_free[:6], z) == curve.f(30)
+# The steepest turn (0.004 a step, noise 0.015) is tested significant 5 steps
+# after its onset even without noise; the decay alone never is.
+assert bounds.forecast("oracle/turn_tested", curve, noise_free[:9], z) == curve.decay(30)
+assert bounds.forecast("oracle/turn_tested", curve, noise_free[:10], z) == curve.f(30)
+decay_only = [curve.decay(t) for t in range(1, 31)]
+assert bounds.forecast("oracle/turn_tested", curve, decay_only, z) == curve.decay(30)
+assert bounds.forecast("oracle/turn_unseen", curve, noise_free, z) == curve.decay(30)
+print("bounds: forecasts ok")
+PY
+if "$py" -c 'import optuna' 2>/dev/null; then
+  table="$("$py" "$(dirname "$run")/bounds.py" --problems=pow_overfit --seeds=0 --trials=8)"
+  echo "$table"
+  [[ $(grep -c '^| oracle/.* | pow_overfit | 0\.[0-9][0-9] |' <<<"$table") == 4 ]]
+fi
