@@ -22,6 +22,11 @@ the best completed trial's noise-free final plus (1 - threshold) of it.
   test at level `--alpha` of the residuals from the decay against a line
   rising from the onset, repeated at every step (lenient: no correction).
 - `oracle/turn_unseen` knows the decay and never sees the turn.
+- `oracle/neighbours` is `turn_tested` that, until it sees the turn, also
+  expects the turn of the completed trials near in the parameters: their
+  noise-free turns (final less the decay's final) averaged with Gaussian
+  weights of bandwidth `--bandwidth` in the unit cube (log scale where the
+  parameter is): what learning across trials could add.
 
 Each oracle is held against no stopping with the same sampler (`nop`), over
 the same seeds; columns as in report.py (steps / none is the median ratio;
@@ -44,12 +49,34 @@ import report  # noqa: E402
 from run import parse_seeds  # noqa: E402
 
 T = curves.EPOCHS
-ORACLES = ["oracle/clairvoyant", "oracle/turn_seen", "oracle/turn_tested", "oracle/turn_unseen"]
+ORACLES = ["oracle/clairvoyant", "oracle/turn_seen", "oracle/turn_tested", "oracle/turn_unseen",
+           "oracle/neighbours"]
 
 
-def forecast(oracle, curve, values, alpha_z):
-    """The oracle's forecast of the curve's final value after `values`."""
+def unit_point(problem, raw):
+    """The parameters in the unit cube, log-scaled where the space says so."""
+    out = []
+    for s in problem.parameters:
+        r = s["doubleRange"]
+        lo, hi, v = r["min"], r["max"], raw[s["name"]]
+        if r.get("log"):
+            lo, hi, v = math.log(lo), math.log(hi), math.log(v)
+        out.append((v - lo) / (hi - lo))
+    return out
+
+
+def forecast(oracle, curve, values, alpha_z, completed=(), point=(), bandwidth=0.15):
+    """The oracle's forecast of the curve's final value after `values`;
+    `completed`: (unit point, noise-free turn) of the completed trials, and
+    `point` this trial's, for `oracle/neighbours`."""
     step = len(values)
+    if oracle == "oracle/neighbours":
+        tested = forecast("oracle/turn_tested", curve, values, alpha_z)
+        weights = [math.exp(-sum((a - b) ** 2 for a, b in zip(p, point)) / (2 * bandwidth ** 2))
+                   for p, _ in completed]
+        if tested != curve.decay(T) or sum(weights) < 1e-3:
+            return tested
+        return curve.decay(T) + sum(w * t for w, (_, t) in zip(weights, completed)) / sum(weights)
     if oracle == "oracle/clairvoyant":
         return curve.f(T)
     if oracle == "oracle/turn_unseen":
@@ -72,7 +99,7 @@ def run(problem, arm, sampler, seed, n_trials, args, alpha_z):
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     make = {"tpe": optuna.samplers.TPESampler, "random": optuna.samplers.RandomSampler}[sampler]
     study = optuna.create_study(direction="minimize", sampler=make(seed=seed))
-    trials, finals = [], []
+    trials, finals, completed = [], [], []
 
     def objective(t):
         raw = {}
@@ -80,6 +107,7 @@ def run(problem, arm, sampler, seed, n_trials, args, alpha_z):
             r = s["doubleRange"]
             raw[s["name"]] = t.suggest_float(s["name"], r["min"], r["max"], log=r.get("log", False))
         curve = problem.start(seed, curves.typed(problem.parameters, raw))
+        point = unit_point(problem, raw)
         values = []
         for step in range(1, T + 1):
             values.append(curve.next())
@@ -87,10 +115,12 @@ def run(problem, arm, sampler, seed, n_trials, args, alpha_z):
             if arm != "nop" and finals and step >= args.start_step and step < T:
                 best = min(finals)
                 cutoff = best + (1 - args.threshold) * abs(best)
-                if forecast(arm, curve, values, alpha_z) > cutoff:
+                if forecast(arm, curve, values, alpha_z, completed, point,
+                            args.bandwidth) > cutoff:
                     trials.append((step, True, values[-1], None))
                     raise optuna.TrialPruned()
         finals.append(curve.truth())
+        completed.append((point, curve.f(T) - curve.decay(T)))
         trials.append((T, False, values[-1], curve.truth()))
         return values[-1]
 
@@ -112,6 +142,7 @@ def main(argv=None):
     ap.add_argument("--start_step", type=int, default=6)
     ap.add_argument("--threshold", type=float, default=0.95)
     ap.add_argument("--alpha", type=float, default=0.05)
+    ap.add_argument("--bandwidth", type=float, default=0.15)
     args = ap.parse_args(argv)
     from scipy.stats import norm
     alpha_z = float(norm.isf(args.alpha))
@@ -124,7 +155,8 @@ def main(argv=None):
             for arm in ["nop"] + ORACLES:
                 rows.append(run(problem, arm, args.sampler, seed, args.trials, args, alpha_z))
     print(f"sampler {args.sampler}, seeds {args.seeds}, {args.trials} trials, start_step "
-          f"{args.start_step}, threshold {args.threshold}, alpha {args.alpha}\n")
+          f"{args.start_step}, threshold {args.threshold}, alpha {args.alpha}, bandwidth "
+          f"{args.bandwidth}\n")
     print("| oracle | problem | steps / none | Δbest (p) | Δtruth (p) |")
     print("|---|---|---|---|---|")
     for name in args.problems.split(","):

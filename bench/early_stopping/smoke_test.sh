@@ -55,7 +55,7 @@ print(f"early_stopping smoke test: ok ({len(rows)} runs: {', '.join(arms)})")
 PY
 
 # bounds.py's oracles: what each may know of a pow_overfit curve, and a short
-# run of all four beside no stopping (Optuna's samplers choose the trials).
+# run of all five beside no stopping (Optuna's samplers choose the trials).
 "$py" - "$(dirname "$run")" <<'PY'
 import sys
 sys.path.insert(0, sys.argv[1])
@@ -75,10 +75,18 @@ assert bounds.forecast("oracle/turn_tested", curve, noise_free[:10], z) == curve
 decay_only = [curve.decay(t) for t in range(1, 31)]
 assert bounds.forecast("oracle/turn_tested", curve, decay_only, z) == curve.decay(30)
 assert bounds.forecast("oracle/turn_unseen", curve, noise_free, z) == curve.decay(30)
+# Until the turn is seen, neighbours expect the turns of completed trials near
+# in the parameters; a far one weighs nothing.
+point = bounds.unit_point(curves.find("pow_overfit"), {"lr": 0.1, "capacity": 1.0, "reg": 1e-4})
+assert all(abs(a - b) < 1e-12 for a, b in zip(point, [2 / 3, 1, 0])), point
+near, far = ([0.6, 1.0, 0.0], 0.04), ([0.0, 0.0, 1.0], 0.5)
+got = bounds.forecast("oracle/neighbours", curve, noise_free[:9], z, [near, far], point)
+assert abs(got - (curve.decay(30) + 0.04)) < 1e-9, got
+assert bounds.forecast("oracle/neighbours", curve, noise_free[:10], z, [near], point) == curve.f(30)
 print("bounds: forecasts ok")
 PY
 if "$py" -c 'import optuna' 2>/dev/null; then
   table="$("$py" "$(dirname "$run")/bounds.py" --problems=pow_overfit --seeds=0 --trials=8)"
   echo "$table"
-  [[ $(grep -c '^| oracle/.* | pow_overfit | 0\.[0-9][0-9] |' <<<"$table") == 4 ]]
+  [[ $(grep -c '^| oracle/.* | pow_overfit | 0\.[0-9][0-9] |' <<<"$table") == 5 ]]
 fi
