@@ -12,8 +12,9 @@ follows Optuna's TPESampler: samplers/tpe/README.md). Each stops a trial, as
 completed, when its forecast of the trial's final value misses the cutoff:
 the best completed trial's noise-free final plus (1 - threshold) of it.
 
-- `oracle/clairvoyant` forecasts the noise-free final: a lower bound on the
-  steps of any rule at this threshold.
+- `oracle/clairvoyant` forecasts the noise-free final: it stops every trial
+  that will miss the cutoff at its first judgement (a rule can use fewer
+  steps only where stopping changes what the sampler proposes next).
 - `oracle/turn_seen` knows the curve without its turn up (`decay`) and sees
   the turn the step it starts (`pow_overfit`'s late overfitting): from then
   on it forecasts the noise-free final, before it the decay's.
