@@ -58,17 +58,19 @@ class CurveFittingPruner : public Pruner {
       return {false, absl::StrCat("the trial reported no value at step ", step,
                                   ", so there is nothing to judge")};
     }
-    std::optional<double> best;
-    for (size_t i = 0; i < history.trials.size(); ++i) {
+    // The completed trials with a final value are the yardstick; their
+    // settled finals (a fit each, the first time) are needed only once the
+    // trial is judged, so the cheap reasons to go on come first.
+    auto is_yardstick = [&](size_t i) {
       const TrialRecord& t = history.trials[i];
-      if (i == trial || t.state != TrialState::kCompleted || t.values.empty() ||
-          !std::isfinite(t.values[0])) {
-        continue;
-      }
-      const double settled = SettledFinal(t);
-      if (!best.has_value() || Better(goal, settled, *best)) best = settled;
+      return i != trial && t.state == TrialState::kCompleted &&
+             !t.values.empty() && std::isfinite(t.values[0]);
+    };
+    bool any_completed = false;
+    for (size_t i = 0; i < history.trials.size() && !any_completed; ++i) {
+      any_completed = is_yardstick(i);
     }
-    if (!best.has_value()) {
+    if (!any_completed) {
       return {false,
               "no trial has completed yet, so there is no best final value to "
               "compare with"};
@@ -91,6 +93,12 @@ class CurveFittingPruner : public Pruner {
           false,
           absl::StrCat("step ", step, " is the trial's last (epoch_num ",
                        options_.epoch_num, "): there is nothing left to save")};
+    }
+    std::optional<double> best;
+    for (size_t i = 0; i < history.trials.size(); ++i) {
+      if (!is_yardstick(i)) continue;
+      const double settled = SettledFinal(history.trials[i]);
+      if (!best.has_value() || Better(goal, settled, *best)) best = settled;
     }
     std::vector<double> xs;
     std::vector<double> ys;
