@@ -18,11 +18,12 @@ using google::protobuf::Message;
 
 // A Service method as a Handler.
 template <typename Request, typename Response>
-GrpcService::Handler Serve(absl::Status (Service::*method)(const Request&,
-                                                           Response*)) {
-  return [method](Service& service, const Message& request, Message* response) {
-    return (service.*method)(static_cast<const Request&>(request),
-                             static_cast<Response*>(response));
+GrpcService::Handler Serve(void (Service::*method)(const Request&, Response*,
+                                                   Service::Done)) {
+  return [method](Service& service, const Message& request, Message* response,
+                  Service::Done done) {
+    (service.*method)(static_cast<const Request&>(request),
+                      static_cast<Response*>(response), std::move(done));
   };
 }
 
@@ -113,25 +114,31 @@ grpc::ServerUnaryReactor* GrpcService::Handle(
   }
   pool_->Schedule([this, &method, context, request, response_bytes, reactor,
                    start] {
-    std::unique_ptr<Message> response(method.response->New());
-    const absl::Status status =
-        method.serve(*service_, *request, response.get());
-    HPO_LOG(DEBUG) << method.name << " from " << context->peer() << ": "
-                   << (status.ok() ? "OK" : status.ToString()) << " in "
-                   << absl::FormatDuration(absl::Now() - start);
-    if (!status.ok()) {
-      reactor->Finish(ToGrpcStatus(status));
-      return;
-    }
-    grpc::ProtoBufferWriter writer(response_bytes,
-                                   grpc::kProtoBufferWriterMaxBufferLength,
-                                   static_cast<int>(response->ByteSizeLong()));
-    if (!response->SerializeToZeroCopyStream(&writer)) {
-      reactor->Finish(grpc::Status(grpc::StatusCode::INTERNAL,
-                                   "could not serialize the response"));
-      return;
-    }
-    reactor->Finish(grpc::Status::OK);
+    std::shared_ptr<Message> response(method.response->New());
+    Message* out = response.get();
+    method.serve(
+        *service_, *request, out,
+        // Runs once the answer is final: here, or on a storage thread after
+        // the commit. Holds the request, which the Service may still read.
+        [&method, context, request, response, response_bytes, reactor,
+         start](absl::Status status) {
+          HPO_LOG(DEBUG) << method.name << " from " << context->peer() << ": "
+                         << (status.ok() ? "OK" : status.ToString()) << " in "
+                         << absl::FormatDuration(absl::Now() - start);
+          if (!status.ok()) {
+            reactor->Finish(ToGrpcStatus(status));
+            return;
+          }
+          grpc::ProtoBufferWriter writer(
+              response_bytes, grpc::kProtoBufferWriterMaxBufferLength,
+              static_cast<int>(response->ByteSizeLong()));
+          if (!response->SerializeToZeroCopyStream(&writer)) {
+            reactor->Finish(grpc::Status(grpc::StatusCode::INTERNAL,
+                                         "could not serialize the response"));
+            return;
+          }
+          reactor->Finish(grpc::Status::OK);
+        });
   });
   return reactor;
 }

@@ -1,7 +1,7 @@
 // HpoService over gRPC's callback API. Each handler hands its request to a
-// thread pool, where the transport-independent Service does the work, and
-// finishes the call from there: gRPC's own threads never wait on a sampler or a
-// disk.
+// thread pool, where the transport-independent Service does the work; the call
+// is finished from the Service's completion, once what it changed is durable.
+// gRPC's own threads never wait on a sampler, and no thread waits on a disk.
 //
 // Requests arrive as bytes and are parsed here rather than by gRPC, so that a
 // request that is not a valid message (a string field whose bytes are not
@@ -31,9 +31,9 @@ grpc::Status ToGrpcStatus(const absl::Status& status);
 class GrpcService final : public v1::HpoService::CallbackService {
  public:
   // A Service method, over messages of its request and response types.
-  using Handler = std::function<absl::Status(::hpo::Service&,
-                                             const google::protobuf::Message&,
-                                             google::protobuf::Message*)>;
+  using Handler = std::function<void(
+      ::hpo::Service&, const google::protobuf::Message&,
+      google::protobuf::Message*, ::hpo::Service::Done)>;
 
   // `service` and `pool` must outlive this object.
   GrpcService(::hpo::Service* service, ThreadPool* pool);

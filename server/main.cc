@@ -6,6 +6,7 @@
 
 #include <signal.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
@@ -38,10 +39,12 @@ ABSL_FLAG(std::string, db, "",
           "SQLite database file. Default: $HPO_DB, else "
           "$XDG_DATA_HOME/hpo/hpo.db, else ~/.local/share/hpo/hpo.db.");
 ABSL_FLAG(std::string, log_level, "info", "debug, info, warning or error.");
-ABSL_FLAG(
-    int, threads, 16,
-    "Threads that run requests. Requests wait on disk commits here, so more "
-    "threads than cores lets concurrent reports share one commit.");
+ABSL_FLAG(int, threads, 0,
+          "Threads that run requests (0: one per core). They never wait on a "
+          "disk: a request is answered from its commit's completion.");
+ABSL_FLAG(int, idle_unload_seconds, 30,
+          "An experiment with no running trial leaves memory this long after "
+          "its last request, and is loaded again when asked for.");
 ABSL_FLAG(std::string, port_file, "",
           "If set, the bound gRPC port is written to this file once serving.");
 ABSL_FLAG(int, shutdown_grace_seconds, 5,
@@ -83,9 +86,16 @@ int Run() {
     return 2;
   }
   SetLogLevel(level);
-  const int threads = absl::GetFlag(FLAGS_threads);
-  if (threads < 1) {
-    HPO_LOG(ERROR) << "--threads: must be >= 1";
+  int threads = absl::GetFlag(FLAGS_threads);
+  if (threads < 0) {
+    HPO_LOG(ERROR) << "--threads: must be >= 0";
+    return 2;
+  }
+  if (threads == 0) {
+    threads = std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+  }
+  if (absl::GetFlag(FLAGS_idle_unload_seconds) < 0) {
+    HPO_LOG(ERROR) << "--idle_unload_seconds: must be >= 0";
     return 2;
   }
 
@@ -105,7 +115,10 @@ int Run() {
     return 1;
   }
   HPO_LOG(INFO) << "database: " << db;
-  auto service = Service::Create(storage->get());
+  Service::Options service_options;
+  service_options.idle_unload =
+      absl::Seconds(absl::GetFlag(FLAGS_idle_unload_seconds));
+  auto service = Service::Create(storage->get(), service_options);
   if (!service.ok()) {
     HPO_LOG(ERROR) << "cannot load the stored experiments: "
                    << service.status();

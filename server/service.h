@@ -1,103 +1,153 @@
 // The logic of every HpoService RPC, independent of transport: the gRPC server
-// and the REST gateway both call this class, so no RPC is implemented twice.
+// calls this class (and the REST gateway reaches it through gRPC), so no RPC is
+// implemented twice.
 //
-// Live experiments are held in memory, each behind its own mutex; storage is
-// the record the cache is rebuilt from at start-up. A request locks only its
-// own experiment, and it waits for its storage write with no lock held, so one
-// experiment's slow sampler or another's disk commit never holds up the rest.
+// The service is a map of experiments (server/experiment/), each behind its
+// own mutex, and the storage they are recorded in. A request locks only its
+// own experiment, queues the writes its operation made and returns; it is
+// answered (its `done` called, on a storage thread) once those writes are
+// durable. No thread waits for a disk: many requests' writes share one commit.
+//
+// Experiments live in memory only while they are used: one with no running
+// trial that nobody asked about for `Options::idle_unload` leaves memory,
+// keeping a summary for listings, and is loaded from storage again when asked
+// for.
 
 #ifndef HPO_SERVER_SERVICE_H_
 #define HPO_SERVER_SERVICE_H_
 
+#include <atomic>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "absl/functional/any_invocable.h"
 #include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "google/protobuf/empty.pb.h"
 #include "hpo/v1/hpo.pb.h"
+#include "server/experiment/experiment.h"
 #include "storage/storage.h"
 
 namespace hpo {
 
-class LiveExperiment;
-
 class Service {
  public:
-  // Loads every stored experiment and its trials. `storage` must outlive the
-  // service.
-  static absl::StatusOr<std::unique_ptr<Service>> Create(Storage* storage);
+  struct Options {
+    // How long an experiment with no running trial stays in memory after its
+    // last request.
+    absl::Duration idle_unload = absl::Seconds(30);
+  };
+
+  // Told a request's outcome once everything it changed is durable. The
+  // response is complete when it is called with OK. It may run on the caller's
+  // thread or on a storage thread, and must not block.
+  using Done = absl::AnyInvocable<void(absl::Status)>;
+
+  // Reads the stored experiments' specs, and loads those with running trials
+  // (their leases run on). `storage` must outlive the service.
+  static absl::StatusOr<std::unique_ptr<Service>> Create(Storage* storage,
+                                                         Options options);
   ~Service();
 
-  absl::Status CreateExperiment(const v1::CreateExperimentRequest& request,
-                                v1::Experiment* response);
-  absl::Status GetExperiment(const v1::GetExperimentRequest& request,
-                             v1::Experiment* response);
-  absl::Status ListExperiments(const v1::ListExperimentsRequest& request,
-                               v1::ListExperimentsResponse* response);
-  absl::Status DeleteExperiment(const v1::DeleteExperimentRequest& request,
-                                google::protobuf::Empty* response);
-  absl::Status GetTrialConfig(const v1::GetTrialConfigRequest& request,
-                              v1::Trial* response);
-  absl::Status ReportResult(const v1::ReportResultRequest& request,
-                            v1::Trial* response);
-  absl::Status ReportIntermediate(const v1::ReportIntermediateRequest& request,
-                                  v1::ReportIntermediateResponse* response);
-  absl::Status StopExperiment(const v1::StopExperimentRequest& request,
-                              v1::Experiment* response);
-  absl::Status ResumeExperiment(const v1::ResumeExperimentRequest& request,
-                                v1::Experiment* response);
-  absl::Status Heartbeat(const v1::HeartbeatRequest& request,
-                         v1::Trial* response);
-  absl::Status ReleaseTrial(const v1::ReleaseTrialRequest& request,
-                            v1::Trial* response);
-  absl::Status AddTrial(const v1::AddTrialRequest& request,
-                        v1::Trial* response);
-  absl::Status EnqueueTrial(const v1::EnqueueTrialRequest& request,
-                            v1::Trial* response);
-  absl::Status GetBest(const v1::GetBestRequest& request,
-                       v1::GetBestResponse* response);
-  absl::Status ListTrials(const v1::ListTrialsRequest& request,
-                          v1::ListTrialsResponse* response);
+  // One method per RPC of hpo.v1.HpoService. `request` and `response` must
+  // stay alive until `done` is called.
+  void CreateExperiment(const v1::CreateExperimentRequest& request,
+                        v1::Experiment* response, Done done);
+  void GetExperiment(const v1::GetExperimentRequest& request,
+                     v1::Experiment* response, Done done);
+  void ListExperiments(const v1::ListExperimentsRequest& request,
+                       v1::ListExperimentsResponse* response, Done done);
+  void DeleteExperiment(const v1::DeleteExperimentRequest& request,
+                        google::protobuf::Empty* response, Done done);
+  void GetTrialConfig(const v1::GetTrialConfigRequest& request,
+                      v1::Trial* response, Done done);
+  void ReportResult(const v1::ReportResultRequest& request, v1::Trial* response,
+                    Done done);
+  void ReportIntermediate(const v1::ReportIntermediateRequest& request,
+                          v1::ReportIntermediateResponse* response, Done done);
+  void StopExperiment(const v1::StopExperimentRequest& request,
+                      v1::Experiment* response, Done done);
+  void ResumeExperiment(const v1::ResumeExperimentRequest& request,
+                        v1::Experiment* response, Done done);
+  void Heartbeat(const v1::HeartbeatRequest& request, v1::Trial* response,
+                 Done done);
+  void ReleaseTrial(const v1::ReleaseTrialRequest& request, v1::Trial* response,
+                    Done done);
+  void AddTrial(const v1::AddTrialRequest& request, v1::Trial* response,
+                Done done);
+  void EnqueueTrial(const v1::EnqueueTrialRequest& request, v1::Trial* response,
+                    Done done);
+  void GetBest(const v1::GetBestRequest& request,
+               v1::GetBestResponse* response, Done done);
+  void ListTrials(const v1::ListTrialsRequest& request,
+                  v1::ListTrialsResponse* response, Done done);
 
-  // Applies what time alone changes: expired leases send their trials back to
-  // WAITING, and experiments past max_duration become TIMED_OUT. The server
-  // calls it about once a second; requests also apply it to their experiment.
+  // Applies what time alone changes (expired leases, max_duration) to the
+  // experiments it is due for, and unloads idle ones. The server calls it
+  // about twice a second; requests also apply it to their experiment.
   void Tick();
 
- private:
-  explicit Service(Storage* storage);
+  // Experiments in memory now, and stored in all. For tests and logs.
+  int loaded() const;
+  int stored() const;
 
-  // The live experiment called `name`, or NOT_FOUND naming `field`. If an
-  // earlier write to it failed, first rebuilds it from storage so memory
-  // matches the record.
-  absl::StatusOr<std::shared_ptr<LiveExperiment>> Find(const std::string& name,
-                                                       absl::string_view field);
-  // The common shape of a request on one experiment: checks the name, finds
-  // the experiment, runs `body` under its lock (NOT_FOUND if it was deleted
-  // meanwhile), then waits with no lock held for the writes `body` queued; a
-  // failed write marks the experiment stale and is the answer. `field` names
-  // the request field holding the name, for messages.
-  absl::Status WithExperiment(const std::string& name,
-                              absl::FunctionRef<absl::Status(
-                                  LiveExperiment*, std::vector<WriteResult>&)>
-                                  body,
-                              absl::string_view field = "experiment");
-  // Forgets the cached copy of an experiment whose write failed; the next Find
-  // reloads.
-  void MarkStale(const std::shared_ptr<LiveExperiment>& live);
-  absl::StatusOr<std::shared_ptr<LiveExperiment>> Load(
-      const v1::Experiment& stored);
+ private:
+  // One stored experiment, in memory or not.
+  struct Slot {
+    absl::Mutex mu;
+    // Null while unloaded.
+    std::unique_ptr<Experiment> live ABSL_GUARDED_BY(mu);
+    // While unloaded: the experiment as the API last showed it, or only its
+    // stored record when `counted` is false (trial counts unknown until it
+    // was loaded once).
+    v1::Experiment summary ABSL_GUARDED_BY(mu);
+    bool counted ABSL_GUARDED_BY(mu) = false;
+    absl::Time last_used ABSL_GUARDED_BY(mu);
+    // Set by DeleteExperiment; requests that found the slot before then fail.
+    bool deleted ABSL_GUARDED_BY(mu) = false;
+    // Writes queued and not yet durable: while any is, the record lags
+    // memory, so the experiment cannot be unloaded.
+    std::atomic<int> in_flight{0};
+    // Set when a write failed: memory may be ahead of the record, so the
+    // experiment is reloaded before its next use.
+    std::atomic<bool> stale{false};
+  };
+  using Operation =
+      absl::FunctionRef<absl::Status(Experiment&, absl::Time, Changes*)>;
+
+  Service(Storage* storage, Options options);
+
+  std::shared_ptr<Slot> FindSlot(const std::string& name);
+  // Makes sure the slot's experiment is in memory and matches the record.
+  absl::Status EnsureLoaded(const std::string& name, Slot& slot)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(slot.mu);
+  // The common shape of a request on one experiment: checks the name (the
+  // request field `field`), finds and loads the experiment, runs `operation`
+  // under its lock, queues its changes and calls `done` once they are durable.
+  void OnExperiment(const std::string& name, absl::string_view field,
+                    Operation operation, Done done);
+  // Queues `changes` of the experiment in `slot` (whose lock is held) and
+  // calls `done` with `result` once they are durable, or with the failure.
+  void Commit(const std::shared_ptr<Slot>& slot, const Experiment& experiment,
+              Changes changes, absl::Status result, Done done)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(slot->mu);
+  // The experiment for listings: its live view, or its summary (counted
+  // first if it never was).
+  absl::StatusOr<v1::Experiment> Summary(const std::string& name, Slot& slot)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(slot.mu);
 
   Storage* const storage_;
-  absl::Mutex mu_;
+  const Options options_;
+  mutable absl::Mutex mu_;
   // Ordered by name, which is the order ListExperiments pages in.
-  std::map<std::string, std::shared_ptr<LiveExperiment>> experiments_
-      ABSL_GUARDED_BY(mu_);
+  std::map<std::string, std::shared_ptr<Slot>> slots_ ABSL_GUARDED_BY(mu_);
+  std::atomic<int> loaded_{0};
 };
 
 }  // namespace hpo

@@ -152,6 +152,16 @@ absl::Status Migrate(sqlite3* db, absl::string_view path) {
     status = Exec(db, kSchemaV1, path, "creating the schema");
   }
   // Steps to later versions go here, each ending by setting user_version.
+  //
+  // Indexes that change no stored value and that every build may use or
+  // ignore: the running trials, which the server must find at start-up
+  // without reading every trial.
+  if (status.ok()) {
+    status = Exec(db,
+                  "CREATE INDEX IF NOT EXISTS trials_running ON trials "
+                  "(experiment) WHERE state = 2",
+                  path, "creating an index");
+  }
   if (status.ok()) status = Exec(db, "COMMIT", path, "committing the schema");
   if (!status.ok() && sqlite3_get_autocommit(db) == 0) {
     Exec(db, "ROLLBACK", path, "rolling back the schema").IgnoreError();
@@ -361,31 +371,38 @@ absl::StatusOr<std::unique_ptr<SqliteStorage>> SqliteStorage::Open(
   Connection read_db;
   status = open(SQLITE_OPEN_READONLY, &read_db);
   if (!status.ok()) return status;
-  Statement list_experiments, list_trials;
-  status =
-      prepare(read_db.get(), "SELECT name, data FROM experiments ORDER BY name",
-              &list_experiments);
-  if (!status.ok()) return status;
-  status = prepare(read_db.get(),
-                   "SELECT number, data FROM trials WHERE experiment = ?1 "
-                   "ORDER BY number",
-                   &list_trials);
-  if (!status.ok()) return status;
+  ReadStatements read;
+  for (auto [out, sql] :
+       std::initializer_list<std::pair<Statement*, const char*>>{
+           {&read.list_experiments,
+            "SELECT name, data FROM experiments ORDER BY name"},
+           {&read.get_experiment,
+            "SELECT name, data FROM experiments WHERE name = ?1"},
+           {&read.list_trials,
+            "SELECT number, data FROM trials WHERE experiment = ?1 "
+            "ORDER BY number"},
+           // Spelled as the index's WHERE, so that SQLite uses it.
+           {&read.list_running,
+            "SELECT DISTINCT experiment FROM trials WHERE state = 2 "
+            "ORDER BY experiment"},
+       }) {
+    status = prepare(read_db.get(), sql, out);
+    if (!status.ok()) return status;
+  }
 
-  return std::unique_ptr<SqliteStorage>(new SqliteStorage(
-      path, std::move(write_db), std::move(write), std::move(read_db),
-      std::move(list_experiments), std::move(list_trials)));
+  return std::unique_ptr<SqliteStorage>(
+      new SqliteStorage(path, std::move(write_db), std::move(write),
+                        std::move(read_db), std::move(read)));
 }
 
 SqliteStorage::SqliteStorage(std::string path, Connection write_db,
                              WriteStatements write, Connection read_db,
-                             Statement list_experiments, Statement list_trials)
+                             ReadStatements read)
     : path_(std::move(path)),
       write_db_(std::move(write_db)),
       write_(std::move(write)),
       read_db_(std::move(read_db)),
-      list_experiments_(std::move(list_experiments)),
-      list_trials_(std::move(list_trials)),
+      read_(std::move(read)),
       writer_(&SqliteStorage::WriterLoop, this) {}
 
 SqliteStorage::~SqliteStorage() {
@@ -398,12 +415,9 @@ SqliteStorage::~SqliteStorage() {
   // writer is the last to close and checkpoints the WAL into the file.
 }
 
-WriteResult SqliteStorage::Write(Mutation mutation) {
-  std::promise<absl::Status> done;
-  WriteResult result = done.get_future().share();
+void SqliteStorage::Write(std::vector<Mutation> mutations, WriteDone done) {
   absl::MutexLock lock(&queue_mu_);
-  queue_.push_back({std::move(mutation), std::move(done)});
-  return result;
+  queue_.push_back({std::move(mutations), std::move(done)});
 }
 
 bool SqliteStorage::HasWorkOrClosing() const {
@@ -432,7 +446,7 @@ void SqliteStorage::CommitBatch(std::vector<PendingWrite>& batch) {
   for (size_t i = 0; status.ok() && i < batch.size(); ++i) {
     status = Run(write_.savepoint.get(), "creating a savepoint");
     if (!status.ok()) break;
-    absl::Status result = Apply(batch[i].mutation);
+    absl::Status result = ApplyAll(batch[i].mutations);
     if (sqlite3_get_autocommit(db) != 0) {
       // SQLite rolled back the whole transaction (it does so on I/O errors, a
       // full disk or lack of memory), so the earlier writes are gone too.
@@ -462,8 +476,15 @@ void SqliteStorage::CommitBatch(std::vector<PendingWrite>& batch) {
     results.assign(batch.size(), status);
   }
   for (size_t i = 0; i < batch.size(); ++i) {
-    batch[i].done.set_value(std::move(results[i]));
+    std::move(batch[i].done)(std::move(results[i]));
   }
+}
+
+absl::Status SqliteStorage::ApplyAll(const std::vector<Mutation>& mutations) {
+  for (const Mutation& mutation : mutations) {
+    if (absl::Status status = Apply(mutation); !status.ok()) return status;
+  }
+  return absl::OkStatus();
 }
 
 absl::Status SqliteStorage::Apply(const Mutation& mutation) {
@@ -563,7 +584,7 @@ absl::Status SqliteStorage::SqliteError(sqlite3* db, int rc,
 
 absl::StatusOr<std::vector<v1::Experiment>> SqliteStorage::ListExperiments() {
   absl::MutexLock lock(&read_mu_);
-  sqlite3_stmt* stmt = list_experiments_.get();
+  sqlite3_stmt* stmt = read_.list_experiments.get();
   ResetOnExit reset(stmt);
   std::vector<v1::Experiment> experiments;
   int rc;
@@ -582,10 +603,49 @@ absl::StatusOr<std::vector<v1::Experiment>> SqliteStorage::ListExperiments() {
   return experiments;
 }
 
+absl::StatusOr<v1::Experiment> SqliteStorage::GetExperiment(
+    absl::string_view name) {
+  absl::MutexLock lock(&read_mu_);
+  sqlite3_stmt* stmt = read_.get_experiment.get();
+  ResetOnExit reset(stmt);
+  BindText(stmt, 1, name);
+  const int rc = sqlite3_step(stmt);
+  if (rc == SQLITE_DONE) {
+    return absl::NotFoundError(
+        absl::StrCat("experiment \"", name, "\" is not stored"));
+  }
+  if (rc != SQLITE_ROW) {
+    return SqliteError(read_db_.get(), rc, "reading an experiment");
+  }
+  v1::Experiment experiment;
+  if (!ParseColumn(stmt, 1, &experiment) || experiment.name() != name) {
+    return absl::DataLossError(
+        absl::StrCat("sqlite database \"", path_, "\": experiment \"", name,
+                     "\" is stored damaged (not a valid hpo.v1.Experiment)"));
+  }
+  return experiment;
+}
+
+absl::StatusOr<std::vector<std::string>>
+SqliteStorage::ListExperimentsWithRunningTrials() {
+  absl::MutexLock lock(&read_mu_);
+  sqlite3_stmt* stmt = read_.list_running.get();
+  ResetOnExit reset(stmt);
+  std::vector<std::string> names;
+  int rc;
+  while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+    names.emplace_back(ColumnText(stmt, 0));
+  }
+  if (rc != SQLITE_DONE) {
+    return SqliteError(read_db_.get(), rc, "listing running trials");
+  }
+  return names;
+}
+
 absl::StatusOr<std::vector<v1::Trial>> SqliteStorage::ListTrials(
     absl::string_view experiment) {
   absl::MutexLock lock(&read_mu_);
-  sqlite3_stmt* stmt = list_trials_.get();
+  sqlite3_stmt* stmt = read_.list_trials.get();
   ResetOnExit reset(stmt);
   BindText(stmt, 1, experiment);
   std::vector<v1::Trial> trials;

@@ -51,9 +51,13 @@ class SqliteStorage : public Storage {
   ~SqliteStorage() override;
 
   absl::StatusOr<std::vector<v1::Experiment>> ListExperiments() override;
+  absl::StatusOr<v1::Experiment> GetExperiment(absl::string_view name) override;
   absl::StatusOr<std::vector<v1::Trial>> ListTrials(
       absl::string_view experiment) override;
-  WriteResult Write(Mutation mutation) override;
+  absl::StatusOr<std::vector<std::string>> ListExperimentsWithRunningTrials()
+      override;
+  using Storage::Write;
+  void Write(std::vector<Mutation> mutations, WriteDone done) override;
 
   // Transactions committed so far. Lets tests check that writes were grouped.
   int64_t commits() const { return commits_.load(std::memory_order_relaxed); }
@@ -70,8 +74,8 @@ class SqliteStorage : public Storage {
   using Statement = std::unique_ptr<sqlite3_stmt, StatementFinalizer>;
 
   struct PendingWrite {
-    Mutation mutation;
-    std::promise<absl::Status> done;
+    std::vector<Mutation> mutations;
+    WriteDone done;
   };
 
   // Statements of the write connection; only the writer thread uses them.
@@ -83,14 +87,22 @@ class SqliteStorage : public Storage {
     Statement put_trial;
   };
 
+  // Statements of the read connection.
+  struct ReadStatements {
+    Statement list_experiments, get_experiment, list_trials, list_running;
+  };
+
   SqliteStorage(std::string path, Connection write_db, WriteStatements write,
-                Connection read_db, Statement list_experiments,
-                Statement list_trials);
+                Connection read_db, ReadStatements read);
 
   void WriterLoop();
   bool HasWorkOrClosing() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(queue_mu_);
   // Commits `batch` in one transaction and resolves every write's future.
   void CommitBatch(std::vector<PendingWrite>& batch);
+  // Applies one write's mutations inside the open transaction, under one
+  // savepoint. An error here that leaves the transaction open concerns this
+  // write only.
+  absl::Status ApplyAll(const std::vector<Mutation>& mutations);
   // Applies one mutation inside the open transaction. An error here that leaves
   // the transaction open concerns this mutation only.
   absl::Status Apply(const Mutation& mutation);
@@ -110,8 +122,7 @@ class SqliteStorage : public Storage {
 
   absl::Mutex read_mu_;
   Connection read_db_ ABSL_GUARDED_BY(read_mu_);
-  Statement list_experiments_ ABSL_GUARDED_BY(read_mu_);
-  Statement list_trials_ ABSL_GUARDED_BY(read_mu_);
+  ReadStatements read_ ABSL_GUARDED_BY(read_mu_);
 
   absl::Mutex queue_mu_;
   std::vector<PendingWrite> queue_ ABSL_GUARDED_BY(queue_mu_);
