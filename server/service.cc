@@ -116,12 +116,12 @@ absl::StatusOr<std::unique_ptr<Service>> Service::Create(Storage* storage,
 int Service::loaded() const { return loaded_.load(std::memory_order_relaxed); }
 
 int Service::stored() const {
-  absl::MutexLock lock(&mu_);
+  absl::ReaderMutexLock lock(&mu_);
   return static_cast<int>(slots_.size());
 }
 
 std::shared_ptr<Service::Slot> Service::FindSlot(const std::string& name) {
-  absl::MutexLock lock(&mu_);
+  absl::ReaderMutexLock lock(&mu_);
   auto it = slots_.find(name);
   return it == slots_.end() ? nullptr : it->second;
 }

@@ -1,0 +1,206 @@
+// Service over a real SqliteStorage in a temporary directory: which
+// experiments are in memory, and that loading, unloading and restarting never
+// change what the API shows.
+
+#include "server/service.h"
+
+#include <cstdlib>
+#include <future>
+#include <memory>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "google/protobuf/text_format.h"
+#include "gtest/gtest.h"
+#include "storage/sqlite/sqlite_storage.h"
+
+namespace hpo {
+namespace {
+
+std::string TestDb(const std::string& name) {
+  const char* tmp = std::getenv("TEST_TMPDIR");
+  return absl::StrCat(tmp != nullptr ? tmp : "/tmp", "/", name, ".db");
+}
+
+// Calls a Service method and waits for its answer.
+template <typename Request, typename Response>
+absl::Status Call(Service& service,
+                  void (Service::*method)(const Request&, Response*,
+                                          Service::Done),
+                  const Request& request, Response* response) {
+  std::promise<absl::Status> answered;
+  (service.*method)(request, response,
+                    [&](absl::Status s) { answered.set_value(s); });
+  return answered.get_future().get();
+}
+
+v1::CreateExperimentRequest Create(const std::string& name,
+                                   const std::string& extra = "") {
+  v1::CreateExperimentRequest r;
+  const std::string text = absl::StrCat(R"pb(
+    experiment {
+      name: ")pb", name, R"pb("
+      parameters { name: "x" double_range { min: 0 max: 1 } }
+      objectives { name: "loss" goal: MINIMIZE }
+      algorithm { name: "random" }
+  )pb", extra, "}");
+  EXPECT_TRUE(google::protobuf::TextFormat::ParseFromString(text, &r)) << text;
+  return r;
+}
+
+class ServiceTest : public ::testing::Test {
+ protected:
+  void Open(absl::Duration idle_unload) {
+    service_.reset();
+    storage_.reset();
+    auto storage = SqliteStorage::Open(path_);
+    ASSERT_TRUE(storage.ok()) << storage.status();
+    storage_ = *std::move(storage);
+    Service::Options options;
+    options.idle_unload = idle_unload;
+    auto service = Service::Create(storage_.get(), options);
+    ASSERT_TRUE(service.ok()) << service.status();
+    service_ = *std::move(service);
+  }
+
+  // Runs `trials` trials of `name` to completion; the last is left running if
+  // `leave_running`.
+  void RunTrials(const std::string& name, int trials, bool leave_running) {
+    for (int i = 0; i < trials; ++i) {
+      v1::GetTrialConfigRequest ask;
+      ask.set_experiment(name);
+      ask.set_worker_id("w");
+      v1::Trial trial;
+      ASSERT_TRUE(
+          Call(*service_, &Service::GetTrialConfig, ask, &trial).ok());
+      if (leave_running && i == trials - 1) break;
+      v1::ReportResultRequest report;
+      report.set_experiment(name);
+      report.set_trial(trial.number());
+      (*report.mutable_metrics())["loss"] = i;
+      ASSERT_TRUE(Call(*service_, &Service::ReportResult, report, &trial).ok());
+    }
+  }
+
+  v1::Experiment Get(const std::string& name) {
+    v1::GetExperimentRequest get;
+    get.set_name(name);
+    v1::Experiment e;
+    EXPECT_TRUE(Call(*service_, &Service::GetExperiment, get, &e).ok());
+    return e;
+  }
+
+  std::string path_ = TestDb(
+      ::testing::UnitTest::GetInstance()->current_test_info()->name());
+  std::unique_ptr<SqliteStorage> storage_;
+  std::unique_ptr<Service> service_;
+};
+
+TEST_F(ServiceTest, IdleExperimentsLeaveMemoryAndComeBackUnchanged) {
+  std::remove(path_.c_str());
+  Open(absl::ZeroDuration());
+  v1::Experiment created;
+  ASSERT_TRUE(
+      Call(*service_, &Service::CreateExperiment, Create("idle"), &created)
+          .ok());
+  ASSERT_TRUE(
+      Call(*service_, &Service::CreateExperiment, Create("busy"), &created)
+          .ok());
+  RunTrials("idle", 5, /*leave_running=*/false);
+  RunTrials("busy", 3, /*leave_running=*/true);
+  const v1::Experiment idle_before = Get("idle");
+  EXPECT_EQ(service_->loaded(), 2);
+
+  // Writes are durable once answered, so a tick may unload at once: only the
+  // experiment with a running trial stays.
+  service_->Tick();
+  EXPECT_EQ(service_->loaded(), 1);
+  EXPECT_EQ(service_->stored(), 2);
+
+  // Listing shows the unloaded one's counts without loading it.
+  v1::ListExperimentsResponse list;
+  ASSERT_TRUE(Call(*service_, &Service::ListExperiments,
+                   v1::ListExperimentsRequest(), &list)
+                  .ok());
+  ASSERT_EQ(list.experiments_size(), 2);
+  EXPECT_EQ(list.experiments(1).name(), "idle");
+  EXPECT_EQ(list.experiments(1).SerializeAsString(),
+            idle_before.SerializeAsString());
+  EXPECT_EQ(service_->loaded(), 1);
+
+  // Asking for it loads it, as it was; and it goes on where it stopped.
+  EXPECT_EQ(Get("idle").SerializeAsString(), idle_before.SerializeAsString());
+  EXPECT_EQ(service_->loaded(), 2);
+  RunTrials("idle", 1, /*leave_running=*/false);
+  EXPECT_EQ(Get("idle").status().completed(), 6);
+}
+
+TEST_F(ServiceTest, StartUpLoadsOnlyExperimentsWithRunningTrials) {
+  std::remove(path_.c_str());
+  Open(absl::Hours(1));
+  v1::Experiment created;
+  for (const char* name : {"a", "b", "c"}) {
+    ASSERT_TRUE(
+        Call(*service_, &Service::CreateExperiment, Create(name), &created)
+            .ok());
+    RunTrials(name, 4, /*leave_running=*/std::string(name) == "b");
+  }
+  const v1::Experiment a = Get("a"), b = Get("b");
+
+  Open(absl::Hours(1));  // a restart
+  EXPECT_EQ(service_->stored(), 3);
+  EXPECT_EQ(service_->loaded(), 1);  // b, whose lease runs on
+  v1::ListExperimentsResponse list;
+  ASSERT_TRUE(Call(*service_, &Service::ListExperiments,
+                   v1::ListExperimentsRequest(), &list)
+                  .ok());
+  ASSERT_EQ(list.experiments_size(), 3);
+  EXPECT_EQ(list.experiments(0).SerializeAsString(), a.SerializeAsString());
+  EXPECT_EQ(list.experiments(1).SerializeAsString(), b.SerializeAsString());
+  EXPECT_EQ(list.experiments(2).status().completed(), 4);
+  EXPECT_EQ(service_->loaded(), 1);  // counting did not keep them
+}
+
+TEST_F(ServiceTest, LeasesOfALoadedExperimentRunOutOnTick) {
+  std::remove(path_.c_str());
+  Open(absl::Hours(1));
+  v1::Experiment created;
+  ASSERT_TRUE(Call(*service_, &Service::CreateExperiment,
+                   Create("short", "trial_lease { nanos: 1000000 }"), &created)
+                  .ok());
+  RunTrials("short", 1, /*leave_running=*/true);
+  absl::SleepFor(absl::Milliseconds(5));
+  service_->Tick();
+  // The tick's write is queued; a request on the experiment comes after it.
+  const v1::Experiment e = Get("short");
+  EXPECT_EQ(e.status().running(), 0);
+  EXPECT_EQ(e.status().waiting(), 1);
+  Open(absl::Hours(1));
+  EXPECT_EQ(Get("short").status().waiting(), 1);  // and it was stored
+}
+
+TEST_F(ServiceTest, DeletedExperimentsAreGoneLoadedOrNot) {
+  std::remove(path_.c_str());
+  Open(absl::ZeroDuration());
+  v1::Experiment created;
+  ASSERT_TRUE(
+      Call(*service_, &Service::CreateExperiment, Create("gone"), &created)
+          .ok());
+  RunTrials("gone", 2, /*leave_running=*/false);
+  service_->Tick();
+  EXPECT_EQ(service_->loaded(), 0);
+  v1::DeleteExperimentRequest del;
+  del.set_name("gone");
+  google::protobuf::Empty empty;
+  ASSERT_TRUE(Call(*service_, &Service::DeleteExperiment, del, &empty).ok());
+  v1::GetExperimentRequest get;
+  get.set_name("gone");
+  v1::Experiment e;
+  EXPECT_EQ(Call(*service_, &Service::GetExperiment, get, &e).code(),
+            absl::StatusCode::kNotFound);
+  Open(absl::ZeroDuration());
+  EXPECT_EQ(service_->stored(), 0);
+}
+
+}  // namespace
+}  // namespace hpo
