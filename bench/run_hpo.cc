@@ -3,9 +3,9 @@
 //
 // Each run does what the server does for an experiment with parallel_trials 1:
 // one sampler built from the registry for the experiment's compiled search
-// space, and for trial number n a std::mt19937_64 seeded with
-// std::seed_seq{seed, n}, a Suggest over the history of the trials so far,
-// the evaluation, and the trial appended to the history as completed. The
+// space, and for trial number n a std::mt19937_64 seeded as with
+// std::seed_seq{seed, n} (TrialRng), a Suggest over the history of the trials
+// so far, the evaluation, and the trial appended to the history as completed. The
 // same seed gives the same trials as the real server (bench/README.md shows
 // how to check that over gRPC).
 //
@@ -44,6 +44,7 @@
 #include "google/protobuf/util/json_util.h"
 #include "samplers/registry.h"
 #include "samplers/sampler.h"
+#include "samplers/trial_rng.h"
 #include "server/experiment_spec.h"
 
 ABSL_FLAG(std::string, problems, "all",
@@ -210,9 +211,8 @@ RunResult RunOnce(const Problem& problem, const SearchSpace& space,
   history.goals = goals;
   history.seed = seed;  // the server's experiment seed
   for (int number = 0; number < budget; ++number) {
-    // Exactly the server's seeding (server/service.cc, GetTrialConfig).
-    std::seed_seq seed_seq{seed, static_cast<uint32_t>(number)};
-    Rng rng(seed_seq);
+    // Exactly the server's seeding (server/experiment, GetTrialConfig).
+    Rng rng = TrialRng(seed, static_cast<uint32_t>(number));
     const Clock::time_point start = Clock::now();
     auto suggestion = (*sampler)->Suggest(space, history, rng);
     const double seconds =

@@ -1,7 +1,6 @@
 #include "server/experiment/experiment.h"
 
 #include <algorithm>
-#include <random>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -9,6 +8,7 @@
 #include "google/protobuf/util/time_util.h"
 #include "pruners/registry.h"
 #include "samplers/registry.h"
+#include "samplers/trial_rng.h"
 #include "server/experiment_spec.h"
 #include "server/log.h"
 
@@ -97,13 +97,6 @@ absl::Status CheckLease(const v1::Trial& trial, const std::string& worker_id,
 bool Unfinished(const v1::Trial& trial) {
   return trial.state() == v1::Trial::RUNNING ||
          trial.state() == v1::Trial::WAITING;
-}
-
-// The random stream of trial `number`: seeded by experiment and trial number
-// alone, so the same history gives the same suggestion, across restarts too.
-Rng TrialRng(uint32_t seed, int number) {
-  std::seed_seq seq{seed, static_cast<uint32_t>(number)};
-  return Rng(seq);
 }
 
 }  // namespace
@@ -459,7 +452,9 @@ absl::Status Experiment::GetTrialConfig(
         spec_.max_trials(), ") trials; ", running_count_, " still running"));
   }
   const int number = trial != nullptr ? trial->number() : NextNumber();
-  Rng rng = TrialRng(spec_.seed(), number);
+  // Seeded by experiment and trial number alone: the same history gives the
+  // same suggestion, across restarts too.
+  Rng rng = TrialRng(spec_.seed(), static_cast<uint32_t>(number));
 
   // A queued trial may name only some parameters; the algorithm fills in the
   // rest. An expired one has them all and needs no algorithm.
