@@ -5,8 +5,8 @@
 // one sampler built from the registry for the experiment's compiled search
 // space, and for trial number n a std::mt19937_64 seeded as with
 // std::seed_seq{seed, n} (TrialRng), a Suggest over the history of the trials
-// so far, the evaluation, and the trial appended to the history as completed. The
-// same seed gives the same trials as the real server (bench/README.md shows
+// so far, the evaluation, and the trial appended to the history as completed.
+// The same seed gives the same trials as the real server (bench/README.md shows
 // how to check that over gRPC).
 //
 //   run_hpo --problems=branin,levy10 --samplers=all --seeds=0-9

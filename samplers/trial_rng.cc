@@ -16,8 +16,11 @@ void TwoWordSeedSeq::generate(uint32_t* begin, uint32_t* end) const {
   const size_t n = static_cast<size_t>(end - begin);
   if (n == 0) return;
   std::fill(begin, end, 0x8b8b8b8bu);
-  const size_t t = n >= 623 ? 11 : n >= 68 ? 7 : n >= 39 ? 5 : n >= 7 ? 3
-                                                                     : (n - 1) / 2;
+  const size_t t = n >= 623  ? 11
+                   : n >= 68 ? 7
+                   : n >= 39 ? 5
+                   : n >= 7  ? 3
+                             : (n - 1) / 2;
   const size_t p = (n - t) / 2;
   const size_t q = p + t;
   const size_t m = std::max<size_t>(size() + 1, n);

@@ -17,8 +17,8 @@ TEST(TwoWordSeedSeqTest, FillsAsStdSeedSeqForEveryLength) {
         std::vector<uint32_t> want(n), got(n);
         std::seed_seq({seed, number}).generate(want.begin(), want.end());
         TwoWordSeedSeq(seed, number).generate(got.data(), got.data() + n);
-        ASSERT_EQ(got, want) << "seed " << seed << " number " << number
-                             << " n " << n;
+        ASSERT_EQ(got, want)
+            << "seed " << seed << " number " << number << " n " << n;
       }
     }
   }

@@ -31,9 +31,9 @@ grpc::Status ToGrpcStatus(const absl::Status& status);
 class GrpcService final : public v1::HpoService::CallbackService {
  public:
   // A Service method, over messages of its request and response types.
-  using Handler = std::function<void(
-      ::hpo::Service&, const google::protobuf::Message&,
-      google::protobuf::Message*, ::hpo::Service::Done)>;
+  using Handler =
+      std::function<void(::hpo::Service&, const google::protobuf::Message&,
+                         google::protobuf::Message*, ::hpo::Service::Done)>;
 
   // `service` and `pool` must outlive this object.
   GrpcService(::hpo::Service* service, ThreadPool* pool);

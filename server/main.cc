@@ -98,7 +98,8 @@ int Run() {
     return 2;
   }
   if (threads == 0) {
-    threads = std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+    threads =
+        std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
   }
   if (absl::GetFlag(FLAGS_idle_unload_seconds) < 0) {
     HPO_LOG(ERROR) << "--idle_unload_seconds: must be >= 0";

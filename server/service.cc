@@ -183,14 +183,13 @@ void Service::Commit(const std::shared_ptr<Slot>& slot,
   // Queued under the experiment's lock, so that its writes reach storage in
   // the order they were made.
   slot->in_flight.fetch_add(1);
-  storage_->Write(
-      ToMutations(experiment, std::move(changes)),
-      [slot, result = std::move(result),
-       done = std::move(done)](absl::Status stored) mutable {
-        if (!stored.ok()) slot->stale.store(true);
-        slot->in_flight.fetch_sub(1);
-        done(stored.ok() ? std::move(result) : std::move(stored));
-      });
+  storage_->Write(ToMutations(experiment, std::move(changes)),
+                  [slot, result = std::move(result),
+                   done = std::move(done)](absl::Status stored) mutable {
+                    if (!stored.ok()) slot->stale.store(true);
+                    slot->in_flight.fetch_sub(1);
+                    done(stored.ok() ? std::move(result) : std::move(stored));
+                  });
 }
 
 absl::StatusOr<v1::Experiment> Service::Summary(const std::string& name,
@@ -219,8 +218,8 @@ void Service::CreateExperiment(const v1::CreateExperimentRequest& request,
   } else if (request.has_experiment()) {
     e = request.experiment();
   } else {
-    return done(absl::InvalidArgumentError(
-        "experiment: is required (or import_spec)"));
+    return done(
+        absl::InvalidArgumentError("experiment: is required (or import_spec)"));
   }
   if (absl::Status s = ValidateExperiment(e); !s.ok()) return done(s);
   if (e.algorithm().name().empty()) {

@@ -83,8 +83,8 @@ class Service {
                 Done done);
   void EnqueueTrial(const v1::EnqueueTrialRequest& request, v1::Trial* response,
                     Done done);
-  void GetBest(const v1::GetBestRequest& request,
-               v1::GetBestResponse* response, Done done);
+  void GetBest(const v1::GetBestRequest& request, v1::GetBestResponse* response,
+               Done done);
   void ListTrials(const v1::ListTrialsRequest& request,
                   v1::ListTrialsResponse* response, Done done);
 

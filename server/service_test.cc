@@ -37,13 +37,18 @@ absl::Status Call(Service& service,
 v1::CreateExperimentRequest Create(const std::string& name,
                                    const std::string& extra = "") {
   v1::CreateExperimentRequest r;
-  const std::string text = absl::StrCat(R"pb(
-    experiment {
-      name: ")pb", name, R"pb("
-      parameters { name: "x" double_range { min: 0 max: 1 } }
-      objectives { name: "loss" goal: MINIMIZE }
-      algorithm { name: "random" }
-  )pb", extra, "}");
+  const std::string text =
+      absl::StrCat(R"pb(
+                     experiment { name: ")pb",
+                   name, R"pb("
+                              parameters {
+                                name: "x"
+                                double_range { min: 0 max: 1 }
+                              }
+                              objectives { name: "loss" goal: MINIMIZE }
+                              algorithm { name: "random" }
+                   )pb",
+                   extra, "}");
   EXPECT_TRUE(google::protobuf::TextFormat::ParseFromString(text, &r)) << text;
   return r;
 }
@@ -71,8 +76,7 @@ class ServiceTest : public ::testing::Test {
       ask.set_experiment(name);
       ask.set_worker_id("w");
       v1::Trial trial;
-      ASSERT_TRUE(
-          Call(*service_, &Service::GetTrialConfig, ask, &trial).ok());
+      ASSERT_TRUE(Call(*service_, &Service::GetTrialConfig, ask, &trial).ok());
       if (leave_running && i == trials - 1) break;
       v1::ReportResultRequest report;
       report.set_experiment(name);
@@ -90,8 +94,8 @@ class ServiceTest : public ::testing::Test {
     return e;
   }
 
-  std::string path_ = TestDb(
-      ::testing::UnitTest::GetInstance()->current_test_info()->name());
+  std::string path_ =
+      TestDb(::testing::UnitTest::GetInstance()->current_test_info()->name());
   std::unique_ptr<SqliteStorage> storage_;
   std::unique_ptr<Service> service_;
 };

@@ -238,7 +238,8 @@ void Experiment::Track(const v1::Trial& t, int delta) {
     case v1::Trial::RUNNING:
       running_count_ += delta;
       if (delta > 0) {
-        if (!t.worker_id().empty()) running_by_worker_[t.worker_id()] = t.number();
+        if (!t.worker_id().empty())
+          running_by_worker_[t.worker_id()] = t.number();
         if (t.has_lease_expire_time()) {
           leases_.emplace(FromProto(t.lease_expire_time()), t.number());
         }
@@ -408,8 +409,8 @@ absl::StatusOr<Suggestion> Experiment::Suggest(int number, Rng& rng) {
 }
 
 absl::Status Experiment::GetTrialConfig(
-    const v1::GetTrialConfigRequest& request, absl::Time now,
-    Changes* changes, v1::Trial* response) {
+    const v1::GetTrialConfigRequest& request, absl::Time now, Changes* changes,
+    v1::Trial* response) {
   const std::string& name = spec_.name();
   if (request.has_trial()) {
     const v1::Trial* trial = FindTrial(request.trial());
@@ -438,9 +439,9 @@ absl::Status Experiment::GetTrialConfig(
         spec_.parallel_trials(), ") trials; report one of them first"));
   }
   if (sampler_ == nullptr) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("experiment \"", name, "\": its algorithm cannot run: ",
-                     sampler_status_.message()));
+    return absl::FailedPreconditionError(absl::StrCat(
+        "experiment \"", name,
+        "\": its algorithm cannot run: ", sampler_status_.message()));
   }
 
   // Queued and expired trials go first, lowest number first.
@@ -469,10 +470,9 @@ absl::Status Experiment::GetTrialConfig(
       exhausted_reason_ = absl::StrCat("the search space is exhausted: ",
                                        suggested.status().message());
       Advance(now, changes);
-      return absl::FailedPreconditionError(
-          absl::StrCat("experiment \"", name,
-                       "\": the search space is exhausted (",
-                       suggested.status().message(), ")"));
+      return absl::FailedPreconditionError(absl::StrCat(
+          "experiment \"", name, "\": the search space is exhausted (",
+          suggested.status().message(), ")"));
     }
     if (!suggested.ok()) {
       return absl::InternalError(absl::StrCat(
@@ -532,8 +532,7 @@ absl::Status Experiment::GetTrialConfig(
   SetLease(trial, now + Lease());
   changes->trials.push_back(*trial);
   if (spec_.state() == v1::Experiment::CREATED) {
-    SetExperimentState(v1::Experiment::RUNNING, "running trials", now,
-                       changes);
+    SetExperimentState(v1::Experiment::RUNNING, "running trials", now, changes);
   }
   *response = *trial;
   return absl::OkStatus();
@@ -563,13 +562,12 @@ absl::Status Experiment::ReportResult(const v1::ReportResultRequest& request,
       *response = *trial;
       return absl::OkStatus();
     }
-    return absl::FailedPreconditionError(absl::StrCat(
-        "trial ", request.trial(), " of experiment \"", name,
-        "\" is already ", v1::Trial::State_Name(trial->state()),
-        "; a different result cannot be reported for it"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("trial ", request.trial(), " of experiment \"", name,
+                     "\" is already ", v1::Trial::State_Name(trial->state()),
+                     "; a different result cannot be reported for it"));
   }
-  if (absl::Status s = CheckLease(*trial, request.worker_id(), name);
-      !s.ok()) {
+  if (absl::Status s = CheckLease(*trial, request.worker_id(), name); !s.ok()) {
     return s;
   }
 
@@ -616,13 +614,12 @@ absl::Status Experiment::ReportIntermediate(
         "metrics: missing the first objective's metric \"", objective, "\""));
   }
   if (!Unfinished(*trial)) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "trial ", request.trial(), " of experiment \"", name, "\" is ",
-        v1::Trial::State_Name(trial->state()),
-        "; intermediate values are taken only while it runs"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("trial ", request.trial(), " of experiment \"", name,
+                     "\" is ", v1::Trial::State_Name(trial->state()),
+                     "; intermediate values are taken only while it runs"));
   }
-  if (absl::Status s = CheckLease(*trial, request.worker_id(), name);
-      !s.ok()) {
+  if (absl::Status s = CheckLease(*trial, request.worker_id(), name); !s.ok()) {
     return s;
   }
   const auto& values = trial->intermediate_values();
@@ -678,13 +675,11 @@ absl::Status Experiment::Heartbeat(const v1::HeartbeatRequest& request,
   if (trial == nullptr) return TrialNotFound(name, request.trial());
   Advance(now, changes);
   if (!Unfinished(*trial)) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("trial ", request.trial(), " of experiment \"", name,
-                     "\" is ", v1::Trial::State_Name(trial->state()),
-                     ", not RUNNING"));
+    return absl::FailedPreconditionError(absl::StrCat(
+        "trial ", request.trial(), " of experiment \"", name, "\" is ",
+        v1::Trial::State_Name(trial->state()), ", not RUNNING"));
   }
-  if (absl::Status s = CheckLease(*trial, request.worker_id(), name);
-      !s.ok()) {
+  if (absl::Status s = CheckLease(*trial, request.worker_id(), name); !s.ok()) {
     return s;
   }
   SetLease(trial, now + Lease());
@@ -707,13 +702,11 @@ absl::Status Experiment::ReleaseTrial(const v1::ReleaseTrialRequest& request,
     return absl::OkStatus();
   }
   if (trial->state() != v1::Trial::RUNNING) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("trial ", request.trial(), " of experiment \"", name,
-                     "\" is ", v1::Trial::State_Name(trial->state()),
-                     ", not RUNNING"));
+    return absl::FailedPreconditionError(absl::StrCat(
+        "trial ", request.trial(), " of experiment \"", name, "\" is ",
+        v1::Trial::State_Name(trial->state()), ", not RUNNING"));
   }
-  if (absl::Status s = CheckLease(*trial, request.worker_id(), name);
-      !s.ok()) {
+  if (absl::Status s = CheckLease(*trial, request.worker_id(), name); !s.ok()) {
     return s;
   }
   HPO_LOG(INFO) << "experiment \"" << name << "\": worker \""
@@ -729,8 +722,8 @@ absl::Status Experiment::ReleaseTrial(const v1::ReleaseTrialRequest& request,
 absl::Status Experiment::AddTrial(const v1::AddTrialRequest& request,
                                   absl::Time now, Changes* changes,
                                   v1::Trial* response) {
-  auto params = ParamsFromUser(space_, request.parameters(), true, nullptr,
-                               "parameters");
+  auto params =
+      ParamsFromUser(space_, request.parameters(), true, nullptr, "parameters");
   if (!params.ok()) return params.status();
   if (absl::Status s =
           ValidateMetrics(spec_, request.metrics(), request.failed());
@@ -740,8 +733,7 @@ absl::Status Experiment::AddTrial(const v1::AddTrialRequest& request,
   v1::Trial trial;
   trial.set_experiment(spec_.name());
   trial.set_number(NextNumber());
-  trial.set_state(request.failed() ? v1::Trial::FAILED
-                                   : v1::Trial::COMPLETED);
+  trial.set_state(request.failed() ? v1::Trial::FAILED : v1::Trial::COMPLETED);
   trial.set_origin(v1::Trial::ADDED);
   ParamsToProto(space_, *params, &trial);
   *trial.mutable_metrics() = request.metrics();
@@ -764,8 +756,8 @@ absl::Status Experiment::EnqueueTrial(const v1::EnqueueTrialRequest& request,
     return NotActive(spec_);
   }
   std::vector<bool> given;
-  auto params = ParamsFromUser(space_, request.parameters(), false, &given,
-                               "parameters");
+  auto params =
+      ParamsFromUser(space_, request.parameters(), false, &given, "parameters");
   if (!params.ok()) return params.status();
   if (spec_.max_trials() > 0 && allocated_ >= spec_.max_trials()) {
     return absl::FailedPreconditionError(absl::StrCat(
@@ -799,10 +791,10 @@ absl::Status Experiment::Stop(const v1::StopExperimentRequest& request,
         request.reason().empty() ? "stopped by a user" : request.reason(), now,
         changes);
   } else if (spec_.state() != v1::Experiment::STOPPED) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "experiment \"", spec_.name(), "\" is ",
-        v1::Experiment::State_Name(spec_.state()),
-        "; only a CREATED or RUNNING experiment can be stopped"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("experiment \"", spec_.name(), "\" is ",
+                     v1::Experiment::State_Name(spec_.state()),
+                     "; only a CREATED or RUNNING experiment can be stopped"));
   }
   *response = View();
   return absl::OkStatus();
@@ -812,9 +804,9 @@ absl::Status Experiment::Resume(const v1::ResumeExperimentRequest& request,
                                 absl::Time now, Changes* changes,
                                 v1::Experiment* response) {
   if (spec_.state() == v1::Experiment::STOPPED) {
-    SetExperimentState(allocated_ == 0 ? v1::Experiment::CREATED
-                                       : v1::Experiment::RUNNING,
-                       "resumed", now, changes);
+    SetExperimentState(
+        allocated_ == 0 ? v1::Experiment::CREATED : v1::Experiment::RUNNING,
+        "resumed", now, changes);
   } else if (!Active()) {
     return absl::FailedPreconditionError(
         absl::StrCat("experiment \"", spec_.name(), "\" is ",
@@ -840,8 +832,8 @@ void Experiment::GetBest(v1::GetBestResponse* response) const {
     const size_t* best = nullptr;
     for (const size_t& i : completed) {
       if (best == nullptr ||
-          Better(history_.trials[i].values[0],
-                 history_.trials[*best].values[0], history_.goals[0])) {
+          Better(history_.trials[i].values[0], history_.trials[*best].values[0],
+                 history_.goals[0])) {
         best = &i;
       }
     }

@@ -109,9 +109,8 @@ class Experiment {
   void GetBest(v1::GetBestResponse* response) const;
   // Up to `page_size` trials numbered `first` or more, in `states` (all if
   // empty); sets the next page's token when more remain.
-  void ListTrials(const google::protobuf::RepeatedField<int>& states,
-                  int first, int page_size,
-                  v1::ListTrialsResponse* response) const;
+  void ListTrials(const google::protobuf::RepeatedField<int>& states, int first,
+                  int page_size, v1::ListTrialsResponse* response) const;
 
  private:
   Experiment() = default;

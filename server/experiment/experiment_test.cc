@@ -20,13 +20,20 @@ const absl::Time kStart = absl::FromUnixSeconds(1'800'000'000);
 v1::Experiment Spec(const std::string& extra = "") {
   v1::Experiment e;
   const std::string text = R"pb(
-    name: "e"
-    parameters { name: "x" double_range { min: 0 max: 1 } }
-    parameters { name: "c" categorical { values: "a" values: "b" } }
-    objectives { name: "loss" goal: MINIMIZE }
-    algorithm { name: "random" }
-    seed: 7
-  )pb" + extra;
+                             name: "e"
+                             parameters {
+                               name: "x"
+                               double_range { min: 0 max: 1 }
+                             }
+                             parameters {
+                               name: "c"
+                               categorical { values: "a" values: "b" }
+                             }
+                             objectives { name: "loss" goal: MINIMIZE }
+                             algorithm { name: "random" }
+                             seed: 7
+                           )pb" +
+                           extra;
   EXPECT_TRUE(google::protobuf::TextFormat::ParseFromString(text, &e)) << text;
   return e;
 }
@@ -62,8 +69,8 @@ TEST(ExperimentTest, CreateSetsOutputFieldsAndRefusesUnknownAlgorithm) {
   bad.mutable_algorithm()->set_name("no-such-algorithm");
   auto refused = Experiment::Create(bad, kStart);
   EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_TRUE(absl::StartsWith(refused.status().message(),
-                               "experiment.algorithm"))
+  EXPECT_TRUE(
+      absl::StartsWith(refused.status().message(), "experiment.algorithm"))
       << refused.status();
 }
 
@@ -89,9 +96,9 @@ TEST(ExperimentTest, SameWorkerAskingAgainGetsItsTrialBack) {
   Changes changes;
   v1::Trial first, again;
   ASSERT_TRUE(e->GetTrialConfig(Ask("w1"), kStart, &changes, &first).ok());
-  ASSERT_TRUE(e->GetTrialConfig(Ask("w1"), kStart + absl::Seconds(5), &changes,
-                                &again)
-                  .ok());
+  ASSERT_TRUE(
+      e->GetTrialConfig(Ask("w1"), kStart + absl::Seconds(5), &changes, &again)
+          .ok());
   EXPECT_EQ(again.number(), first.number());
   EXPECT_EQ(e->View().status().trials(), 1);
   // The retry renewed the lease.
@@ -104,9 +111,9 @@ TEST(ExperimentTest, LeasesRunOutOnTheClockAndTheTrialIsHandedOutAgain) {
   Changes changes;
   v1::Trial t0, t1;
   ASSERT_TRUE(e->GetTrialConfig(Ask("w1"), kStart, &changes, &t0).ok());
-  ASSERT_TRUE(e->GetTrialConfig(Ask("w2"), kStart + absl::Seconds(30),
-                                &changes, &t1)
-                  .ok());
+  ASSERT_TRUE(
+      e->GetTrialConfig(Ask("w2"), kStart + absl::Seconds(30), &changes, &t1)
+          .ok());
   EXPECT_EQ(e->NextDeadline(), kStart + absl::Seconds(60));
 
   Changes none;
@@ -129,9 +136,9 @@ TEST(ExperimentTest, LeasesRunOutOnTheClockAndTheTrialIsHandedOutAgain) {
                 .code(),
             absl::StatusCode::kFailedPrecondition);
   v1::Trial again;
-  ASSERT_TRUE(e->GetTrialConfig(Ask("w3"), kStart + absl::Seconds(62),
-                                &changes, &again)
-                  .ok());
+  ASSERT_TRUE(
+      e->GetTrialConfig(Ask("w3"), kStart + absl::Seconds(62), &changes, &again)
+          .ok());
   EXPECT_EQ(again.number(), 0);
   EXPECT_EQ(again.worker_id(), "w3");
   EXPECT_EQ(again.parameters().at("x").number_value(),
@@ -161,16 +168,15 @@ TEST(ExperimentTest, ReportsFinishTrialsAndRetriesAreHarmless) {
   v1::Trial t;
   ASSERT_TRUE(e->GetTrialConfig(Ask("w1"), kStart, &changes, &t).ok());
   Changes reported;
-  ASSERT_TRUE(e->ReportResult(Result(0, 0.25, "w1"), kStart, &reported, &t)
-                  .ok());
+  ASSERT_TRUE(
+      e->ReportResult(Result(0, 0.25, "w1"), kStart, &reported, &t).ok());
   EXPECT_EQ(t.state(), v1::Trial::COMPLETED);
   EXPECT_TRUE(reported.experiment);  // max_trials finished: COMPLETED
   EXPECT_EQ(e->Record().state(), v1::Experiment::COMPLETED);
   EXPECT_EQ(e->NextDeadline(), absl::InfiniteFuture());
 
   Changes retry;
-  EXPECT_TRUE(
-      e->ReportResult(Result(0, 0.25, "w1"), kStart, &retry, &t).ok());
+  EXPECT_TRUE(e->ReportResult(Result(0, 0.25, "w1"), kStart, &retry, &t).ok());
   EXPECT_TRUE(retry.empty());
   EXPECT_EQ(e->ReportResult(Result(0, 0.5, "w1"), kStart, &retry, &t).code(),
             absl::StatusCode::kFailedPrecondition);
@@ -205,9 +211,9 @@ TEST(ExperimentTest, MaxDurationEndsTheExperimentOnTheClock) {
   EXPECT_TRUE(changes.experiment);
   EXPECT_EQ(e->Record().state(), v1::Experiment::TIMED_OUT);
   v1::Trial t;
-  EXPECT_EQ(e->GetTrialConfig(Ask("w"), kStart + absl::Hours(1), &changes, &t)
-                .code(),
-            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(
+      e->GetTrialConfig(Ask("w"), kStart + absl::Hours(1), &changes, &t).code(),
+      absl::StatusCode::kFailedPrecondition);
 }
 
 TEST(ExperimentTest, StopAndResume) {
@@ -232,9 +238,9 @@ TEST(ExperimentTest, RestoreRebuildsCountsLeasesAndSuggestionsFromTheRecord) {
   for (int i = 0; i < 3; ++i) {
     Changes changes;
     v1::Trial t;
-    ASSERT_TRUE(e->GetTrialConfig(Ask(absl::StrCat("w", i)), kStart, &changes,
-                                  &t)
-                    .ok());
+    ASSERT_TRUE(
+        e->GetTrialConfig(Ask(absl::StrCat("w", i)), kStart, &changes, &t)
+            .ok());
   }
   Changes changes;
   v1::Trial t;
