@@ -4,6 +4,7 @@
 //   hpo-server [--grpc_port=50051] [--http_port=8080] [--db=PATH]
 //              [--log_level=info]
 
+#include <malloc.h>
 #include <signal.h>
 
 #include <algorithm>
@@ -213,7 +214,13 @@ int Run() {
   absl::Notification stopping;
   std::thread ticker([&] {
     while (!stopping.WaitForNotificationWithTimeout(absl::Milliseconds(500))) {
-      (*service)->Tick();
+      if ((*service)->Tick() > 0) {
+#ifdef __GLIBC__
+        // Experiments that left memory leave their pages inside malloc's
+        // heap; give them back to the system.
+        malloc_trim(0);
+#endif
+      }
     }
   });
 

@@ -494,7 +494,8 @@ void Service::ListTrials(const v1::ListTrialsRequest& request,
       std::move(done));
 }
 
-void Service::Tick() {
+int Service::Tick() {
+  int unloaded = 0;
   std::vector<std::pair<std::string, std::shared_ptr<Slot>>> all;
   {
     absl::MutexLock lock(&mu_);
@@ -530,8 +531,10 @@ void Service::Tick() {
       slot->counted = true;
       slot->live.reset();
       loaded_.fetch_sub(1, std::memory_order_relaxed);
+      ++unloaded;
     }
   }
+  return unloaded;
 }
 
 }  // namespace hpo

@@ -90,8 +90,9 @@ class Service {
 
   // Applies what time alone changes (expired leases, max_duration) to the
   // experiments it is due for, and unloads idle ones. The server calls it
-  // about twice a second; requests also apply it to their experiment.
-  void Tick();
+  // about twice a second; requests also apply it to their experiment. Returns
+  // how many experiments it unloaded.
+  int Tick();
 
   // Experiments in memory now, and stored in all. For tests and logs.
   int loaded() const;
