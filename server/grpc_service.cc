@@ -35,8 +35,7 @@ grpc::Status ToGrpcStatus(const absl::Status& status) {
                       std::string(status.message()));
 }
 
-GrpcService::GrpcService(::hpo::Service* service, ThreadPool* pool)
-    : service_(service), pool_(pool) {
+GrpcService::GrpcService(::hpo::Service* service) : service_(service) {
   const std::vector<std::pair<std::string, Handler>> served = {
       {"CreateExperiment", Serve(&::hpo::Service::CreateExperiment)},
       {"GetExperiment", Serve(&::hpo::Service::GetExperiment)},
@@ -97,7 +96,7 @@ grpc::ServerUnaryReactor* GrpcService::Handle(
     const grpc::ByteBuffer* request_bytes, grpc::ByteBuffer* response_bytes) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   const absl::Time start = absl::Now();
-  // Shared, not unique: the pool takes copyable closures.
+  // Shared: the completion holds it, and the Service may still read it.
   std::shared_ptr<Message> request(method.request->New());
   {
     grpc::ByteBuffer bytes = *request_bytes;  // shares the slices
@@ -112,8 +111,7 @@ grpc::ServerUnaryReactor* GrpcService::Handle(
       return reactor;
     }
   }
-  pool_->Schedule([this, &method, context, request, response_bytes, reactor,
-                   start] {
+  {
     std::shared_ptr<Message> response(method.response->New());
     Message* out = response.get();
     method.serve(
@@ -139,7 +137,7 @@ grpc::ServerUnaryReactor* GrpcService::Handle(
           }
           reactor->Finish(grpc::Status::OK);
         });
-  });
+  }
   return reactor;
 }
 

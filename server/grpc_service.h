@@ -1,7 +1,8 @@
-// HpoService over gRPC's callback API. Each handler hands its request to a
-// thread pool, where the transport-independent Service does the work; the call
-// is finished from the Service's completion, once what it changed is durable.
-// gRPC's own threads never wait on a sampler, and no thread waits on a disk.
+// HpoService over gRPC's callback API. Each handler parses its request and
+// hands it to the transport-independent Service, which runs it here or on its
+// thread pool (gRPC's own threads never wait on a sampler or a lock); the call
+// is finished from the Service's completion, once what it changed is durable,
+// so no thread waits on a disk.
 //
 // Requests arrive as bytes and are parsed here rather than by gRPC, so that a
 // request that is not a valid message (a string field whose bytes are not
@@ -21,7 +22,6 @@
 #include "grpcpp/support/byte_buffer.h"
 #include "hpo/v1/hpo.grpc.pb.h"
 #include "server/service.h"
-#include "server/thread_pool.h"
 
 namespace hpo {
 
@@ -35,8 +35,8 @@ class GrpcService final : public v1::HpoService::CallbackService {
       std::function<void(::hpo::Service&, const google::protobuf::Message&,
                          google::protobuf::Message*, ::hpo::Service::Done)>;
 
-  // `service` and `pool` must outlive this object.
-  GrpcService(::hpo::Service* service, ThreadPool* pool);
+  // `service` must outlive this object.
+  explicit GrpcService(::hpo::Service* service);
 
  private:
   // One RPC: its name, its messages' types, and the Service method serving
@@ -54,7 +54,6 @@ class GrpcService final : public v1::HpoService::CallbackService {
                                    grpc::ByteBuffer* response);
 
   ::hpo::Service* const service_;
-  ThreadPool* const pool_;
   // By the method's index in the service.
   std::vector<Method> methods_;
 };

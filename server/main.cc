@@ -126,15 +126,16 @@ int Run() {
   Service::Options service_options;
   service_options.idle_unload =
       absl::Seconds(absl::GetFlag(FLAGS_idle_unload_seconds));
-  auto service = Service::Create(storage->get(), service_options);
+  // Drained (reset) before the service goes, below.
+  auto pool = std::make_unique<ThreadPool>(threads);
+  auto service = Service::Create(storage->get(), pool.get(), service_options);
   if (!service.ok()) {
     HPO_LOG(ERROR) << "cannot load the stored experiments: "
                    << service.status();
     return 1;
   }
 
-  ThreadPool pool(threads);
-  GrpcService grpc_service(service->get(), &pool);
+  GrpcService grpc_service(service->get());
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
@@ -240,6 +241,7 @@ int Run() {
       std::chrono::seconds(absl::GetFlag(FLAGS_shutdown_grace_seconds)));
   // The pool drains its queue, then storage (destroyed last) flushes its
   // writes.
+  pool.reset();
   return 0;
 }
 

@@ -79,13 +79,14 @@ std::vector<Mutation> ToMutations(const Experiment& experiment,
 
 }  // namespace
 
-Service::Service(Storage* storage, Options options)
-    : storage_(storage), options_(options) {}
+Service::Service(Storage* storage, ThreadPool* pool, Options options)
+    : storage_(storage), pool_(pool), options_(options) {}
 Service::~Service() = default;
 
 absl::StatusOr<std::unique_ptr<Service>> Service::Create(Storage* storage,
+                                                         ThreadPool* pool,
                                                          Options options) {
-  std::unique_ptr<Service> service(new Service(storage, options));
+  std::unique_ptr<Service> service(new Service(storage, pool, options));
   auto stored = storage->ListExperiments();
   if (!stored.ok()) return stored.status();
   auto running = storage->ListExperimentsWithRunningTrials();
@@ -151,12 +152,41 @@ absl::Status Service::EnsureLoaded(const std::string& name, Slot& slot) {
 }
 
 void Service::OnExperiment(const std::string& name, absl::string_view field,
-                           Operation operation, Done done) {
+                           Cost cost, Operation operation, Done done) {
   if (absl::Status s = ValidateExperimentName(name, field); !s.ok()) {
     return done(s);
   }
   std::shared_ptr<Slot> slot = FindSlot(name);
   if (slot == nullptr) return done(NotFound(field, name));
+  if (cost == Cost::kQuick && slot->mu.TryLock()) {
+    if (!slot->deleted && slot->live != nullptr && !slot->stale.load()) {
+      const absl::Time now = absl::Now();
+      slot->last_used = now;
+      Changes changes;
+      absl::Status result = operation(*slot->live, now, &changes);
+      if (!changes.empty()) {
+        Commit(slot, *slot->live, std::move(changes), std::move(result),
+               std::move(done));
+        slot->mu.Unlock();
+        return;
+      }
+      slot->mu.Unlock();
+      return done(std::move(result));
+    }
+    slot->mu.Unlock();
+  }
+  // `field` names a request field: a string literal, alive for good.
+  pool_->Schedule([this, name, field, slot = std::move(slot),
+                   operation = std::move(operation),
+                   done = std::move(done)]() mutable {
+    RunLocked(name, field, std::move(slot), std::move(operation),
+              std::move(done));
+  });
+}
+
+void Service::RunLocked(const std::string& name, absl::string_view field,
+                        std::shared_ptr<Slot> slot, Operation operation,
+                        Done done) {
   absl::Status result;
   {
     absl::MutexLock lock(&slot->mu);
@@ -273,8 +303,8 @@ void Service::CreateExperiment(const v1::CreateExperimentRequest& request,
 void Service::GetExperiment(const v1::GetExperimentRequest& request,
                             v1::Experiment* response, Done done) {
   OnExperiment(
-      request.name(), "name",
-      [&](Experiment& e, absl::Time now, Changes* changes) {
+      request.name(), "name", Cost::kQuick,
+      [&request, response](Experiment& e, absl::Time now, Changes* changes) {
         e.Advance(now, changes);
         *response = e.View();
         return absl::OkStatus();
@@ -285,6 +315,15 @@ void Service::GetExperiment(const v1::GetExperimentRequest& request,
 void Service::ListExperiments(const v1::ListExperimentsRequest& request,
                               v1::ListExperimentsResponse* response,
                               Done done) {
+  // On the pool: an experiment never counted is loaded from disk to count it.
+  pool_->Schedule([this, &request, response, done = std::move(done)]() mutable {
+    ListExperimentsNow(request, response, std::move(done));
+  });
+}
+
+void Service::ListExperimentsNow(const v1::ListExperimentsRequest& request,
+                                 v1::ListExperimentsResponse* response,
+                                 Done done) {
   auto page_size = PageSize(request.page_size());
   if (!page_size.ok()) return done(page_size.status());
   // The token is the last name of the previous page; names sort as the map
@@ -356,8 +395,8 @@ void Service::GetTrialConfig(const v1::GetTrialConfigRequest& request,
         "worker_id: must be at most 256 characters"));
   }
   OnExperiment(
-      request.experiment(), "experiment",
-      [&](Experiment& e, absl::Time now, Changes* changes) {
+      request.experiment(), "experiment", Cost::kCompute,
+      [&request, response](Experiment& e, absl::Time now, Changes* changes) {
         absl::Status s = e.GetTrialConfig(request, now, changes, response);
         if (s.ok() && !request.has_trial()) {
           HPO_LOG(DEBUG) << "experiment \"" << e.name() << "\": trial "
@@ -373,8 +412,8 @@ void Service::ReportResult(const v1::ReportResultRequest& request,
                            v1::Trial* response, Done done) {
   if (request.trial() < 0) return done(NegativeField("trial", request.trial()));
   OnExperiment(
-      request.experiment(), "experiment",
-      [&](Experiment& e, absl::Time now, Changes* changes) {
+      request.experiment(), "experiment", Cost::kQuick,
+      [&request, response](Experiment& e, absl::Time now, Changes* changes) {
         return e.ReportResult(request, now, changes, response);
       },
       std::move(done));
@@ -386,8 +425,8 @@ void Service::ReportIntermediate(const v1::ReportIntermediateRequest& request,
   if (request.trial() < 0) return done(NegativeField("trial", request.trial()));
   if (request.step() < 0) return done(NegativeField("step", request.step()));
   OnExperiment(
-      request.experiment(), "experiment",
-      [&](Experiment& e, absl::Time now, Changes* changes) {
+      request.experiment(), "experiment", Cost::kCompute,
+      [&request, response](Experiment& e, absl::Time now, Changes* changes) {
         absl::Status s = e.ReportIntermediate(request, now, changes, response);
         if (s.ok() && response->should_stop()) {
           HPO_LOG(INFO) << "experiment \"" << e.name() << "\": trial "
@@ -402,8 +441,8 @@ void Service::ReportIntermediate(const v1::ReportIntermediateRequest& request,
 void Service::StopExperiment(const v1::StopExperimentRequest& request,
                              v1::Experiment* response, Done done) {
   OnExperiment(
-      request.name(), "name",
-      [&](Experiment& e, absl::Time now, Changes* changes) {
+      request.name(), "name", Cost::kQuick,
+      [&request, response](Experiment& e, absl::Time now, Changes* changes) {
         return e.Stop(request, now, changes, response);
       },
       std::move(done));
@@ -412,8 +451,8 @@ void Service::StopExperiment(const v1::StopExperimentRequest& request,
 void Service::ResumeExperiment(const v1::ResumeExperimentRequest& request,
                                v1::Experiment* response, Done done) {
   OnExperiment(
-      request.name(), "name",
-      [&](Experiment& e, absl::Time now, Changes* changes) {
+      request.name(), "name", Cost::kQuick,
+      [&request, response](Experiment& e, absl::Time now, Changes* changes) {
         return e.Resume(request, now, changes, response);
       },
       std::move(done));
@@ -422,8 +461,8 @@ void Service::ResumeExperiment(const v1::ResumeExperimentRequest& request,
 void Service::Heartbeat(const v1::HeartbeatRequest& request,
                         v1::Trial* response, Done done) {
   OnExperiment(
-      request.experiment(), "experiment",
-      [&](Experiment& e, absl::Time now, Changes* changes) {
+      request.experiment(), "experiment", Cost::kQuick,
+      [&request, response](Experiment& e, absl::Time now, Changes* changes) {
         return e.Heartbeat(request, now, changes, response);
       },
       std::move(done));
@@ -432,8 +471,8 @@ void Service::Heartbeat(const v1::HeartbeatRequest& request,
 void Service::ReleaseTrial(const v1::ReleaseTrialRequest& request,
                            v1::Trial* response, Done done) {
   OnExperiment(
-      request.experiment(), "experiment",
-      [&](Experiment& e, absl::Time now, Changes* changes) {
+      request.experiment(), "experiment", Cost::kQuick,
+      [&request, response](Experiment& e, absl::Time now, Changes* changes) {
         return e.ReleaseTrial(request, now, changes, response);
       },
       std::move(done));
@@ -442,8 +481,8 @@ void Service::ReleaseTrial(const v1::ReleaseTrialRequest& request,
 void Service::AddTrial(const v1::AddTrialRequest& request, v1::Trial* response,
                        Done done) {
   OnExperiment(
-      request.experiment(), "experiment",
-      [&](Experiment& e, absl::Time now, Changes* changes) {
+      request.experiment(), "experiment", Cost::kQuick,
+      [&request, response](Experiment& e, absl::Time now, Changes* changes) {
         return e.AddTrial(request, now, changes, response);
       },
       std::move(done));
@@ -452,8 +491,8 @@ void Service::AddTrial(const v1::AddTrialRequest& request, v1::Trial* response,
 void Service::EnqueueTrial(const v1::EnqueueTrialRequest& request,
                            v1::Trial* response, Done done) {
   OnExperiment(
-      request.experiment(), "experiment",
-      [&](Experiment& e, absl::Time now, Changes* changes) {
+      request.experiment(), "experiment", Cost::kQuick,
+      [&request, response](Experiment& e, absl::Time now, Changes* changes) {
         return e.EnqueueTrial(request, now, changes, response);
       },
       std::move(done));
@@ -462,8 +501,8 @@ void Service::EnqueueTrial(const v1::EnqueueTrialRequest& request,
 void Service::GetBest(const v1::GetBestRequest& request,
                       v1::GetBestResponse* response, Done done) {
   OnExperiment(
-      request.experiment(), "experiment",
-      [&](Experiment& e, absl::Time, Changes*) {
+      request.experiment(), "experiment", Cost::kQuick,
+      [response](Experiment& e, absl::Time, Changes*) {
         e.GetBest(response);
         return absl::OkStatus();
       },
@@ -486,9 +525,10 @@ void Service::ListTrials(const v1::ListTrialsRequest& request,
     return done(absl::InvalidArgumentError("page_token: malformed page token"));
   }
   OnExperiment(
-      request.experiment(), "experiment",
-      [&](Experiment& e, absl::Time, Changes*) {
-        e.ListTrials(request.states(), first, *page_size, response);
+      request.experiment(), "experiment", Cost::kQuick,
+      [&request, response, first, page_size = *page_size](
+          Experiment& e, absl::Time, Changes*) {
+        e.ListTrials(request.states(), first, page_size, response);
         return absl::OkStatus();
       },
       std::move(done));

@@ -8,6 +8,11 @@
 // answered (its `done` called, on a storage thread) once those writes are
 // durable. No thread waits for a disk: many requests' writes share one commit.
 //
+// A request that calls no algorithm (a report, a heartbeat, a read) runs on
+// the caller's thread when its experiment is loaded and unlocked; everything
+// else, or a request that would have to wait, runs on the thread pool, so
+// that the caller (a gRPC thread) is never held up by a sampler or a lock.
+//
 // Experiments live in memory only while they are used: one with no running
 // trial that nobody asked about for `Options::idle_unload` leaves memory,
 // keeping a summary for listings, and is loaded from storage again when asked
@@ -24,7 +29,6 @@
 #include <vector>
 
 #include "absl/functional/any_invocable.h"
-#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
@@ -32,6 +36,7 @@
 #include "google/protobuf/empty.pb.h"
 #include "hpo/v1/hpo.pb.h"
 #include "server/experiment/experiment.h"
+#include "server/thread_pool.h"
 #include "storage/storage.h"
 
 namespace hpo {
@@ -50,8 +55,11 @@ class Service {
   using Done = absl::AnyInvocable<void(absl::Status)>;
 
   // Reads the stored experiments' specs, and loads those with running trials
-  // (their leases run on). `storage` must outlive the service.
+  // (their leases run on). `storage` must outlive the service; `pool` must
+  // stay alive as long as requests may arrive, and be drained before the
+  // service is destroyed.
   static absl::StatusOr<std::unique_ptr<Service>> Create(Storage* storage,
+                                                         ThreadPool* pool,
                                                          Options options);
   ~Service();
 
@@ -120,9 +128,12 @@ class Service {
     std::atomic<bool> stale{false};
   };
   using Operation =
-      absl::FunctionRef<absl::Status(Experiment&, absl::Time, Changes*)>;
+      absl::AnyInvocable<absl::Status(Experiment&, absl::Time, Changes*)>;
+  // What an operation may cost: kQuick calls no algorithm and may run on the
+  // caller's thread; kCompute may (a sampler, an early-stopping rule).
+  enum class Cost { kQuick, kCompute };
 
-  Service(Storage* storage, Options options);
+  Service(Storage* storage, ThreadPool* pool, Options options);
 
   std::shared_ptr<Slot> FindSlot(const std::string& name);
   // Makes sure the slot's experiment is in memory and matches the record.
@@ -131,8 +142,15 @@ class Service {
   // The common shape of a request on one experiment: checks the name (the
   // request field `field`), finds and loads the experiment, runs `operation`
   // under its lock, queues its changes and calls `done` once they are durable.
-  void OnExperiment(const std::string& name, absl::string_view field,
+  // Runs here if `cost` is kQuick and the experiment is loaded and free, on
+  // the pool otherwise.
+  void OnExperiment(const std::string& name, absl::string_view field, Cost cost,
                     Operation operation, Done done);
+  void ListExperimentsNow(const v1::ListExperimentsRequest& request,
+                          v1::ListExperimentsResponse* response, Done done);
+  // OnExperiment's work once it has the slot, on the pool.
+  void RunLocked(const std::string& name, absl::string_view field,
+                 std::shared_ptr<Slot> slot, Operation operation, Done done);
   // Queues `changes` of the experiment in `slot` (whose lock is held) and
   // calls `done` with `result` once they are durable, or with the failure.
   void Commit(const std::shared_ptr<Slot>& slot, const Experiment& experiment,
@@ -144,6 +162,7 @@ class Service {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(slot.mu);
 
   Storage* const storage_;
+  ThreadPool* const pool_;
   const Options options_;
   mutable absl::Mutex mu_;
   // Ordered by name, which is the order ListExperiments pages in.

@@ -11,11 +11,14 @@
 
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/text_format.h"
+#include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
 #include "storage/sqlite/sqlite_storage.h"
 
 namespace hpo {
 namespace {
+
+using google::protobuf::util::MessageDifferencer;
 
 std::string TestDb(const std::string& name) {
   const char* tmp = std::getenv("TEST_TMPDIR");
@@ -63,7 +66,7 @@ class ServiceTest : public ::testing::Test {
     storage_ = *std::move(storage);
     Service::Options options;
     options.idle_unload = idle_unload;
-    auto service = Service::Create(storage_.get(), options);
+    auto service = Service::Create(storage_.get(), &pool_, options);
     ASSERT_TRUE(service.ok()) << service.status();
     service_ = *std::move(service);
   }
@@ -96,6 +99,9 @@ class ServiceTest : public ::testing::Test {
 
   std::string path_ =
       TestDb(::testing::UnitTest::GetInstance()->current_test_info()->name());
+  // Every call is answered before the next, so the pool is idle whenever a
+  // service goes.
+  ThreadPool pool_{2};
   std::unique_ptr<SqliteStorage> storage_;
   std::unique_ptr<Service> service_;
 };
@@ -128,12 +134,11 @@ TEST_F(ServiceTest, IdleExperimentsLeaveMemoryAndComeBackUnchanged) {
                   .ok());
   ASSERT_EQ(list.experiments_size(), 2);
   EXPECT_EQ(list.experiments(1).name(), "idle");
-  EXPECT_EQ(list.experiments(1).SerializeAsString(),
-            idle_before.SerializeAsString());
+  EXPECT_TRUE(MessageDifferencer::Equals(list.experiments(1), idle_before));
   EXPECT_EQ(service_->loaded(), 1);
 
   // Asking for it loads it, as it was; and it goes on where it stopped.
-  EXPECT_EQ(Get("idle").SerializeAsString(), idle_before.SerializeAsString());
+  EXPECT_TRUE(MessageDifferencer::Equals(Get("idle"), idle_before));
   EXPECT_EQ(service_->loaded(), 2);
   RunTrials("idle", 1, /*leave_running=*/false);
   EXPECT_EQ(Get("idle").status().completed(), 6);
@@ -159,8 +164,8 @@ TEST_F(ServiceTest, StartUpLoadsOnlyExperimentsWithRunningTrials) {
                    v1::ListExperimentsRequest(), &list)
                   .ok());
   ASSERT_EQ(list.experiments_size(), 3);
-  EXPECT_EQ(list.experiments(0).SerializeAsString(), a.SerializeAsString());
-  EXPECT_EQ(list.experiments(1).SerializeAsString(), b.SerializeAsString());
+  EXPECT_TRUE(MessageDifferencer::Equals(list.experiments(0), a));
+  EXPECT_TRUE(MessageDifferencer::Equals(list.experiments(1), b));
   EXPECT_EQ(list.experiments(2).status().completed(), 4);
   EXPECT_EQ(service_->loaded(), 1);  // counting did not keep them
 }

@@ -15,14 +15,14 @@ ThreadPool::~ThreadPool() {
   for (std::thread& t : threads_) t.join();
 }
 
-void ThreadPool::Schedule(std::function<void()> work) {
+void ThreadPool::Schedule(absl::AnyInvocable<void()> work) {
   absl::MutexLock lock(&mu_);
   queue_.push_back(std::move(work));
 }
 
 void ThreadPool::Run() {
   while (true) {
-    std::function<void()> work;
+    absl::AnyInvocable<void()> work;
     {
       absl::MutexLock lock(&mu_);
       mu_.Await(absl::Condition(

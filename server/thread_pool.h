@@ -1,15 +1,16 @@
-// A fixed set of threads running queued closures in FIFO order. The gRPC
-// callback handlers hand their work here so that a slow sampler or a wait for a
-// disk commit never blocks gRPC's own threads.
+// A fixed set of threads running queued closures in FIFO order. The service
+// hands work here that may compute for long (a sampler, an early-stopping rule)
+// or wait (for a busy experiment, a load from disk), so that it never blocks
+// gRPC's own threads.
 
 #ifndef HPO_SERVER_THREAD_POOL_H_
 #define HPO_SERVER_THREAD_POOL_H_
 
 #include <deque>
-#include <functional>
 #include <thread>
 #include <vector>
 
+#include "absl/functional/any_invocable.h"
 #include "absl/synchronization/mutex.h"
 
 namespace hpo {
@@ -23,13 +24,13 @@ class ThreadPool {
   ThreadPool(const ThreadPool&) = delete;
   ThreadPool& operator=(const ThreadPool&) = delete;
 
-  void Schedule(std::function<void()> work);
+  void Schedule(absl::AnyInvocable<void()> work);
 
  private:
   void Run();
 
   absl::Mutex mu_;
-  std::deque<std::function<void()>> queue_ ABSL_GUARDED_BY(mu_);
+  std::deque<absl::AnyInvocable<void()>> queue_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::vector<std::thread> threads_;
 };
