@@ -403,6 +403,7 @@ SqliteStorage::SqliteStorage(std::string path, Connection write_db,
       write_(std::move(write)),
       read_db_(std::move(read_db)),
       read_(std::move(read)),
+      completer_(&SqliteStorage::CompleterLoop, this),
       writer_(&SqliteStorage::WriterLoop, this) {}
 
 SqliteStorage::~SqliteStorage() {
@@ -411,6 +412,11 @@ SqliteStorage::~SqliteStorage() {
     closing_ = true;
   }
   writer_.join();
+  {
+    absl::MutexLock lock(&done_mu_);
+    writer_done_ = true;
+  }
+  completer_.join();
   // Members then close the read connection before the write connection, so the
   // writer is the last to close and checkpoints the WAL into the file.
 }
@@ -475,8 +481,30 @@ void SqliteStorage::CommitBatch(std::vector<PendingWrite>& batch) {
     }
     results.assign(batch.size(), status);
   }
+  absl::MutexLock lock(&done_mu_);
   for (size_t i = 0; i < batch.size(); ++i) {
-    std::move(batch[i].done)(std::move(results[i]));
+    outcomes_.push_back({std::move(batch[i].done), std::move(results[i])});
+  }
+}
+
+bool SqliteStorage::HasOutcomesOrWriterDone() const {
+  return !outcomes_.empty() || writer_done_;
+}
+
+void SqliteStorage::CompleterLoop() {
+  std::vector<Outcome> outcomes;
+  for (;;) {
+    {
+      absl::MutexLock lock(&done_mu_);
+      done_mu_.Await(
+          absl::Condition(this, &SqliteStorage::HasOutcomesOrWriterDone));
+      if (outcomes_.empty()) return;  // The writer is done, and so are we.
+      outcomes.swap(outcomes_);
+    }
+    for (Outcome& outcome : outcomes) {
+      std::move(outcome.done)(std::move(outcome.status));
+    }
+    outcomes.clear();
   }
 }
 

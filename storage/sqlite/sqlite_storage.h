@@ -96,6 +96,9 @@ class SqliteStorage : public Storage {
                 Connection read_db, ReadStatements read);
 
   void WriterLoop();
+  // Tells committed writes their outcome, in commit order.
+  void CompleterLoop();
+  bool HasOutcomesOrWriterDone() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(done_mu_);
   bool HasWorkOrClosing() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(queue_mu_);
   // Commits `batch` in one transaction and resolves every write's future.
   void CommitBatch(std::vector<PendingWrite>& batch);
@@ -130,7 +133,19 @@ class SqliteStorage : public Storage {
 
   std::atomic<int64_t> commits_{0};
 
-  // Last, so that it starts after everything it uses is initialised.
+  // Outcomes of committed writes, handed from the writer to the completer
+  // thread: the callers' completions (which send replies) run there, so the
+  // writer can start the next commit meanwhile.
+  struct Outcome {
+    WriteDone done;
+    absl::Status status;
+  };
+  absl::Mutex done_mu_;
+  std::vector<Outcome> outcomes_ ABSL_GUARDED_BY(done_mu_);
+  bool writer_done_ ABSL_GUARDED_BY(done_mu_) = false;
+
+  // Last, so that they start after everything they use is initialised.
+  std::thread completer_;
   std::thread writer_;
 };
 
