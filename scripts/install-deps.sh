@@ -72,6 +72,6 @@ go_tool() { # binary module/path@version
 go_tool protoc-gen-go "google.golang.org/protobuf/cmd/protoc-gen-go@$PROTOC_GEN_GO_VERSION"
 go_tool protoc-gen-go-grpc "google.golang.org/grpc/cmd/protoc-gen-go-grpc@$PROTOC_GEN_GO_GRPC_VERSION"
 go_tool grpcurl "github.com/fullstorydev/grpcurl/cmd/grpcurl@$GRPCURL_VERSION"
-for module in client_stubs/go examples/go-benchmark-worker; do
+for module in client_stubs/go examples/go-benchmark-worker bench/load; do
   (cd "$ROOT/$module" && go mod download) >&2
 done

@@ -177,4 +177,12 @@ else
   echo "== example rest-shell: not run: this hpo-server serves no HTTP (no --http_port)"
 fi
 
+# --- the load driver: a few seconds of every measurement, its own server -------------------
+echo "== bench/load -smoke"
+if (cd bench/load && go run -buildvcs=false . -smoke -server "$HPO_SERVER_BIN"); then
+  count "load smoke" 1 0
+else
+  count "load smoke" 0 1
+fi
+
 finish
