@@ -160,18 +160,11 @@ void Service::OnExperiment(const std::string& name, absl::string_view field,
   if (slot == nullptr) return done(NotFound(field, name));
   if (cost == Cost::kQuick && slot->mu.TryLock()) {
     if (!slot->deleted && slot->live != nullptr && !slot->stale.load()) {
-      const absl::Time now = absl::Now();
-      slot->last_used = now;
-      Changes changes;
-      absl::Status result = operation(*slot->live, now, &changes);
-      if (!changes.empty()) {
-        Commit(slot, *slot->live, std::move(changes), std::move(result),
-               std::move(done));
-        slot->mu.Unlock();
-        return;
-      }
+      absl::Status answer;
+      const bool queued = Run(slot, operation, done, &answer);
       slot->mu.Unlock();
-      return done(std::move(result));
+      if (!queued) done(std::move(answer));
+      return;
     }
     slot->mu.Unlock();
   }
@@ -187,24 +180,30 @@ void Service::OnExperiment(const std::string& name, absl::string_view field,
 void Service::RunLocked(const std::string& name, absl::string_view field,
                         std::shared_ptr<Slot> slot, Operation operation,
                         Done done) {
-  absl::Status result;
+  absl::Status answer;
   {
     absl::MutexLock lock(&slot->mu);
     if (slot->deleted) {
-      result = NotFound(field, name);
-    } else if (result = EnsureLoaded(name, *slot); result.ok()) {
-      const absl::Time now = absl::Now();
-      slot->last_used = now;
-      Changes changes;
-      result = operation(*slot->live, now, &changes);
-      if (!changes.empty()) {
-        return Commit(slot, *slot->live, std::move(changes), std::move(result),
-                      std::move(done));
-      }
+      answer = NotFound(field, name);
+    } else if (answer = EnsureLoaded(name, *slot);
+               answer.ok() && Run(slot, operation, done, &answer)) {
+      return;
     }
   }
   // Nothing to store: answered with no lock held.
-  done(std::move(result));
+  done(std::move(answer));
+}
+
+bool Service::Run(const std::shared_ptr<Slot>& slot, Operation& operation,
+                  Done& done, absl::Status* answer) {
+  const absl::Time now = absl::Now();
+  slot->last_used = now;
+  Changes changes;
+  *answer = operation(*slot->live, now, &changes);
+  if (changes.empty()) return false;
+  Commit(slot, *slot->live, std::move(changes), std::move(*answer),
+         std::move(done));
+  return true;
 }
 
 void Service::Commit(const std::shared_ptr<Slot>& slot,

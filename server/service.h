@@ -148,6 +148,11 @@ class Service {
                     Operation operation, Done done);
   void ListExperimentsNow(const v1::ListExperimentsRequest& request,
                           v1::ListExperimentsResponse* response, Done done);
+  // With the slot locked and its experiment loaded: runs `operation` and
+  // queues what it changed. True if it did, and the commit will call `done`;
+  // false with the answer in `*answer`, for the caller to give once unlocked.
+  bool Run(const std::shared_ptr<Slot>& slot, Operation& operation, Done& done,
+           absl::Status* answer) ABSL_EXCLUSIVE_LOCKS_REQUIRED(slot->mu);
   // OnExperiment's work once it has the slot, on the pool.
   void RunLocked(const std::string& name, absl::string_view field,
                  std::shared_ptr<Slot> slot, Operation operation, Done done);

@@ -94,6 +94,12 @@ absl::Status CheckLease(const v1::Trial& trial, const std::string& worker_id,
   return absl::OkStatus();
 }
 
+absl::Status NotRunning(const v1::Trial& trial, absl::string_view experiment) {
+  return absl::FailedPreconditionError(absl::StrCat(
+      "trial ", trial.number(), " of experiment \"", experiment, "\" is ",
+      v1::Trial::State_Name(trial.state()), ", not RUNNING"));
+}
+
 bool Unfinished(const v1::Trial& trial) {
   return trial.state() == v1::Trial::RUNNING ||
          trial.state() == v1::Trial::WAITING;
@@ -674,11 +680,7 @@ absl::Status Experiment::Heartbeat(const v1::HeartbeatRequest& request,
   v1::Trial* trial = FindTrial(request.trial());
   if (trial == nullptr) return TrialNotFound(name, request.trial());
   Advance(now, changes);
-  if (!Unfinished(*trial)) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "trial ", request.trial(), " of experiment \"", name, "\" is ",
-        v1::Trial::State_Name(trial->state()), ", not RUNNING"));
-  }
+  if (!Unfinished(*trial)) return NotRunning(*trial, name);
   if (absl::Status s = CheckLease(*trial, request.worker_id(), name); !s.ok()) {
     return s;
   }
@@ -701,11 +703,7 @@ absl::Status Experiment::ReleaseTrial(const v1::ReleaseTrialRequest& request,
     *response = *trial;  // A retry, or its lease ran out meanwhile.
     return absl::OkStatus();
   }
-  if (trial->state() != v1::Trial::RUNNING) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "trial ", request.trial(), " of experiment \"", name, "\" is ",
-        v1::Trial::State_Name(trial->state()), ", not RUNNING"));
-  }
+  if (trial->state() != v1::Trial::RUNNING) return NotRunning(*trial, name);
   if (absl::Status s = CheckLease(*trial, request.worker_id(), name); !s.ok()) {
     return s;
   }
