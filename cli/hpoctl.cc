@@ -58,7 +58,7 @@ constexpr char kUsage[] =
     "  best EXP                     the best trial(s), as JSON\n"
     "  export EXP [--format csv|json]\n"
     "  run -f SPEC | --name EXP --command CMD [options]\n"
-    "  worker EXP --command CMD [options]\n"
+    "  worker EXP --command CMD [options] | worker -f SPEC [options]\n"
     "run/worker options: --parallel N, --trial-timeout SECONDS,\n"
     "  --metrics-file FILE, --metrics-pattern REGEX, --log-dir DIR,\n"
     "  --grace-period SECONDS, --worker-id ID, --workdir DIR\n"
@@ -1814,8 +1814,10 @@ int CmdRun(Client& client, const std::string& cmd, const Args& args) {
   if (args.Has("workdir")) options.run.working_dir = args.Get("workdir");
   std::string name = args.Get("name");
   if (cmd == "worker") {
-    if (args.positional.empty()) return Fail("worker: EXPERIMENT is required");
-    name = args.positional[0];
+    if (args.positional.empty() && spec.empty()) {
+      return Fail("worker: EXPERIMENT or -f SPEC is required");
+    }
+    if (!args.positional.empty()) name = args.positional[0];
   }
   if (!name.empty()) {
     if (req.has_import_spec()) req.mutable_import_spec()->set_name(name);
@@ -1832,7 +1834,9 @@ int CmdRun(Client& client, const std::string& cmd, const Args& args) {
     }
   }
   v1::Experiment experiment;
-  if (cmd == "run" && !spec.empty()) {
+  // With a spec, run and worker create the experiment or join it: so each of
+  // many identical workers (a Kubernetes Job's pods) can be given the spec.
+  if (!spec.empty()) {
     grpc::ClientContext ctx;
     grpc::Status s = client.stub()->CreateExperiment(&ctx, req, &experiment);
     if (s.error_code() == grpc::StatusCode::ALREADY_EXISTS) {
@@ -1846,10 +1850,13 @@ int CmdRun(Client& client, const std::string& cmd, const Args& args) {
         if (q2 != std::string::npos) existing = msg.substr(q1 + 1, q2 - q1 - 1);
       }
       s = client.GetExperiment(existing, &experiment);
-      if (!s.ok()) return FailRpc("run", s);
-      std::cerr << "[hpoctl] resuming experiment " << existing << "\n";
+      if (!s.ok()) return FailRpc(cmd, s);
+      std::cerr << "[hpoctl] " << (cmd == "run" ? "resuming" : "joining")
+                << " experiment " << existing << "\n";
     } else if (!s.ok()) {
-      return FailSpec("run", spec, s);
+      return FailSpec(cmd, spec, s);
+    } else {
+      std::cerr << "[hpoctl] created experiment " << experiment.name() << "\n";
     }
     name = experiment.name();
   } else {

@@ -149,6 +149,11 @@ int Run() {
     HPO_LOG(ERROR) << "cannot listen on " << address;
     return 1;
   }
+  // Health answers for the server as a whole ("") and for the API by name
+  // (grpc_health_probe -service=hpo.v1.HpoService); both turn NOT_SERVING when
+  // a SIGTERM starts the drain.
+  server->GetHealthCheckService()->SetServingStatus(
+      hpo::v1::HpoService::service_full_name(), true);
   server->GetHealthCheckService()->SetServingStatus(true);
   HPO_LOG(INFO) << "gRPC listening on " << absl::GetFlag(FLAGS_host) << ":"
                 << port;

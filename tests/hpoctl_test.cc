@@ -558,6 +558,50 @@ TEST_F(HpoctlTest, TwoWorkersShareOneExperiment) {
   EXPECT_EQ(Get("shared").state(), v1::Experiment::COMPLETED);
 }
 
+// Identical workers given one spec (a Kubernetes Job's pods): the first to
+// ask creates the experiment, the others join it, and together they run it.
+TEST_F(HpoctlTest, WorkersGivenOneSpecCreateOrJoinIt) {
+  const std::string spec = TempPath("workers-spec.yaml");
+  std::ofstream(spec) << "name: from-spec\n"
+                         "parameters:\n"
+                         "  - name: x\n"
+                         "    doubleRange: {min: -2, max: 2}\n"
+                         "objectives: [{name: loss, goal: MINIMIZE}]\n"
+                         "maxTrials: 9\n"
+                         "parallelTrials: 3\n"
+                         "command: sleep 0.5; echo loss=${trialParameters.x}\n";
+  std::vector<Hpoctl> workers;
+  for (const std::string id : {"pod-0", "pod-1", "pod-2"}) {
+    workers.push_back(
+        StartHpoctl(server_, {"worker", "-f", spec, "--worker-id", id,
+                              "--log-dir", log_dir_ + "/" + id}));
+  }
+  int created = 0, joined = 0;
+  for (auto& w : workers) {
+    EXPECT_EQ(w.Wait(), 0) << w.Output();
+    const std::string out = w.Output();
+    created += out.find("created experiment from-spec") != std::string::npos;
+    joined += out.find("joining experiment from-spec") != std::string::npos;
+  }
+  EXPECT_EQ(created, 1);
+  EXPECT_EQ(joined, 2);
+  std::vector<v1::Trial> trials = Trials("from-spec");
+  ASSERT_EQ(trials.size(), 9u);
+  std::set<std::string> pods;
+  for (const auto& t : trials) {
+    EXPECT_EQ(t.state(), v1::Trial::COMPLETED) << t.failure_reason();
+    pods.insert(t.worker_id().substr(0, 5));
+  }
+  EXPECT_GE(pods.size(), 2u);  // 4.5 s of trials for one: the others join
+  EXPECT_EQ(Get("from-spec").state(), v1::Experiment::COMPLETED);
+
+  // A worker needs an experiment: a name or a spec.
+  std::string out;
+  EXPECT_EQ(RunHpoctl(server_, {"worker", "--command", "true"}, &out), 1);
+  EXPECT_NE(out.find("EXPERIMENT or -f SPEC is required"), std::string::npos)
+      << out;
+}
+
 TEST_F(HpoctlTest, NniConfigWithSearchSpaceFile) {
   ASSERT_EQ(RunHpoctl(server_, {"run", "-f", Data("nni-config.yaml"),
                                 "--log-dir", log_dir_ + "/nni"}),

@@ -601,6 +601,17 @@ TEST_F(ServerTest, HealthAndReflection) {
   grpc::reflection::v1alpha::ServerReflectionResponse file;
   ASSERT_TRUE(stream->Read(&file));
   EXPECT_GT(file.file_descriptor_response().file_descriptor_proto_size(), 0);
+
+  // And the health service's, so grpcurl can call it by name as kubelet does.
+  grpc::reflection::v1alpha::ServerReflectionRequest health_symbol;
+  health_symbol.set_file_containing_symbol("grpc.health.v1.Health");
+  ASSERT_TRUE(stream->Write(health_symbol));
+  grpc::reflection::v1alpha::ServerReflectionResponse health_file;
+  ASSERT_TRUE(stream->Read(&health_file));
+  EXPECT_FALSE(health_file.has_error_response())
+      << health_file.error_response().error_message();
+  EXPECT_GT(health_file.file_descriptor_response().file_descriptor_proto_size(),
+            0);
   stream->WritesDone();
   EXPECT_TRUE(stream->Finish().ok());
 }

@@ -62,7 +62,7 @@ def readme_commands() -> List[List[str]]:
 def test_readme_grpcurl_commands_work_through_v1alpha_reflection(fresh_server):
     grpcurl = grpcurl_binary()
     commands = readme_commands()
-    assert [c[0] for c in commands] == ["grpcurl"] * 5
+    assert [c[0] for c in commands] == ["grpcurl"] * 7
     outputs = []
     for argv in commands:
         argv = [grpcurl] + [fresh_server.address if a == "localhost:50051" else a for a in argv[1:]]
@@ -82,6 +82,9 @@ def test_readme_grpcurl_commands_work_through_v1alpha_reflection(fresh_server):
     assert reported["state"] == "COMPLETED" and reported["metrics"] == {"loss": 1.25}
     best = json.loads(outputs[4])
     assert len(best["trials"]) == 1 and best["trials"][0]["metrics"] == {"loss": 1.25}
+    # Health by name needs the health service's descriptor in reflection.
+    assert json.loads(outputs[5]) == {"status": "SERVING"}
+    assert json.loads(outputs[6]) == {"status": "SERVING"}
 
 
 def test_grpcurl_describes_the_api_from_reflection(fresh_server):
