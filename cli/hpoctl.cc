@@ -1224,21 +1224,21 @@ void Runner::Finish(RunningTrial& r, int wait_status) {
       ++completed_;
     }
   }
-  for (int attempt = 0; attempt < 5; ++attempt) {
+  // A server that restarts (a sidecar the kubelet brings back) is waited for
+  // up to 30 s; the outcome line says whether the server took the result.
+  grpc::Status reported;
+  for (int attempt = 0; attempt < 30; ++attempt) {
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() +
                      std::chrono::seconds(30));
     v1::Trial out;
-    grpc::Status s = client_.stub()->ReportResult(&ctx, req, &out);
-    if (s.ok()) break;
-    if (s.error_code() != grpc::StatusCode::UNAVAILABLE) {
-      Log("trial " + std::to_string(r.trial.number()) +
-          ": report failed: " + s.error_message());
-      break;
-    }
+    reported = client_.stub()->ReportResult(&ctx, req, &out);
+    if (reported.error_code() != grpc::StatusCode::UNAVAILABLE) break;
     std::this_thread::sleep_for(std::chrono::seconds(1));
   }
-  Log("trial " + std::to_string(r.trial.number()) + ": " + outcome);
+  Log("trial " + std::to_string(r.trial.number()) + ": " + outcome +
+      (reported.ok() ? ""
+                     : "; not reported: " + OneLine(reported.error_message())));
   if (r.fd >= 0) ::close(r.fd);
   if (r.log_fd >= 0) ::close(r.log_fd);
 }

@@ -9,6 +9,8 @@ PACKAGES=(
   libabsl-dev libeigen3-dev libgtest-dev libgmock-dev libsqlite3-dev libyaml-cpp-dev libmicrohttpd-dev
   golang-github-grpc-ecosystem-grpc-gateway-dev
   g++ python3
+  # k8s/: the image (mmdebstrap, umoci) and the wiring test's network namespace.
+  mmdebstrap umoci iproute2 util-linux
 )
 
 missing=()
@@ -72,6 +74,12 @@ go_tool() { # binary module/path@version
 go_tool protoc-gen-go "google.golang.org/protobuf/cmd/protoc-gen-go@$PROTOC_GEN_GO_VERSION"
 go_tool protoc-gen-go-grpc "google.golang.org/grpc/cmd/protoc-gen-go-grpc@$PROTOC_GEN_GO_GRPC_VERSION"
 go_tool grpcurl "github.com/fullstorydev/grpcurl/cmd/grpcurl@$GRPCURL_VERSION"
+# k8s/: kustomize and kubeconform, and Kubernetes' schemas (k8s/tools.env).
+# shellcheck source=../k8s/tools.env
+source "$ROOT/k8s/tools.env"
+go_tool kustomize "sigs.k8s.io/kustomize/kustomize/v5@$KUSTOMIZE_VERSION"
+go_tool kubeconform "github.com/yannh/kubeconform/cmd/kubeconform@$KUBECONFORM_VERSION"
+PYTHON=$PYTHON bash "$ROOT/k8s/schemas.sh"
 for module in client_stubs/go examples/go-benchmark-worker bench/load; do
   (cd "$ROOT/$module" && go mod download) >&2
 done

@@ -31,6 +31,19 @@ run_clients() {
 server_bin=${HPO_SERVER_BIN:-$PWD/bazel-bin/server/hpo-server}
 run_clients "$server_bin"
 
+# k8s/: the manifests validated, their pods run from the rendered manifests, and the
+# image built and run in its own filesystem; k8s/test.sh ends with
+# "k8s: N passed, N failed" (no such line counts as a failure).
+k8s_log=$(mktemp)
+HPO_SERVER_BIN=$server_bin HPOCTL_BIN=$PWD/bazel-bin/cli/hpoctl bash k8s/test.sh 2>&1 |
+  tee "$k8s_log"
+k8s_status=${PIPESTATUS[0]}
+k8s_counts=$(sed -nE 's/^k8s: ([0-9]+) passed, ([0-9]+) failed$/\1 \2/p' "$k8s_log" | tail -1)
+rm -f "$k8s_log"
+read -r K8S_PASSED K8S_FAILED <<<"${k8s_counts:-0 1}"
+if ((k8s_status != 0 && status == 0)); then status=1; fi
+export K8S_PASSED K8S_FAILED
+
 # The C++ tests again under AddressSanitizer and UBSan (.bazelrc's asan config,
 # whose outputs are kept apart, so this rebuilds nothing of the above): every
 # target but bench's, whose smoke tests only drive the same code from Python.
@@ -80,8 +93,8 @@ for path in paths + asan_paths:
 # A sanitizer run that failed without a failing case (a build error) still fails.
 if os.environ.get("ASAN_STATUS", "0") != "0" and failed == 0:
     failed += 1
-passed += int(os.environ.get("CLIENTS_PASSED", 0))
-failed += int(os.environ.get("CLIENTS_FAILED", 0))
+passed += int(os.environ.get("CLIENTS_PASSED", 0)) + int(os.environ.get("K8S_PASSED", 0))
+failed += int(os.environ.get("CLIENTS_FAILED", 0)) + int(os.environ.get("K8S_FAILED", 0))
 print(f"{passed} passed, {failed} failed")
 PY
 exit $status
