@@ -9,8 +9,8 @@ PACKAGES=(
   libabsl-dev libeigen3-dev libgtest-dev libgmock-dev libsqlite3-dev libyaml-cpp-dev libmicrohttpd-dev
   golang-github-grpc-ecosystem-grpc-gateway-dev
   g++ python3
-  # k8s/: the image (mmdebstrap, umoci) and the wiring test's network namespace.
-  mmdebstrap umoci iproute2 util-linux
+  # k8s/: the image (mmdebstrap, umoci; skopeo reads it back) and the wiring test's network namespace.
+  mmdebstrap umoci skopeo iproute2 util-linux
 )
 
 missing=()
