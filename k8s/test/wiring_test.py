@@ -66,6 +66,16 @@ def http_port(container) -> int:
     return container.port("http")
 
 
+def shutdown_grace(container) -> int:
+    """The server's --shutdown_grace_seconds, from its args or the flag file they name."""
+    args = list(container.argv[1:])
+    for a in container.argv[1:]:
+        if a.startswith("--flagfile="):
+            args += Path(a.split("=", 1)[1]).read_text().split()
+    found = [int(a.split("=", 1)[1]) for a in args if a.startswith("--shutdown_grace_seconds=")]
+    return found[-1] if found else 5  # the server's default
+
+
 def start_service(cluster: Cluster, pods: List[Pod]) -> Pod:
     """Pattern 1's Deployment as one pod, started and ready."""
     objects = cluster.apply("k8s/overlays/service")
@@ -113,9 +123,10 @@ def test_service_ports_probes_and_drain(cluster: Cluster, pods: List[Pod]) -> No
     assert out.returncode == 0, out.stdout + out.stderr
     assert len(trials(named["http"], "by-service")) == 3
 
-    # SIGTERM (a rollout, a drained node): health turns NOT_SERVING at once, the
-    # server exits 0 within the pod's grace period, and the database is whole.
+    # SIGTERM (a rollout, a drained node): the server's drain fits in the pod's grace
+    # period, it exits 0 within it, and the database is whole.
     grace = pod.spec["terminationGracePeriodSeconds"]
+    assert shutdown_grace(server) < grace
     started = time.monotonic()
     server.kill(signal.SIGTERM)
     assert server.wait(grace) == 0, server.output()
@@ -181,6 +192,7 @@ def test_sidecar_resumes_after_kills_and_completes(cluster: Cluster, pods: List[
     seen_ack.update(acknowledged(trainer.output()))
 
     # The trainer is done: the kubelet stops the sidecar, which exits cleanly.
+    assert shutdown_grace(sidecar) < pod.spec["terminationGracePeriodSeconds"]
     codes = pod.finish_sidecars()
     assert codes == {"hpo-server": 0}, sidecar.output()
 
