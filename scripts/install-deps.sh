@@ -1,17 +1,32 @@
 #!/usr/bin/env bash
 # Installs, from Debian's packages, whatever the build and the tests need and this
 # machine lacks. Safe to run again: it installs nothing that is already there.
+#
+#   scripts/install-deps.sh            the build and every test's tools
+#   scripts/install-deps.sh --server   only what building hpo-server needs (serve.sh)
 set -euo pipefail
 
-PACKAGES=(
+# Building the server and hpoctl.
+BUILD_PACKAGES=(
   bazel-bootstrap bazel-rules-proto bazel-skylib bazel-platforms
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler grpc-proto
-  libabsl-dev libeigen3-dev libgtest-dev libgmock-dev libsqlite3-dev libyaml-cpp-dev libmicrohttpd-dev
+  libabsl-dev libeigen3-dev libsqlite3-dev libyaml-cpp-dev libmicrohttpd-dev
   golang-github-grpc-ecosystem-grpc-gateway-dev
-  g++ python3
-  # k8s/: the image (mmdebstrap, umoci; skopeo reads it back) and the wiring test's network namespace.
+  g++
+)
+# The tests: GoogleTest; python3 for the clients; for k8s/, the image (mmdebstrap,
+# umoci; skopeo reads it back) and the wiring test's network namespace.
+TEST_PACKAGES=(
+  libgtest-dev libgmock-dev python3
   mmdebstrap umoci skopeo iproute2 util-linux
 )
+PACKAGES=("${BUILD_PACKAGES[@]}")
+server_only=0
+if [[ ${1:-} == --server ]]; then
+  server_only=1
+else
+  PACKAGES+=("${TEST_PACKAGES[@]}")
+fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -26,6 +41,8 @@ if ((${#missing[@]} > 0)); then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
     "${missing[@]}" >&2
 fi
+
+((server_only)) && exit 0
 
 # The client stubs, their tests and the examples (scripts/generate-stubs.sh,
 # scripts/test-clients.sh): pinned tools from PyPI and the Go module proxy. Each step

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import _thread
 import collections
+import signal
 import threading
 import time
 import warnings
@@ -560,7 +561,17 @@ def test_keyboard_interrupt_in_a_with_block_releases_the_trial(client, name):
     assert exp.suggest(worker_id="next").number == t.number
 
 
-def test_interrupted_optimize_releases_its_trials_and_reraises(client, name):
+@pytest.fixture
+def ctrl_c():
+    """Python's own Ctrl-C handler, which interrupt_main() needs: a test command
+    started in the background (`cmd &`, nohup, some CI runners) inherits SIGINT
+    ignored, and then no Ctrl-C, real or simulated, reaches Python."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
+def test_interrupted_optimize_releases_its_trials_and_reraises(client, name, ctrl_c):
     # A lease far longer than the test: only the release lets the trial run again.
     exp = create(client, name, max_trials=4, trial_lease=600)
     gate = threading.Event()
