@@ -9,6 +9,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "hpo/v1/hpo.pb.h"
+#include "server/import/foreign_names.h"
 #include "server/import/importers.h"
 #include "server/import/yaml_field.h"
 
@@ -18,10 +19,6 @@ namespace {
 
 // The objective's name when objective_function is an expression.
 constexpr char kExpressionObjective[] = "objective_function";
-
-constexpr char kKnownAlgorithms[] =
-    "optuna_tpe, optuna_tpe_multivariate, optuna_skopt, optuna_scikit, "
-    "optuna_random, random";
 
 // Kruize's objective_function is "typically an algebraic expression". A
 // Prometheus-style metric name ([A-Za-z_:][A-Za-z0-9_:.]*) is used as the
@@ -46,18 +43,16 @@ absl::Status ImportAlgorithm(const Field& field, v1::Algorithm* a) {
   }
   absl::StatusOr<std::string> name = field.String();
   if (!name.ok()) return name.status();
-  if (*name == "optuna_tpe") {
-    a->set_name("tpe");
-  } else if (*name == "optuna_tpe_multivariate") {
-    a->set_name("tpe");
-    (*a->mutable_settings())["multivariate"] = "true";
-  } else if (*name == "optuna_skopt" || *name == "optuna_scikit") {
-    a->set_name("gp");
-  } else if (*name == "optuna_random" || *name == "random") {
-    a->set_name("random");
-  } else {
-    return field.Error(absl::StrCat("unknown hpo_algo_impl ", field.Describe(),
-                                    " (known: ", kKnownAlgorithms, ")"));
+  const ForeignAlgorithm* known =
+      FindForeignAlgorithm(KruizeAlgorithms(), *name);
+  if (known == nullptr) {
+    return field.Error(absl::StrCat(
+        "unknown hpo_algo_impl ", field.Describe(),
+        " (known: ", ForeignAlgorithmNames(KruizeAlgorithms()), ")"));
+  }
+  a->set_name(std::string(known->algorithm));
+  for (const auto& [key, value] : known->settings) {
+    (*a->mutable_settings())[key] = value;
   }
   return absl::OkStatus();
 }

@@ -9,7 +9,6 @@
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/message.h"
 #include "hpo/v1/hpo.pb.h"
-#include "samplers/registry.h"
 #include "server/log.h"
 #include "server/rest/openapi_doc.h"
 #include "server/rest/transcode.h"
@@ -74,7 +73,7 @@ Gateway::Gateway(std::shared_ptr<grpc::Channel> channel, GatewayOptions options,
       routes_(std::move(routes)),
       rpc_(std::move(channel), options_.timeout),
       kruize_pool_(std::max(1, options_.kruize_threads)),
-      kruize_(&rpc_, &kruize_pool_, SamplerNames(), [this] {
+      kruize_(&rpc_, &kruize_pool_, [this] {
         // Kruize's /health is answered on a pool thread: it may wait.
         absl::Notification done;
         bool ready = false;

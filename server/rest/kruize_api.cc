@@ -18,6 +18,7 @@
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
 #include "hpo/v1/hpo.pb.h"
+#include "server/import/foreign_names.h"
 #include "server/log.h"
 #include "server/rest/transcode.h"
 
@@ -191,26 +192,9 @@ std::string NewWorkerId() {
 
 }  // namespace
 
-const std::vector<KruizeAlgorithm>& KruizeAlgorithms() {
-  // Kruize's hpo_algo_impl values (all Optuna samplers) and the nearest hpo
-  // algorithms, best first; "random" stands in for any not built yet.
-  static const auto* table = new std::vector<KruizeAlgorithm>{
-      {"optuna_tpe", {"tpe", "random"}, {}},
-      {"optuna_tpe_multivariate",
-       {"tpe", "random"},
-       {{"multivariate", "true"}}},
-      {"optuna_skopt", {"gp", "random"}, {}},
-  };
-  return *table;
-}
-
 KruizeApi::KruizeApi(const RpcClient* rpc, ThreadPool* pool,
-                     std::vector<std::string> available_algorithms,
                      std::function<bool()> ready)
-    : rpc_(rpc),
-      pool_(pool),
-      available_algorithms_(std::move(available_algorithms)),
-      ready_(std::move(ready)) {}
+    : rpc_(rpc), pool_(pool), ready_(std::move(ready)) {}
 
 bool KruizeApi::Owns(absl::string_view path) {
   return path == "/health" || path == "/experiment_trials" ||
@@ -228,8 +212,7 @@ namespace {
 // The state of one Kruize request: the calls it makes, in order.
 class Operation {
  public:
-  Operation(const RpcClient* rpc, const std::vector<std::string>& algorithms)
-      : rpc_(rpc), algorithms_(algorithms) {}
+  explicit Operation(const RpcClient* rpc) : rpc_(rpc) {}
 
   HttpResponse GenerateNew(const Struct& body, const std::string& text);
   HttpResponse GenerateSubsequent(const Struct& body);
@@ -245,7 +228,6 @@ class Operation {
   HttpResponse NextTrial(const std::string& name);
 
   const RpcClient* rpc_;
-  const std::vector<std::string>& algorithms_;
 };
 
 std::optional<HttpResponse> Operation::Find(const std::string& name,
@@ -314,11 +296,10 @@ HttpResponse Operation::GenerateNew(const Struct& body,
       Get(space, "hpo_algo_impl").kind_case() == Value::kStringValue
           ? Get(space, "hpo_algo_impl").string_value()
           : "optuna_tpe";
-  const KruizeAlgorithm* algorithm = nullptr;
-  for (const KruizeAlgorithm& a : KruizeAlgorithms()) {
-    if (a.kruize_name == kruize_algorithm) algorithm = &a;
+  // server/import turns it into hpo's algorithm, from the same table.
+  if (FindForeignAlgorithm(KruizeAlgorithms(), kruize_algorithm) == nullptr) {
+    return Text(400, kAlgorithmNotSupported);
   }
-  if (algorithm == nullptr) return Text(400, kAlgorithmNotSupported);
   if (const Value& v = Get(space, "value_type");
       v.kind_case() == Value::kStringValue && v.string_value() != "double" &&
       v.string_value() != "int" && v.string_value() != "float") {
@@ -335,26 +316,6 @@ HttpResponse Operation::GenerateNew(const Struct& body,
   create.mutable_import_spec()->set_format("kruize");
   create.mutable_import_spec()->set_content(text);
   v1::Experiment* e = create.mutable_experiment();
-  v1::Algorithm* chosen = e->mutable_algorithm();
-  for (const std::string& candidate : algorithm->algorithms) {
-    if (std::find(algorithms_.begin(), algorithms_.end(), candidate) ==
-        algorithms_.end()) {
-      continue;
-    }
-    chosen->set_name(candidate);
-    if (candidate == algorithm->algorithms.front()) {
-      for (const auto& [k, v] : algorithm->settings) {
-        (*chosen->mutable_settings())[k] = v;
-      }
-    }
-    break;
-  }
-  if (chosen->name().empty()) chosen->set_name("random");
-  if (chosen->name() != algorithm->algorithms.front()) {
-    HPO_LOG(INFO) << "kruize: " << kruize_algorithm << " for \"" << name
-                  << "\" runs as \"" << chosen->name() << "\" ("
-                  << algorithm->algorithms.front() << " is not built in)";
-  }
   // Kruize runs one trial at a time unless told otherwise; hpo's 0 would
   // mean no limit.
   if (Get(space, "parallel_trials").number_value() <= 0) {
@@ -567,7 +528,7 @@ HttpResponse KruizeApi::Serve(const HttpRequest& request) {
     return Text(200, "OK");
   }
   if (request.path != "/experiment_trials") return Text(404, kNotFound);
-  Operation op(rpc_, available_algorithms_);
+  Operation op(rpc_);
   if (get) return op.TrialConfig(request);
   if (request.method != "POST") {
     HttpResponse r = Text(405, "Method not allowed");

@@ -28,22 +28,11 @@
 
 namespace hpo::rest {
 
-// What a Kruize hpo_algo_impl becomes: the first of `algorithms` that the
-// server has (the best may not be built yet), with `settings` when that is
-// the first.
-struct KruizeAlgorithm {
-  const char* kruize_name;
-  std::vector<std::string> algorithms;
-  std::vector<std::pair<std::string, std::string>> settings;
-};
-const std::vector<KruizeAlgorithm>& KruizeAlgorithms();
-
 class KruizeApi {
  public:
-  // `rpc` and `pool` must outlive this object. `available_algorithms` are
-  // the sampler names the server has; `ready` says whether /health is OK.
+  // `rpc` and `pool` must outlive this object; `ready` says whether /health
+  // is OK.
   KruizeApi(const RpcClient* rpc, ThreadPool* pool,
-            std::vector<std::string> available_algorithms,
             std::function<bool()> ready);
 
   // True for the paths Kruize's API owns.
@@ -57,7 +46,6 @@ class KruizeApi {
 
   const RpcClient* const rpc_;
   ThreadPool* const pool_;
-  const std::vector<std::string> available_algorithms_;
   const std::function<bool()> ready_;
 };
 
