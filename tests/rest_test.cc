@@ -105,10 +105,10 @@ TEST_F(RestTest, ServesTheCheckedInOpenApiDocument) {
   ASSERT_EQ(r.status, 200);
   EXPECT_EQ(r.Header("content-type"), "application/json");
   const std::string checked_in =
-      testing::ReadRunfile("proto/openapi/hpo.openapi.json");
+      testing::ReadRunfile("server/rest/openapi/hpo.openapi.json");
   ASSERT_FALSE(checked_in.empty());
   EXPECT_TRUE(r.body == checked_in)
-      << "GET /openapi.json differs from proto/openapi/hpo.openapi.json";
+      << "GET /openapi.json differs from server/rest/openapi/hpo.openapi.json";
 }
 
 // Every method of the service, at every binding its annotation gives, reaches

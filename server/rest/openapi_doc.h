@@ -1,6 +1,6 @@
 // The OpenAPI 3 document of the REST API, generated from hpo.proto at build
-// time (proto/openapi) and compiled in, so that GET /openapi.json serves
-// exactly the checked-in proto/openapi/hpo.openapi.json.
+// time (server/rest/openapi) and compiled in, so that GET /openapi.json serves
+// exactly the checked-in server/rest/openapi/hpo.openapi.json.
 
 #ifndef HPO_SERVER_REST_OPENAPI_DOC_H_
 #define HPO_SERVER_REST_OPENAPI_DOC_H_

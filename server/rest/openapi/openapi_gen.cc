@@ -10,7 +10,7 @@
 
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/descriptor.pb.h"
-#include "proto/openapi/openapi.h"
+#include "server/rest/openapi/openapi.h"
 
 int main(int argc, char** argv) {
   if (argc != 4) {

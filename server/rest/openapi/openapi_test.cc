@@ -7,7 +7,7 @@
 #include <string>
 
 #include "gtest/gtest.h"
-#include "proto/openapi/json_writer.h"
+#include "server/rest/openapi/json_writer.h"
 
 namespace hpo::openapi {
 namespace {
@@ -24,16 +24,16 @@ std::string Runfile(const std::string& path) {
 
 TEST(OpenApiTest, CheckedInCopyMatchesTheProto) {
   const std::string generated =
-      Runfile("proto/openapi/hpo.openapi.generated.json");
-  const std::string checked_in = Runfile("proto/openapi/hpo.openapi.json");
+      Runfile("server/rest/openapi/hpo.openapi.generated.json");
+  const std::string checked_in = Runfile("server/rest/openapi/hpo.openapi.json");
   ASSERT_FALSE(generated.empty());
   EXPECT_TRUE(generated == checked_in)
-      << "proto/openapi/hpo.openapi.json is stale: run "
+      << "server/rest/openapi/hpo.openapi.json is stale: run "
          "scripts/update-openapi.sh and commit the result";
 }
 
 TEST(OpenApiTest, DocumentsEveryAnnotatedRoute) {
-  const std::string doc = Runfile("proto/openapi/hpo.openapi.generated.json");
+  const std::string doc = Runfile("server/rest/openapi/hpo.openapi.generated.json");
   for (const char* path :
        {"\"/v1/experiments\"", "\"/v1/experiments/{name}\"",
         "\"/v1/experiments/{experiment}/trials:suggest\"",

@@ -1,4 +1,4 @@
-#include "proto/openapi/json_writer.h"
+#include "server/rest/openapi/json_writer.h"
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"

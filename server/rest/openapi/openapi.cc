@@ -1,4 +1,4 @@
-#include "proto/openapi/openapi.h"
+#include "server/rest/openapi/openapi.h"
 
 #include <map>
 #include <set>
@@ -10,7 +10,7 @@
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
-#include "proto/openapi/json_writer.h"
+#include "server/rest/openapi/json_writer.h"
 #include "server/rest/route_table.h"
 
 namespace hpo::openapi {
