@@ -14,10 +14,11 @@ BUILD_PACKAGES=(
   golang-github-grpc-ecosystem-grpc-gateway-dev
   g++
 )
-# The tests: GoogleTest; python3 for the clients; for k8s/, the image (mmdebstrap,
-# umoci; skopeo reads it back) and the wiring test's network namespace.
+# The tests: GoogleTest; python3 for the clients; Prometheus (promtool, and a real
+# scraper of /metrics); for k8s/, the image (mmdebstrap, umoci; skopeo reads it
+# back) and the wiring test's network namespace.
 TEST_PACKAGES=(
-  libgtest-dev libgmock-dev python3
+  libgtest-dev libgmock-dev python3 prometheus
   mmdebstrap umoci skopeo iproute2 util-linux
 )
 PACKAGES=("${BUILD_PACKAGES[@]}")

@@ -27,6 +27,25 @@ GrpcService::Handler Serve(void (Service::*method)(const Request&, Response*,
   };
 }
 
+// gRPC's status codes by number, as grpc-status and Prometheus label values.
+constexpr const char* kCodeNames[] = {"OK",
+                                      "CANCELLED",
+                                      "UNKNOWN",
+                                      "INVALID_ARGUMENT",
+                                      "DEADLINE_EXCEEDED",
+                                      "NOT_FOUND",
+                                      "ALREADY_EXISTS",
+                                      "PERMISSION_DENIED",
+                                      "RESOURCE_EXHAUSTED",
+                                      "FAILED_PRECONDITION",
+                                      "ABORTED",
+                                      "OUT_OF_RANGE",
+                                      "UNIMPLEMENTED",
+                                      "INTERNAL",
+                                      "UNAVAILABLE",
+                                      "DATA_LOSS",
+                                      "UNAUTHENTICATED"};
+
 }  // namespace
 
 grpc::Status ToGrpcStatus(const absl::Status& status) {
@@ -35,7 +54,21 @@ grpc::Status ToGrpcStatus(const absl::Status& status) {
                       std::string(status.message()));
 }
 
-GrpcService::GrpcService(::hpo::Service* service) : service_(service) {
+GrpcService::GrpcService(::hpo::Service* service, metrics::Registry* metrics)
+    : service_(service) {
+  metrics::Family<metrics::Histogram>* durations = nullptr;
+  if (metrics != nullptr) {
+    requests_ = &metrics->AddCounter(
+        "hpo_rpc_requests_total",
+        "hpo.v1.HpoService calls answered, by method and gRPC status code "
+        "(REST requests included: the gateway calls the same methods).",
+        {"method", "code"});
+    durations = &metrics->AddHistogram(
+        "hpo_rpc_duration_seconds",
+        "Time from a call's arrival to its answer (after its writes are "
+        "durable), by method.",
+        {"method"}, &metrics::LatencyBuckets());
+  }
   const std::vector<std::pair<std::string, Handler>> served = {
       {"CreateExperiment", Serve(&::hpo::Service::CreateExperiment)},
       {"GetExperiment", Serve(&::hpo::Service::GetExperiment)},
@@ -69,7 +102,8 @@ GrpcService::GrpcService(::hpo::Service* service) : service_(service) {
     }
     methods_[static_cast<size_t>(m->index())] = {
         name, factory->GetPrototype(m->input_type()),
-        factory->GetPrototype(m->output_type()), serve};
+        factory->GetPrototype(m->output_type()), serve,
+        durations != nullptr ? &durations->With({name}) : nullptr};
   }
   for (size_t i = 0; i < methods_.size(); ++i) {
     // A method of the proto without a row would answer UNIMPLEMENTED.
@@ -91,6 +125,17 @@ GrpcService::GrpcService(::hpo::Service* service) : service_(service) {
   }
 }
 
+void GrpcService::Record(const Method& method, grpc::StatusCode code,
+                         absl::Time start) const {
+  if (requests_ == nullptr) return;
+  const int index = static_cast<int>(code);
+  requests_
+      ->With({method.name,
+              index >= 0 && index <= 16 ? kCodeNames[index] : "UNKNOWN"})
+      .Increment();
+  method.duration->Observe(absl::ToDoubleSeconds(absl::Now() - start));
+}
+
 grpc::ServerUnaryReactor* GrpcService::Handle(
     const Method& method, grpc::CallbackServerContext* context,
     const grpc::ByteBuffer* request_bytes, grpc::ByteBuffer* response_bytes) {
@@ -102,6 +147,7 @@ grpc::ServerUnaryReactor* GrpcService::Handle(
     grpc::ByteBuffer bytes = *request_bytes;  // shares the slices
     grpc::ProtoBufferReader reader(&bytes);
     if (!request->ParseFromZeroCopyStream(&reader)) {
+      Record(method, grpc::StatusCode::INVALID_ARGUMENT, start);
       reactor->Finish(grpc::Status(
           grpc::StatusCode::INVALID_ARGUMENT,
           absl::StrCat("request: not a valid ",
@@ -118,12 +164,58 @@ grpc::ServerUnaryReactor* GrpcService::Handle(
         *service_, *request, out,
         // Runs once the answer is final: here, or on a storage thread after
         // the commit. Holds the request, which the Service may still read.
-        [&method, context, request, response, response_bytes, reactor,
+        [this, &method, context, request, response, response_bytes, reactor,
          start](absl::Status status) {
-          HPO_LOG(DEBUG) << method.name << " from " << context->peer() << ": "
-                         << (status.ok() ? "OK" : status.ToString()) << " in "
-                         << absl::FormatDuration(absl::Now() - start);
+          HPO_LOG(DEBUG)
+                  .With("rpc", method.name)
+                  .With("peer", context->peer())
+                  .With("status", absl::StatusCodeToString(status.code()))
+                  .With("duration_ms",
+                        absl::ToDoubleMilliseconds(absl::Now() - start))
+                  .With([&request] {
+                    // The experiment (`experiment` or `name`, or the new
+                    // one's name) and the trial the request names, if any.
+                    using google::protobuf::FieldDescriptor;
+                    const google::protobuf::Descriptor* d =
+                        request->GetDescriptor();
+                    const google::protobuf::Reflection* r =
+                        request->GetReflection();
+                    LogFields ids;
+                    for (const char* name : {"experiment", "name"}) {
+                      const FieldDescriptor* f = d->FindFieldByName(name);
+                      if (f == nullptr || f->is_repeated()) continue;
+                      std::string experiment;
+                      if (f->cpp_type() == FieldDescriptor::CPPTYPE_STRING) {
+                        experiment = r->GetString(*request, f);
+                      } else if (f->cpp_type() ==
+                                     FieldDescriptor::CPPTYPE_MESSAGE &&
+                                 r->HasField(*request, f)) {
+                        const Message& m = r->GetMessage(*request, f);
+                        const FieldDescriptor* n =
+                            m.GetDescriptor()->FindFieldByName("name");
+                        if (n != nullptr && !n->is_repeated() &&
+                            n->cpp_type() == FieldDescriptor::CPPTYPE_STRING) {
+                          experiment = m.GetReflection()->GetString(m, n);
+                        }
+                      }
+                      if (!experiment.empty()) {
+                        ids.Add("experiment", experiment);
+                        break;
+                      }
+                    }
+                    const FieldDescriptor* trial = d->FindFieldByName("trial");
+                    if (trial != nullptr && !trial->is_repeated() &&
+                        trial->cpp_type() == FieldDescriptor::CPPTYPE_INT32 &&
+                        (!trial->has_presence() ||
+                         r->HasField(*request, trial))) {
+                      ids.Add("trial", r->GetInt32(*request, trial));
+                    }
+                    return ids;
+                  }())
+              << method.name << ": "
+              << (status.ok() ? "OK" : status.ToString());
           if (!status.ok()) {
+            Record(method, static_cast<grpc::StatusCode>(status.code()), start);
             reactor->Finish(ToGrpcStatus(status));
             return;
           }
@@ -131,10 +223,12 @@ grpc::ServerUnaryReactor* GrpcService::Handle(
               response_bytes, grpc::kProtoBufferWriterMaxBufferLength,
               static_cast<int>(response->ByteSizeLong()));
           if (!response->SerializeToZeroCopyStream(&writer)) {
+            Record(method, grpc::StatusCode::INTERNAL, start);
             reactor->Finish(grpc::Status(grpc::StatusCode::INTERNAL,
                                          "could not serialize the response"));
             return;
           }
+          Record(method, grpc::StatusCode::OK, start);
           reactor->Finish(grpc::Status::OK);
         });
   }

@@ -21,6 +21,7 @@
 #include "google/protobuf/message.h"
 #include "grpcpp/support/byte_buffer.h"
 #include "hpo/v1/hpo.grpc.pb.h"
+#include "server/metrics/metrics.h"
 #include "server/service.h"
 
 namespace hpo {
@@ -35,8 +36,12 @@ class GrpcService final : public v1::HpoService::CallbackService {
       std::function<void(::hpo::Service&, const google::protobuf::Message&,
                          google::protobuf::Message*, ::hpo::Service::Done)>;
 
-  // `service` must outlive this object.
-  explicit GrpcService(::hpo::Service* service);
+  // `service` must outlive this object, and `metrics` too when given: each
+  // RPC is counted there by method and status code (hpo_rpc_requests_total)
+  // and timed from arrival to answer (hpo_rpc_duration_seconds). Calls the
+  // REST gateway makes in-process are counted alike.
+  explicit GrpcService(::hpo::Service* service,
+                       metrics::Registry* metrics = nullptr);
 
  private:
   // One RPC: its name, its messages' types, and the Service method serving
@@ -46,7 +51,12 @@ class GrpcService final : public v1::HpoService::CallbackService {
     const google::protobuf::Message* request;
     const google::protobuf::Message* response;
     Handler serve;
+    metrics::Histogram* duration = nullptr;
   };
+
+  // Counts and times one answered call, if there are metrics.
+  void Record(const Method& method, grpc::StatusCode code,
+              absl::Time start) const;
 
   grpc::ServerUnaryReactor* Handle(const Method& method,
                                    grpc::CallbackServerContext* context,
@@ -54,6 +64,7 @@ class GrpcService final : public v1::HpoService::CallbackService {
                                    grpc::ByteBuffer* response);
 
   ::hpo::Service* const service_;
+  metrics::Family<metrics::Counter>* requests_ = nullptr;
   // By the method's index in the service.
   std::vector<Method> methods_;
 };

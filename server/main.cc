@@ -28,6 +28,8 @@
 #include "grpcpp/server_builder.h"
 #include "server/grpc_service.h"
 #include "server/log.h"
+#include "server/metrics/metrics.h"
+#include "server/metrics/process_metrics.h"
 #include "server/rest/gateway.h"
 #include "server/rest/http_server.h"
 #include "server/service.h"
@@ -41,6 +43,9 @@ ABSL_FLAG(std::string, db, "",
           "SQLite database file. Default: $HPO_DB, else "
           "$XDG_DATA_HOME/hpo/hpo.db, else ~/.local/share/hpo/hpo.db.");
 ABSL_FLAG(std::string, log_level, "info", "debug, info, warning or error.");
+ABSL_FLAG(std::string, log_format, "text",
+          "text, or json: one JSON object a line (time, level, message and "
+          "the message's fields, such as rpc, status and duration_ms).");
 ABSL_FLAG(int, threads, 0,
           "Threads that run requests (0: one per core). They never wait on a "
           "disk: a request is answered from its commit's completion.");
@@ -80,6 +85,13 @@ std::string DefaultDatabasePath() {
 }
 
 int Run() {
+  LogFormat format;
+  if (!ParseLogFormat(absl::GetFlag(FLAGS_log_format), &format)) {
+    HPO_LOG(ERROR) << "--log_format: expected text or json, got \""
+                   << absl::GetFlag(FLAGS_log_format) << "\"";
+    return 2;
+  }
+  SetLogFormat(format);
   LogLevel level;
   if (!ParseLogLevel(absl::GetFlag(FLAGS_log_level), &level)) {
     HPO_LOG(ERROR)
@@ -117,12 +129,39 @@ int Run() {
 
   std::string db = absl::GetFlag(FLAGS_db);
   if (db.empty()) db = DefaultDatabasePath();
+  // Served at GET /metrics. Declared first, so that it outlives everything
+  // that records into it (the storage's writer, last of all).
+  metrics::Registry metrics;
+  metrics::AddProcessMetrics(metrics);
   auto storage = SqliteStorage::Open(db);
   if (!storage.ok()) {
     HPO_LOG(ERROR) << "cannot open the database: " << storage.status();
     return 1;
   }
   HPO_LOG(INFO) << "database: " << db;
+  {
+    static const std::vector<double> kBatchSizes = {1,  2,   4,   8,   16,  32,
+                                                    64, 128, 256, 512, 1024};
+    metrics::Histogram& commit_seconds =
+        metrics
+            .AddHistogram("hpo_storage_commit_seconds",
+                          "Time of each storage transaction, from its start "
+                          "to its durable commit.",
+                          {}, &metrics::LatencyBuckets())
+            .With({});
+    metrics::Histogram& commit_writes =
+        metrics
+            .AddHistogram("hpo_storage_commit_writes",
+                          "Writes (one per acknowledged call) grouped into "
+                          "each storage transaction.",
+                          {}, &kBatchSizes)
+            .With({});
+    (*storage)->SetCommitObserver(
+        [&commit_seconds, &commit_writes](absl::Duration took, size_t writes) {
+          commit_seconds.Observe(absl::ToDoubleSeconds(took));
+          commit_writes.Observe(static_cast<double>(writes));
+        });
+  }
   Service::Options service_options;
   service_options.idle_unload =
       absl::Seconds(absl::GetFlag(FLAGS_idle_unload_seconds));
@@ -135,7 +174,27 @@ int Run() {
     return 1;
   }
 
-  GrpcService grpc_service(service->get());
+  GrpcService grpc_service(service->get(), &metrics);
+  metrics.AddCollector([service = service->get()](metrics::Exposition& out) {
+    const Service::Census census = service->TakeCensus();
+    std::vector<std::pair<metrics::Exposition::Labels, double>> experiments;
+    for (const auto& [state, n] : census.experiments) {
+      experiments.push_back({{{"state", state}}, static_cast<double>(n)});
+    }
+    out.Gauge("hpo_experiments", "Stored experiments, by state.", experiments);
+    std::vector<std::pair<metrics::Exposition::Labels, double>> trials;
+    for (const auto& [key, n] : census.trials) {
+      trials.push_back({{{"state", key.first}, {"algorithm", key.second}},
+                        static_cast<double>(n)});
+    }
+    out.Gauge("hpo_trials",
+              "Trials by state and algorithm, of the experiments whose "
+              "trials were counted since start-up (every one loaded once).",
+              trials);
+    out.Gauge("hpo_experiments_in_memory",
+              "Experiments loaded now (the others are on disk only).",
+              {{{}, static_cast<double>(service->loaded())}});
+  });
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
@@ -169,6 +228,7 @@ int Run() {
     // Storage is open for as long as the service runs: a failure to open it
     // ends start-up above.
     gateway_options.ready = [&storage] { return *storage != nullptr; };
+    gateway_options.metrics = [&metrics] { return metrics.Exposition(); };
     auto created = rest::Gateway::Create(
         server->InProcessChannel(grpc::ChannelArguments()), gateway_options);
     if (!created.ok()) {

@@ -121,6 +121,36 @@ int Service::stored() const {
   return static_cast<int>(slots_.size());
 }
 
+Service::Census Service::TakeCensus() const {
+  std::vector<std::shared_ptr<Slot>> slots;
+  {
+    absl::ReaderMutexLock lock(&mu_);
+    slots.reserve(slots_.size());
+    for (const auto& [name, slot] : slots_) slots.push_back(slot);
+  }
+  Census census;
+  for (const std::shared_ptr<Slot>& slot : slots) {
+    absl::MutexLock lock(&slot->mu);
+    if (slot->deleted) continue;
+    const bool counted = slot->live != nullptr || slot->counted;
+    const v1::Experiment e =
+        slot->live != nullptr ? slot->live->View() : slot->summary;
+    ++census.experiments[v1::Experiment::State_Name(e.state())];
+    if (!counted) continue;
+    const std::string& algorithm = e.algorithm().name();
+    const v1::Experiment::Status& s = e.status();
+    for (const auto& [state, n] :
+         {std::pair<const char*, int>{"WAITING", s.waiting()},
+          {"RUNNING", s.running()},
+          {"COMPLETED", s.completed()},
+          {"PRUNED", s.pruned()},
+          {"FAILED", s.failed()}}) {
+      census.trials[{state, algorithm}] += n;
+    }
+  }
+  return census;
+}
+
 std::shared_ptr<Service::Slot> Service::FindSlot(const std::string& name) {
   absl::ReaderMutexLock lock(&mu_);
   auto it = slots_.find(name);

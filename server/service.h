@@ -26,6 +26,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/functional/any_invocable.h"
@@ -105,6 +106,16 @@ class Service {
   // Experiments in memory now, and stored in all. For tests and logs.
   int loaded() const;
   int stored() const;
+
+  // What /metrics reports of the experiments: how many are in each state, and
+  // their trials by state and algorithm. Loads nothing: an experiment that
+  // was never loaded since start-up counts in `experiments` only.
+  struct Census {
+    std::map<std::string, int64_t> experiments;  // by state
+    // By (trial state, algorithm).
+    std::map<std::pair<std::string, std::string>, int64_t> trials;
+  };
+  Census TakeCensus() const;
 
  private:
   // One stored experiment, in memory or not.

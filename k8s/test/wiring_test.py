@@ -106,6 +106,12 @@ def test_service_ports_probes_and_drain(cluster: Cluster, pods: List[Pod]) -> No
     assert http_get(named["http"], "/healthz") == 200
     assert http_get(named["http"], "/readyz") == 200
 
+    # Prometheus finds /metrics where the pod's annotations say.
+    annotations = find(objects, "Deployment", "hpo")["spec"]["template"]["metadata"][
+        "annotations"]
+    assert http_get(int(annotations["prometheus.io/port"]),
+                    annotations["prometheus.io/path"]) == 200
+
     # The database is where the data volume is mounted, not on the read-only root.
     data = cluster.volumes["hpo-data"]
     assert (data / "hpo.db").exists(), list(data.iterdir())

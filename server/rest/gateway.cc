@@ -106,6 +106,15 @@ void Gateway::Handle(HttpRequest request, Responder respond) {
     if (IsRead(request, respond)) Ready(std::move(respond));
     return;
   }
+  if (path == "/metrics" && options_.metrics) {
+    if (IsRead(request, respond)) {
+      HttpResponse r;
+      r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+      r.body = options_.metrics();
+      respond(std::move(r));
+    }
+    return;
+  }
   if (path == "/openapi.json") {
     if (IsRead(request, respond)) {
       respond(Json(200, std::string(kOpenApiJson, kOpenApiJsonSize)));

@@ -34,6 +34,8 @@ struct GatewayOptions {
   std::function<bool()> ready;
   // Threads for Kruize operations, which make several blocking calls each.
   int kruize_threads = 4;
+  // GET /metrics: the Prometheus text exposition. Unset: no /metrics.
+  std::function<std::string()> metrics;
 };
 
 class Gateway {

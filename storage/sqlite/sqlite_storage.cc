@@ -448,6 +448,7 @@ void SqliteStorage::CommitBatch(std::vector<PendingWrite>& batch) {
   sqlite3* db = write_db_.get();
   std::vector<absl::Status> results;
   results.reserve(batch.size());
+  const absl::Time start = absl::Now();
   absl::Status status = Run(write_.begin.get(), "beginning a transaction");
   for (size_t i = 0; status.ok() && i < batch.size(); ++i) {
     status = Run(write_.savepoint.get(), "creating a savepoint");
@@ -475,6 +476,7 @@ void SqliteStorage::CommitBatch(std::vector<PendingWrite>& batch) {
   if (status.ok()) status = Run(write_.commit.get(), "committing");
   if (status.ok()) {
     commits_.fetch_add(1, std::memory_order_relaxed);
+    if (commit_observer_) commit_observer_(absl::Now() - start, batch.size());
   } else {
     if (sqlite3_get_autocommit(db) == 0) {
       Run(write_.rollback.get(), "rolling back").IgnoreError();

@@ -16,6 +16,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <future>
 #include <memory>
 #include <string>
@@ -27,6 +28,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "storage/storage.h"
 
 struct sqlite3;
@@ -61,6 +63,14 @@ class SqliteStorage : public Storage {
 
   // Transactions committed so far. Lets tests check that writes were grouped.
   int64_t commits() const { return commits_.load(std::memory_order_relaxed); }
+
+  // Told of each commit by the writer thread, with how long it took (from
+  // BEGIN to a durable COMMIT) and how many writes it held. Set it before the
+  // first Write; it must be quick and thread-safe.
+  using CommitObserver = std::function<void(absl::Duration, size_t writes)>;
+  void SetCommitObserver(CommitObserver observer) {
+    commit_observer_ = std::move(observer);
+  }
 
  private:
   struct ConnectionCloser {
@@ -132,6 +142,7 @@ class SqliteStorage : public Storage {
   bool closing_ ABSL_GUARDED_BY(queue_mu_) = false;
 
   std::atomic<int64_t> commits_{0};
+  CommitObserver commit_observer_;
 
   // Outcomes of committed writes, handed from the writer to the completer
   // thread: the callers' completions (which send replies) run there, so the
