@@ -1,18 +1,26 @@
 // End-to-end: the real hpo-server binary, real gRPC over a real socket, a real
 // database file.
 
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cmath>
+#include <cstdlib>
+#include <fstream>
+#include <iterator>
 #include <map>
 #include <set>
 #include <thread>
 #include <vector>
 
+#include "google/protobuf/struct.pb.h"
 #include "google/protobuf/text_format.h"
+#include "google/protobuf/util/json_util.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "grpc/reflection/v1alpha/reflection.grpc.pb.h"
@@ -622,6 +630,140 @@ TEST_F(ServerTest, SigtermShutsDownCleanly) {
   ASSERT_TRUE(WIFEXITED(status)) << server_.Log();
   EXPECT_EQ(WEXITSTATUS(status), 0) << server_.Log();
   EXPECT_NE(server_.Log().find("shutting down"), std::string::npos);
+}
+
+TEST_F(ServerTest, DebugTextLogNamesTheRequest) {
+  grpc::ClientContext ctx;
+  v1::GetExperimentRequest req;
+  req.set_name("not-there");
+  v1::Experiment e;
+  ASSERT_EQ(stub_->GetExperiment(&ctx, req, &e).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  // Written before the answer is sent.
+  const std::string log = server_.Log();
+  EXPECT_NE(log.find(" DEBUG GetExperiment: NOT_FOUND: "), std::string::npos)
+      << log;
+  EXPECT_NE(log.find(" rpc=GetExperiment "), std::string::npos) << log;
+  EXPECT_NE(log.find(" status=NOT_FOUND "), std::string::npos) << log;
+  EXPECT_NE(log.find(" experiment=not-there\n"), std::string::npos) << log;
+}
+
+// The server's log lines, each parsed as a JSON object.
+std::vector<google::protobuf::Struct> JsonLogLines(const std::string& log) {
+  std::vector<google::protobuf::Struct> lines;
+  size_t start = 0;
+  while (start < log.size()) {
+    size_t end = log.find('\n', start);
+    if (end == std::string::npos) end = log.size();
+    const std::string line = log.substr(start, end - start);
+    start = end + 1;
+    // Not a log line: printed on stdout (which the test's log file shares)
+    // for kruize-demos.
+    if (line.rfind("Access REST Service at ", 0) == 0) continue;
+    google::protobuf::Struct object;
+    EXPECT_TRUE(google::protobuf::util::JsonStringToMessage(line, &object).ok())
+        << "not a JSON object: " << line;
+    lines.push_back(std::move(object));
+  }
+  return lines;
+}
+
+TEST(LogFormatTest, JsonLogHasOneObjectPerRequest) {
+  ServerProcess server;
+  ASSERT_TRUE(server.Start({"--log_format=json", "--log_level=debug"}));
+  auto stub = server.NewStub();
+  {
+    grpc::ClientContext ctx;
+    v1::GetExperimentRequest req;
+    req.set_name("missing-experiment");
+    v1::Experiment e;
+    ASSERT_EQ(stub->GetExperiment(&ctx, req, &e).error_code(),
+              grpc::StatusCode::NOT_FOUND);
+  }
+  {
+    grpc::ClientContext ctx;
+    v1::ReportResultRequest req;
+    req.set_experiment("missing-too");
+    req.set_trial(3);
+    (*req.mutable_metrics())["accuracy"] = 0.5;
+    v1::Trial t;
+    ASSERT_EQ(stub->ReportResult(&ctx, req, &t).error_code(),
+              grpc::StatusCode::NOT_FOUND);
+  }
+  // The line is written before the answer is sent.
+  const std::string log = server.Log();
+  ASSERT_FALSE(log.empty());
+  ASSERT_EQ(log.back(), '\n') << log;
+  const std::vector<google::protobuf::Struct> lines = JsonLogLines(log);
+  const google::protobuf::Struct* get = nullptr;
+  const google::protobuf::Struct* report = nullptr;
+  for (const google::protobuf::Struct& line : lines) {
+    const auto& f = line.fields();
+    ASSERT_TRUE(f.count("time") && f.count("level") && f.count("message"))
+        << line.DebugString();
+    if (f.count("rpc") == 0) continue;
+    if (f.at("rpc").string_value() == "GetExperiment") get = &line;
+    if (f.at("rpc").string_value() == "ReportResult") report = &line;
+  }
+  ASSERT_NE(get, nullptr) << log;
+  const auto& g = get->fields();
+  EXPECT_EQ(g.at("level").string_value(), "debug");
+  EXPECT_EQ(g.at("status").string_value(), "NOT_FOUND");
+  EXPECT_EQ(g.at("experiment").string_value(), "missing-experiment");
+  EXPECT_EQ(g.count("trial"), 0u);
+  ASSERT_EQ(g.at("duration_ms").kind_case(),
+            google::protobuf::Value::kNumberValue);
+  EXPECT_GE(g.at("duration_ms").number_value(), 0);
+  EXPECT_LT(g.at("duration_ms").number_value(), 60000);
+  EXPECT_NE(g.at("peer").string_value().find("127.0.0.1"), std::string::npos);
+  EXPECT_NE(g.at("message").string_value().find("NOT_FOUND"),
+            std::string::npos);
+  ASSERT_NE(report, nullptr) << log;
+  const auto& r = report->fields();
+  EXPECT_EQ(r.at("status").string_value(), "NOT_FOUND");
+  EXPECT_EQ(r.at("experiment").string_value(), "missing-too");
+  ASSERT_EQ(r.at("trial").kind_case(), google::protobuf::Value::kNumberValue);
+  EXPECT_EQ(r.at("trial").number_value(), 3);
+}
+
+TEST(LogFormatTest, UnknownLogFormatExitsNamingTheFlag) {
+  const char* srcdir = std::getenv("TEST_SRCDIR");
+  const char* workspace = std::getenv("TEST_WORKSPACE");
+  std::string binary = std::string(srcdir ? srcdir : ".") + "/" +
+                       (workspace ? workspace : "hpo") + "/server/hpo-server";
+  const std::string log_path = testing::TempPath("bad-format.log");
+  std::string db = "--db=" + testing::TempPath("bad-format.db");
+  std::string port = "--grpc_port=0", http = "--http=false",
+              format = "--log_format=xml";
+  const pid_t pid = fork();
+  if (pid == 0) {
+    const int log = open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    dup2(log, STDOUT_FILENO);
+    dup2(log, STDERR_FILENO);
+    char* argv[] = {binary.data(), db.data(),     port.data(),
+                    http.data(),   format.data(), nullptr};
+    execv(argv[0], argv);
+    _exit(127);
+  }
+  ASSERT_GT(pid, 0);
+  int status = 0;
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (waitpid(pid, &status, WNOHANG) == 0) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      kill(pid, SIGKILL);
+      waitpid(pid, &status, 0);
+      FAIL() << "hpo-server --log_format=xml kept running";
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  std::ifstream in(log_path);
+  const std::string log((std::istreambuf_iterator<char>(in)),
+                        std::istreambuf_iterator<char>());
+  ASSERT_TRUE(WIFEXITED(status)) << log;
+  EXPECT_EQ(WEXITSTATUS(status), 2) << log;
+  EXPECT_NE(log.find("--log_format"), std::string::npos) << log;
+  EXPECT_NE(log.find("\"xml\""), std::string::npos) << log;
 }
 
 }  // namespace
