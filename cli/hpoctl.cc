@@ -37,6 +37,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
 #include "core/json_quote.h"
+#include "core/number_text.h"
 #include "google/protobuf/util/json_util.h"
 #include "grpcpp/client_context.h"
 #include "grpcpp/create_channel.h"
@@ -1402,17 +1403,6 @@ std::string DefaultWorkerId() {
 
 // ---------------------------------------------------------------- run flags
 
-// The shortest decimal text that reads back as the same double, so that
-// 1e-4 shows as 0.0001 in messages and compares equal after a round trip.
-std::string Num(double v) {
-  char buf[64];
-  for (int precision = 6; precision <= 17; ++precision) {
-    std::snprintf(buf, sizeof(buf), "%.*g", precision, v);
-    if (std::strtod(buf, nullptr) == v) break;
-  }
-  return buf;
-}
-
 bool ParseDouble(const std::string& text, double* out) {
   return absl::SimpleAtod(text, out) && std::isfinite(*out);
 }
@@ -1508,10 +1498,10 @@ std::string ParamText(const v1::Parameter& p) {
   switch (p.domain_case()) {
     case v1::Parameter::kDoubleRange: {
       const v1::DoubleRange& r = p.double_range();
-      out += "double:" + Num(r.min()) + ":" + Num(r.max());
+      out += "double:" + NumberText(r.min()) + ":" + NumberText(r.max());
       if (r.log() || r.distribution() == v1::LOG_UNIFORM) out += ":log";
-      if (r.step() > 0) out += " step " + Num(r.step());
-      if (r.q() > 0) out += " q " + Num(r.q());
+      if (r.step() > 0) out += " step " + NumberText(r.step());
+      if (r.q() > 0) out += " q " + NumberText(r.q());
       if (r.distribution() == v1::NORMAL || r.distribution() == v1::LOG_NORMAL)
         out += " " + v1::Distribution_Name(r.distribution());
       break;
@@ -1535,7 +1525,7 @@ std::string ParamText(const v1::Parameter& p) {
     case v1::Parameter::kDiscrete: {
       out += "discrete:";
       for (int i = 0; i < p.discrete().values_size(); ++i) {
-        out += (i > 0 ? "," : "") + Num(p.discrete().values(i));
+        out += (i > 0 ? "," : "") + NumberText(p.discrete().values(i));
       }
       break;
     }

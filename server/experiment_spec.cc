@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "core/number_text.h"
 
 namespace hpo {
 namespace {
@@ -29,8 +30,6 @@ bool IsParamNameChar(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
          (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.' || c == '/';
 }
-
-std::string Num(double v) { return absl::StrFormat("%g", v); }
 
 bool IsNormal(v1::Distribution d) {
   return d == v1::NORMAL || d == v1::LOG_NORMAL;
@@ -59,7 +58,7 @@ absl::Status ValidatePrior(v1::Distribution d, bool log, double mu,
       return Invalid(
           f + ".sigma",
           absl::StrCat("must be > 0 for a ", v1::Distribution_Name(d),
-                       " distribution, got ", Num(sigma)));
+                       " distribution, got ", NumberText(sigma)));
     }
   }
   return absl::OkStatus();
@@ -85,23 +84,24 @@ absl::Status ValidateDoubleRange(const v1::DoubleRange& r,
   }
   if (r.has_min() && r.has_max() && r.min() > r.max()) {
     return Invalid(f + ".min",
-                   absl::StrCat("must be <= max (min ", Num(r.min()), ", max ",
-                                Num(r.max()), ")"));
+                   absl::StrCat("must be <= max (min ", NumberText(r.min()),
+                                ", max ", NumberText(r.max()), ")"));
   }
   if (log && r.has_min() && r.min() <= 0) {
     return Invalid(f + ".min", absl::StrCat("must be > 0 on a log scale, got ",
-                                            Num(r.min())));
+                                            NumberText(r.min())));
   }
   if (log && r.has_max() && r.max() <= 0) {
     return Invalid(f + ".max", absl::StrCat("must be > 0 on a log scale, got ",
-                                            Num(r.max())));
+                                            NumberText(r.max())));
   }
   if (!std::isfinite(r.step()) || r.step() < 0) {
     return Invalid(f + ".step",
-                   absl::StrCat("must be >= 0, got ", Num(r.step())));
+                   absl::StrCat("must be >= 0, got ", NumberText(r.step())));
   }
   if (!std::isfinite(r.q()) || r.q() < 0) {
-    return Invalid(f + ".q", absl::StrCat("must be >= 0, got ", Num(r.q())));
+    return Invalid(f + ".q",
+                   absl::StrCat("must be >= 0, got ", NumberText(r.q())));
   }
   if (r.step() > 0) {
     if (log) return Invalid(f + ".step", "cannot be combined with a log scale");
@@ -111,8 +111,8 @@ absl::Status ValidateDoubleRange(const v1::DoubleRange& r,
     if (r.has_max() && r.min() < r.max() && r.step() > r.max() - r.min()) {
       return Invalid(
           f + ".step",
-          absl::StrCat("is larger than the range (step ", Num(r.step()),
-                       ", max - min ", Num(r.max() - r.min()), ")"));
+          absl::StrCat("is larger than the range (step ", NumberText(r.step()),
+                       ", max - min ", NumberText(r.max() - r.min()), ")"));
     }
   }
   return absl::OkStatus();
@@ -183,7 +183,8 @@ absl::Status ValidateDomain(const v1::Parameter& p, const std::string& f) {
         const std::string vf = absl::StrCat(f, ".discrete.values[", i, "]");
         if (!std::isfinite(values[i])) return Invalid(vf, "must be finite");
         if (!seen.insert(values[i]).second) {
-          return Invalid(vf, absl::StrCat("duplicate value ", Num(values[i])));
+          return Invalid(
+              vf, absl::StrCat("duplicate value ", NumberText(values[i])));
         }
       }
       return absl::OkStatus();
@@ -249,7 +250,7 @@ std::string Describe(const google::protobuf::Value& v) {
     case google::protobuf::Value::kStringValue:
       return absl::StrCat("\"", absl::CHexEscape(v.string_value()), "\"");
     case google::protobuf::Value::kNumberValue:
-      return Num(v.number_value());
+      return NumberText(v.number_value());
     case google::protobuf::Value::kBoolValue:
       return v.bool_value() ? "true" : "false";
     case google::protobuf::Value::kNullValue:
@@ -260,7 +261,7 @@ std::string Describe(const google::protobuf::Value& v) {
 }
 
 std::string RangeText(const ParamSpec& p) {
-  return absl::StrCat("[", Num(p.low), ", ", Num(p.high), "]");
+  return absl::StrCat("[", NumberText(p.low), ", ", NumberText(p.high), "]");
 }
 
 // The coordinate of a value given in the API's form, or an error naming
@@ -290,7 +291,7 @@ absl::StatusOr<double> ValueToCoordinate(const ParamSpec& p,
       auto it = std::find(p.values.begin(), p.values.end(), v.number_value());
       if (it == p.values.end()) {
         std::vector<std::string> texts;
-        for (double x : p.values) texts.push_back(Num(x));
+        for (double x : p.values) texts.push_back(NumberText(x));
         return Invalid(field, absl::StrCat(Describe(v), " is not one of ",
                                            absl::StrJoin(texts, ", ")));
       }
@@ -304,17 +305,18 @@ absl::StatusOr<double> ValueToCoordinate(const ParamSpec& p,
       }
       const double x = v.number_value();
       if (x < p.low || x > p.high) {
-        return Invalid(field,
-                       absl::StrCat(Num(x), " is outside ", RangeText(p)));
+        return Invalid(
+            field, absl::StrCat(NumberText(x), " is outside ", RangeText(p)));
       }
       if (p.kind == ParamKind::kInt && x != std::round(x)) {
-        return Invalid(field, absl::StrCat(Num(x), " is not an integer"));
+        return Invalid(field,
+                       absl::StrCat(NumberText(x), " is not an integer"));
       }
       if (!p.Contains(x)) {
-        return Invalid(field,
-                       absl::StrCat(Num(x), " is not a legal value (",
-                                    p.step > 0 ? "step " : "q ",
-                                    Num(p.step > 0 ? p.step : p.q), ")"));
+        return Invalid(
+            field, absl::StrCat(NumberText(x), " is not a legal value (",
+                                p.step > 0 ? "step " : "q ",
+                                NumberText(p.step > 0 ? p.step : p.q), ")"));
       }
       // Snap away representation noise such as 0.30000000000000004.
       return p.Snap(x);
@@ -662,7 +664,8 @@ absl::Status ValidateMetrics(
       return Invalid("metrics", "a metric name must not be empty");
     }
     if (!std::isfinite(value)) {
-      return Invalid(f, absl::StrCat("must be finite, got ", Num(value)));
+      return Invalid(f,
+                     absl::StrCat("must be finite, got ", NumberText(value)));
     }
   }
   if (!failed) {

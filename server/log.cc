@@ -10,6 +10,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "core/json_quote.h"
+#include "core/number_text.h"
 
 namespace hpo {
 namespace {
@@ -178,14 +179,8 @@ LogFields& LogFields::AddDouble(absl::string_view key, double value) {
     // JSON has no NaN or infinity: a string says what it was.
     return Add(key, std::isnan(value) ? "nan" : value > 0 ? "inf" : "-inf");
   }
-  // The shortest text that reads back as the same double; JSON's syntax.
-  char buffer[32];
-  const auto [end, error] =
-      std::to_chars(buffer, buffer + sizeof(buffer), value);
-  fields_.push_back(
-      {std::string(key),
-       error == std::errc() ? std::string(buffer, end) : absl::StrCat(value),
-       false});
+  // Exact, and JSON's syntax once finite.
+  fields_.push_back({std::string(key), NumberText(value), false});
   return *this;
 }
 

@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "core/number_text.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "google/protobuf/util/time_util.h"
 #include "pruners/registry.h"
@@ -31,8 +32,6 @@ google::protobuf::Timestamp ToProto(absl::Time t) {
 absl::Duration FromProto(const google::protobuf::Duration& d) {
   return absl::Seconds(d.seconds()) + absl::Nanoseconds(d.nanos());
 }
-
-std::string Num(double v) { return absl::StrFormat("%g", v); }
 
 TrialState ToTrialState(v1::Trial::State state) {
   switch (state) {
@@ -379,8 +378,8 @@ void Experiment::CheckTarget(const v1::Trial& trial, absl::Time now,
   SetExperimentState(
       v1::Experiment::COMPLETED,
       absl::StrCat("objective \"", o.name(), "\" reached its target ",
-                   Num(o.target()), " (trial ", trial.number(), ": ",
-                   Num(value), ")"),
+                   NumberText(o.target()), " (trial ", trial.number(), ": ",
+                   NumberText(value), ")"),
       now, changes);
 }
 

@@ -15,6 +15,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "core/number_text.h"
 #include "google/protobuf/map.h"
 #include "hpo/v1/hpo.pb.h"
 #include "server/import/importers.h"
@@ -61,11 +62,12 @@ absl::StatusOr<Bounds> ReadBounds(const Field& space, bool integer) {
   b.step = step->value_or(0);
   if (b.step < 0) {
     return space.Get("step").Error(
-        absl::StrCat("must be >= 0, got ", Num(b.step)));
+        absl::StrCat("must be >= 0, got ", NumberText(b.step)));
   }
   if (b.min.has_value() && b.max.has_value() && *b.min > *b.max) {
-    return space.Get("min").Error(absl::StrCat(
-        "must be <= max (min ", Num(*b.min), ", max ", Num(*b.max), ")"));
+    return space.Get("min").Error(absl::StrCat("must be <= max (min ",
+                                               NumberText(*b.min), ", max ",
+                                               NumberText(*b.max), ")"));
   }
   return b;
 }
@@ -93,13 +95,13 @@ absl::Status SetNormal(const Field& space, const Bounds& b, bool log,
   if (!(*b.min < *b.max)) {
     return space.Get("min").Error(
         absl::StrCat("must be < max for a normal distribution (min ",
-                     Num(*b.min), ", max ", Num(*b.max), ")"));
+                     NumberText(*b.min), ", max ", NumberText(*b.max), ")"));
   }
   double lo = *b.min, hi = *b.max;
   if (log) {
     if (lo <= 0) {
       return space.Get("min").Error(absl::StrCat(
-          "must be > 0 for a logNormal distribution, got ", Num(lo)));
+          "must be > 0 for a logNormal distribution, got ", NumberText(lo)));
     }
     lo = std::log(lo);
     hi = std::log(hi);
@@ -132,8 +134,9 @@ absl::Status ImportDouble(const Field& space, const std::string& distribution,
       return s;
     }
     if (*b->min <= 0) {
-      return space.Get("min").Error(absl::StrCat(
-          "must be > 0 for a logUniform distribution, got ", Num(*b->min)));
+      return space.Get("min").Error(
+          absl::StrCat("must be > 0 for a logUniform distribution, got ",
+                       NumberText(*b->min)));
     }
     r->set_log(true);
     return absl::OkStatus();
@@ -163,7 +166,7 @@ absl::Status ImportInt(const Field& space, const std::string& distribution,
     // Katib UIs fill in step 1 for ints; only a real step conflicts.
     return space.Get("step").Error(absl::StrCat("cannot be combined with ",
                                                 distribution, " in hpo, got ",
-                                                Num(b->step)));
+                                                NumberText(b->step)));
   }
   if (!log) r->set_step(static_cast<int64_t>(b->step));
   if (distribution.empty() || distribution == "uniform" ||
@@ -174,14 +177,15 @@ absl::Status ImportInt(const Field& space, const std::string& distribution,
     if (*b->min < 1) {
       return space.Get("min").Error(
           absl::StrCat("must be >= 1 for an int logUniform distribution, got ",
-                       Num(*b->min)));
+                       NumberText(*b->min)));
     }
     r->set_log(true);
     return absl::OkStatus();
   }
   if (log && *b->min < 1) {
-    return space.Get("min").Error(absl::StrCat(
-        "must be >= 1 for an int logNormal distribution, got ", Num(*b->min)));
+    return space.Get("min").Error(
+        absl::StrCat("must be >= 1 for an int logNormal distribution, got ",
+                     NumberText(*b->min)));
   }
   double mu, sigma;
   if (absl::Status s = SetNormal(space, *b, log, &mu, &sigma); !s.ok()) {
@@ -204,7 +208,7 @@ absl::Status ImportList(const Field& space, bool numbers, v1::Parameter* p) {
       absl::StatusOr<double> v = item.Number();
       if (!v.ok()) return v.status();
       if (!values.insert(*v).second) {
-        return item.Error(absl::StrCat("duplicate value ", Num(*v)));
+        return item.Error(absl::StrCat("duplicate value ", NumberText(*v)));
       }
       p->mutable_discrete()->add_values(*v);
     } else {
@@ -371,7 +375,7 @@ absl::Status FillMaxResource(
       return list.Error(absl::StrCat(why, "is unknown: set r_l"));
     }
     if (!(*max >= 1) || *max != std::floor(*max) || *max > 1e15) {
-      return list.Error(absl::StrCat(why, "is ", Num(*max),
+      return list.Error(absl::StrCat(why, "is ", NumberText(*max),
                                      ", not a whole number >= 1: set r_l"));
     }
     (*settings)["max_resource"] = absl::StrCat(static_cast<int64_t>(*max));

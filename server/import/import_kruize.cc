@@ -8,6 +8,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "core/number_text.h"
 #include "hpo/v1/hpo.pb.h"
 #include "server/import/foreign_names.h"
 #include "server/import/importers.h"
@@ -104,8 +105,9 @@ absl::Status ImportTunable(const Field& tunable, v1::Experiment* e) {
       step = *v;
     }
     if (*lower > *upper) {
-      return lower_field.Error(absl::StrCat(
-          "must be <= upper_bound (", Num(*lower), " > ", Num(*upper), ")"));
+      return lower_field.Error(absl::StrCat("must be <= upper_bound (",
+                                            NumberText(*lower), " > ",
+                                            NumberText(*upper), ")"));
     }
     if (integer) {
       for (const Field* f : {&lower_field, &upper_field, &step_field}) {

@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/string_view.h"
+#include "core/number_text.h"
 #include "google/protobuf/map.h"
 #include "google/protobuf/struct.pb.h"
 #include "hpo/v1/hpo.pb.h"
@@ -209,14 +210,16 @@ absl::Status AddBounded(const Field& value, absl::string_view type, bool log,
   const double low = (*v)[0], high = (*v)[1];
   if (low > high) {
     return value.Error(absl::StrCat(type, " needs low <= high, got low ",
-                                    Num(low), ", high ", Num(high)));
+                                    NumberText(low), ", high ",
+                                    NumberText(high)));
   }
   if (log && low <= 0) {
-    return value.At(0).Error(absl::StrCat("low must be > 0 for ", type,
-                                          " (a log scale), got ", Num(low)));
+    return value.At(0).Error(absl::StrCat(
+        "low must be > 0 for ", type, " (a log scale), got ", NumberText(low)));
   }
   if (quantized && (*v)[2] <= 0) {
-    return value.At(2).Error(absl::StrCat("q must be > 0, got ", Num((*v)[2])));
+    return value.At(2).Error(
+        absl::StrCat("q must be > 0, got ", NumberText((*v)[2])));
   }
   v1::DoubleRange* r = p.mutable_double_range();
   r->set_min(low);
@@ -237,10 +240,11 @@ absl::Status AddNormal(const Field& value, absl::string_view type, bool log,
   if (!v.ok()) return v.status();
   if ((*v)[1] <= 0) {
     return value.At(1).Error(
-        absl::StrCat("sigma must be > 0, got ", Num((*v)[1])));
+        absl::StrCat("sigma must be > 0, got ", NumberText((*v)[1])));
   }
   if (quantized && (*v)[2] <= 0) {
-    return value.At(2).Error(absl::StrCat("q must be > 0, got ", Num((*v)[2])));
+    return value.At(2).Error(
+        absl::StrCat("q must be > 0, got ", NumberText((*v)[2])));
   }
   v1::DoubleRange* r = p.mutable_double_range();
   r->set_distribution(log ? v1::LOG_NORMAL : v1::NORMAL);

@@ -12,6 +12,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "core/number_text.h"
 #include "yaml-cpp/depthguard.h"
 #include "yaml-cpp/eventhandler.h"
 #include "yaml-cpp/parser.h"
@@ -370,15 +371,15 @@ void AddNote(absl::string_view note, v1::Experiment* experiment) {
   }
 }
 
-std::string Num(double v) { return absl::StrFormat("%g", v); }
-
 absl::StatusOr<google::protobuf::Duration> SecondsToDuration(
     double seconds, const Field& field) {
   if (!(seconds > 0)) {
-    return field.Error(absl::StrCat("must be positive, got ", Num(seconds)));
+    return field.Error(
+        absl::StrCat("must be positive, got ", NumberText(seconds)));
   }
   if (seconds > kMaxSeconds) {
-    return field.Error(absl::StrCat("is too long (", Num(seconds), " s)"));
+    return field.Error(
+        absl::StrCat("is too long (", NumberText(seconds), " s)"));
   }
   google::protobuf::Duration d;
   double whole = std::floor(seconds);

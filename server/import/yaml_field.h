@@ -127,9 +127,6 @@ absl::Status SetSeed(const Field& field, v1::Experiment* experiment);
 // Appends a line to the experiment's description.
 void AddNote(absl::string_view note, v1::Experiment* experiment);
 
-// "%g"-style text of a number, for messages.
-std::string Num(double v);
-
 // A duration of `seconds` (> 0, at most about 3000 years).
 absl::StatusOr<google::protobuf::Duration> SecondsToDuration(
     double seconds, const Field& field);

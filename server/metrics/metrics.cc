@@ -5,6 +5,7 @@
 #include <cstdlib>
 
 #include "absl/strings/str_cat.h"
+#include "core/number_text.h"
 
 namespace hpo::metrics {
 namespace {
@@ -92,12 +93,7 @@ std::string EscapeLabelValue(const std::string& value) {
 std::string FormatValue(double value) {
   if (std::isnan(value)) return "NaN";
   if (std::isinf(value)) return value > 0 ? "+Inf" : "-Inf";
-  char buf[32];
-  for (int precision = 6; precision <= 17; ++precision) {
-    std::snprintf(buf, sizeof(buf), "%.*g", precision, value);
-    if (std::strtod(buf, nullptr) == value) break;
-  }
-  return buf;
+  return NumberText(value);
 }
 
 void Exposition::Header(const std::string& name, const std::string& help,
