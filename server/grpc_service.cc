@@ -27,24 +27,41 @@ GrpcService::Handler Serve(void (Service::*method)(const Request&, Response*,
   };
 }
 
-// gRPC's status codes by number, as grpc-status and Prometheus label values.
-constexpr const char* kCodeNames[] = {"OK",
-                                      "CANCELLED",
-                                      "UNKNOWN",
-                                      "INVALID_ARGUMENT",
-                                      "DEADLINE_EXCEEDED",
-                                      "NOT_FOUND",
-                                      "ALREADY_EXISTS",
-                                      "PERMISSION_DENIED",
-                                      "RESOURCE_EXHAUSTED",
-                                      "FAILED_PRECONDITION",
-                                      "ABORTED",
-                                      "OUT_OF_RANGE",
-                                      "UNIMPLEMENTED",
-                                      "INTERNAL",
-                                      "UNAVAILABLE",
-                                      "DATA_LOSS",
-                                      "UNAUTHENTICATED"};
+// The experiment (`experiment` or `name`, or the new one's name) and the trial
+// a request names, if any, for its log line.
+LogFields RequestIds(const Message& request) {
+  using google::protobuf::FieldDescriptor;
+  const google::protobuf::Descriptor* d = request.GetDescriptor();
+  const google::protobuf::Reflection* r = request.GetReflection();
+  LogFields ids;
+  for (const char* name : {"experiment", "name"}) {
+    const FieldDescriptor* f = d->FindFieldByName(name);
+    if (f == nullptr || f->is_repeated()) continue;
+    std::string experiment;
+    if (f->cpp_type() == FieldDescriptor::CPPTYPE_STRING) {
+      experiment = r->GetString(request, f);
+    } else if (f->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE &&
+               r->HasField(request, f)) {
+      const Message& m = r->GetMessage(request, f);
+      const FieldDescriptor* n = m.GetDescriptor()->FindFieldByName("name");
+      if (n != nullptr && !n->is_repeated() &&
+          n->cpp_type() == FieldDescriptor::CPPTYPE_STRING) {
+        experiment = m.GetReflection()->GetString(m, n);
+      }
+    }
+    if (!experiment.empty()) {
+      ids.Add("experiment", experiment);
+      break;
+    }
+  }
+  const FieldDescriptor* trial = d->FindFieldByName("trial");
+  if (trial != nullptr && !trial->is_repeated() &&
+      trial->cpp_type() == FieldDescriptor::CPPTYPE_INT32 &&
+      (!trial->has_presence() || r->HasField(request, trial))) {
+    ids.Add("trial", r->GetInt32(request, trial));
+  }
+  return ids;
+}
 
 }  // namespace
 
@@ -101,10 +118,15 @@ GrpcService::GrpcService(::hpo::Service* service, metrics::Registry* metrics)
       std::abort();
     }
     methods_[static_cast<size_t>(m->index())] = {
-        name, factory->GetPrototype(m->input_type()),
-        factory->GetPrototype(m->output_type()), serve,
+        name,
+        static_cast<size_t>(m->index()),
+        factory->GetPrototype(m->input_type()),
+        factory->GetPrototype(m->output_type()),
+        serve,
         durations != nullptr ? &durations->With({name}) : nullptr};
   }
+  counters_.reset(new std::atomic<metrics::Counter*>[methods_.size() * kCodes]);
+  for (size_t i = 0; i < methods_.size() * kCodes; ++i) counters_[i] = nullptr;
   for (size_t i = 0; i < methods_.size(); ++i) {
     // A method of the proto without a row would answer UNIMPLEMENTED.
     if (!methods_[i].serve) {
@@ -129,10 +151,22 @@ void GrpcService::Record(const Method& method, grpc::StatusCode code,
                          absl::Time start) const {
   if (requests_ == nullptr) return;
   const int index = static_cast<int>(code);
-  requests_
-      ->With({method.name,
-              index >= 0 && index <= 16 ? kCodeNames[index] : "UNKNOWN"})
-      .Increment();
+  if (index >= 0 && static_cast<size_t>(index) < kCodes) {
+    // The series looked up once per method and code: later calls take no
+    // lock and allocate nothing.
+    std::atomic<metrics::Counter*>& cached =
+        counters_[method.index * kCodes + static_cast<size_t>(index)];
+    metrics::Counter* counter = cached.load(std::memory_order_acquire);
+    if (counter == nullptr) {
+      counter = &requests_->With(
+          {method.name,
+           absl::StatusCodeToString(static_cast<absl::StatusCode>(code))});
+      cached.store(counter, std::memory_order_release);
+    }
+    counter->Increment();
+  } else {
+    requests_->With({method.name, "UNKNOWN"}).Increment();
+  }
   method.duration->Observe(absl::ToDoubleSeconds(absl::Now() - start));
 }
 
@@ -172,46 +206,7 @@ grpc::ServerUnaryReactor* GrpcService::Handle(
                   .With("status", absl::StatusCodeToString(status.code()))
                   .With("duration_ms",
                         absl::ToDoubleMilliseconds(absl::Now() - start))
-                  .With([&request] {
-                    // The experiment (`experiment` or `name`, or the new
-                    // one's name) and the trial the request names, if any.
-                    using google::protobuf::FieldDescriptor;
-                    const google::protobuf::Descriptor* d =
-                        request->GetDescriptor();
-                    const google::protobuf::Reflection* r =
-                        request->GetReflection();
-                    LogFields ids;
-                    for (const char* name : {"experiment", "name"}) {
-                      const FieldDescriptor* f = d->FindFieldByName(name);
-                      if (f == nullptr || f->is_repeated()) continue;
-                      std::string experiment;
-                      if (f->cpp_type() == FieldDescriptor::CPPTYPE_STRING) {
-                        experiment = r->GetString(*request, f);
-                      } else if (f->cpp_type() ==
-                                     FieldDescriptor::CPPTYPE_MESSAGE &&
-                                 r->HasField(*request, f)) {
-                        const Message& m = r->GetMessage(*request, f);
-                        const FieldDescriptor* n =
-                            m.GetDescriptor()->FindFieldByName("name");
-                        if (n != nullptr && !n->is_repeated() &&
-                            n->cpp_type() == FieldDescriptor::CPPTYPE_STRING) {
-                          experiment = m.GetReflection()->GetString(m, n);
-                        }
-                      }
-                      if (!experiment.empty()) {
-                        ids.Add("experiment", experiment);
-                        break;
-                      }
-                    }
-                    const FieldDescriptor* trial = d->FindFieldByName("trial");
-                    if (trial != nullptr && !trial->is_repeated() &&
-                        trial->cpp_type() == FieldDescriptor::CPPTYPE_INT32 &&
-                        (!trial->has_presence() ||
-                         r->HasField(*request, trial))) {
-                      ids.Add("trial", r->GetInt32(*request, trial));
-                    }
-                    return ids;
-                  }())
+                  .With(RequestIds(*request))
               << method.name << ": "
               << (status.ok() ? "OK" : status.ToString());
           if (!status.ok()) {

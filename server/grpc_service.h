@@ -12,6 +12,7 @@
 #ifndef HPO_SERVER_GRPC_SERVICE_H_
 #define HPO_SERVER_GRPC_SERVICE_H_
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <string>
@@ -48,6 +49,7 @@ class GrpcService final : public v1::HpoService::CallbackService {
   // it.
   struct Method {
     std::string name;
+    size_t index;  // in the service
     const google::protobuf::Message* request;
     const google::protobuf::Message* response;
     Handler serve;
@@ -65,6 +67,10 @@ class GrpcService final : public v1::HpoService::CallbackService {
 
   ::hpo::Service* const service_;
   metrics::Family<metrics::Counter>* requests_ = nullptr;
+  // gRPC's status codes, 0 (OK) to 16 (UNAUTHENTICATED).
+  static constexpr size_t kCodes = 17;
+  // requests_' series by method index * kCodes + code, made on first use.
+  std::unique_ptr<std::atomic<metrics::Counter*>[]> counters_;
   // By the method's index in the service.
   std::vector<Method> methods_;
 };
