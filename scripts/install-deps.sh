@@ -11,15 +11,18 @@ BUILD_PACKAGES=(
   bazel-bootstrap bazel-rules-proto bazel-skylib bazel-platforms
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler grpc-proto
   libabsl-dev libeigen3-dev libsqlite3-dev libyaml-cpp-dev libmicrohttpd-dev
+  libgnutls28-dev
   golang-github-grpc-ecosystem-grpc-gateway-dev
   g++
 )
 # The tests: GoogleTest; python3 for the clients; Prometheus (promtool, and a real
 # scraper of /metrics); for k8s/, the image (mmdebstrap, umoci; skopeo reads it
-# back) and the wiring test's network namespace.
+# back) and the wiring test's network namespace; the security tests' certificates
+# (openssl) and HTTPS requests (curl).
 TEST_PACKAGES=(
   libgtest-dev libgmock-dev python3 prometheus
   mmdebstrap umoci skopeo iproute2 util-linux
+  openssl curl
 )
 PACKAGES=("${BUILD_PACKAGES[@]}")
 server_only=0

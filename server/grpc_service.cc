@@ -27,9 +27,16 @@ GrpcService::Handler Serve(void (Service::*method)(const Request&, Response*,
   };
 }
 
+// The name of the token a call came with, if any, for its log line.
+LogFields CallerField(const std::string& caller) {
+  LogFields fields;
+  if (!caller.empty()) fields.Add("caller", caller);
+  return fields;
+}
+
 // The experiment (`experiment` or `name`, or the new one's name) and the trial
-// a request names, if any, for its log line.
-LogFields RequestIds(const Message& request) {
+// a request names, if any, and the caller's name, for its log line.
+LogFields RequestIds(const Message& request, const std::string& caller) {
   using google::protobuf::FieldDescriptor;
   const google::protobuf::Descriptor* d = request.GetDescriptor();
   const google::protobuf::Reflection* r = request.GetReflection();
@@ -60,6 +67,7 @@ LogFields RequestIds(const Message& request) {
       (!trial->has_presence() || r->HasField(request, trial))) {
     ids.Add("trial", r->GetInt32(request, trial));
   }
+  ids.Add(CallerField(caller));
   return ids;
 }
 
@@ -71,8 +79,9 @@ grpc::Status ToGrpcStatus(const absl::Status& status) {
                       std::string(status.message()));
 }
 
-GrpcService::GrpcService(::hpo::Service* service, metrics::Registry* metrics)
-    : service_(service) {
+GrpcService::GrpcService(::hpo::Service* service, metrics::Registry* metrics,
+                         const auth::TokenFile* tokens)
+    : service_(service), tokens_(tokens) {
   metrics::Family<metrics::Histogram>* durations = nullptr;
   if (metrics != nullptr) {
     requests_ = &metrics->AddCounter(
@@ -117,12 +126,20 @@ GrpcService::GrpcService(::hpo::Service* service, metrics::Registry* metrics)
       HPO_LOG(ERROR) << "HpoService has no method " << name;
       std::abort();
     }
+    // So is a method that does not say who may call it.
+    const v1::Role role = m->options().GetExtension(v1::required_role);
+    if (role == v1::ROLE_UNSPECIFIED) {
+      HPO_LOG(ERROR) << "HpoService." << name
+                     << " has no (hpo.v1.required_role) option";
+      std::abort();
+    }
     methods_[static_cast<size_t>(m->index())] = {
         name,
         static_cast<size_t>(m->index()),
         factory->GetPrototype(m->input_type()),
         factory->GetPrototype(m->output_type()),
         serve,
+        role,
         durations != nullptr ? &durations->With({name}) : nullptr};
   }
   counters_.reset(new std::atomic<metrics::Counter*>[methods_.size() * kCodes]);
@@ -175,6 +192,29 @@ grpc::ServerUnaryReactor* GrpcService::Handle(
     const grpc::ByteBuffer* request_bytes, grpc::ByteBuffer* response_bytes) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   const absl::Time start = absl::Now();
+  std::string caller;
+  if (tokens_ != nullptr) {
+    absl::string_view authorization;
+    const auto& metadata = context->client_metadata();
+    if (auto it = metadata.find("authorization"); it != metadata.end()) {
+      authorization = absl::string_view(it->second.data(), it->second.size());
+    }
+    auth::Verdict verdict = tokens_->Check(authorization, method.role);
+    if (!verdict.status.ok()) {
+      HPO_LOG(DEBUG)
+              .With("rpc", method.name)
+              .With("peer", context->peer())
+              .With("status", absl::StatusCodeToString(verdict.status.code()))
+              .With("auth", auth::FailureName(verdict.failure))
+              .With(CallerField(verdict.caller))
+          << method.name << ": " << verdict.status.ToString();
+      Record(method, static_cast<grpc::StatusCode>(verdict.status.code()),
+             start);
+      reactor->Finish(ToGrpcStatus(verdict.status));
+      return reactor;
+    }
+    caller = std::move(verdict.caller);
+  }
   // Shared: the completion holds it, and the Service may still read it.
   std::shared_ptr<Message> request(method.request->New());
   {
@@ -199,14 +239,14 @@ grpc::ServerUnaryReactor* GrpcService::Handle(
         // Runs once the answer is final: here, or on a storage thread after
         // the commit. Holds the request, which the Service may still read.
         [this, &method, context, request, response, response_bytes, reactor,
-         start](absl::Status status) {
+         start, caller = std::move(caller)](absl::Status status) {
           HPO_LOG(DEBUG)
                   .With("rpc", method.name)
                   .With("peer", context->peer())
                   .With("status", absl::StatusCodeToString(status.code()))
                   .With("duration_ms",
                         absl::ToDoubleMilliseconds(absl::Now() - start))
-                  .With(RequestIds(*request))
+                  .With(RequestIds(*request, caller))
               << method.name << ": "
               << (status.ok() ? "OK" : status.ToString());
           if (!status.ok()) {

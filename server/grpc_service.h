@@ -22,6 +22,7 @@
 #include "google/protobuf/message.h"
 #include "grpcpp/support/byte_buffer.h"
 #include "hpo/v1/hpo.grpc.pb.h"
+#include "server/auth/token_file.h"
 #include "server/metrics/metrics.h"
 #include "server/service.h"
 
@@ -40,9 +41,13 @@ class GrpcService final : public v1::HpoService::CallbackService {
   // `service` must outlive this object, and `metrics` too when given: each
   // RPC is counted there by method and status code (hpo_rpc_requests_total)
   // and timed from arrival to answer (hpo_rpc_duration_seconds). Calls the
-  // REST gateway makes in-process are counted alike.
+  // REST gateway makes in-process are counted alike. With `tokens`, each call
+  // must carry "authorization: Bearer TOKEN" metadata for a token whose role
+  // includes the method's (its hpo.v1.required_role option); the gateway
+  // passes on the HTTP request's Authorization header as that metadata.
   explicit GrpcService(::hpo::Service* service,
-                       metrics::Registry* metrics = nullptr);
+                       metrics::Registry* metrics = nullptr,
+                       const auth::TokenFile* tokens = nullptr);
 
  private:
   // One RPC: its name, its messages' types, and the Service method serving
@@ -53,6 +58,7 @@ class GrpcService final : public v1::HpoService::CallbackService {
     const google::protobuf::Message* request;
     const google::protobuf::Message* response;
     Handler serve;
+    v1::Role role;  // the role a caller's token must include
     metrics::Histogram* duration = nullptr;
   };
 
@@ -66,6 +72,7 @@ class GrpcService final : public v1::HpoService::CallbackService {
                                    grpc::ByteBuffer* response);
 
   ::hpo::Service* const service_;
+  const auth::TokenFile* const tokens_;
   metrics::Family<metrics::Counter>* requests_ = nullptr;
   // gRPC's status codes, 0 (OK) to 16 (UNAUTHENTICATED).
   static constexpr size_t kCodes = 17;

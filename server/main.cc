@@ -26,6 +26,7 @@
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/server.h"
 #include "grpcpp/server_builder.h"
+#include "server/auth/token_file.h"
 #include "server/grpc_service.h"
 #include "server/log.h"
 #include "server/metrics/metrics.h"
@@ -34,9 +35,13 @@
 #include "server/rest/http_server.h"
 #include "server/service.h"
 #include "server/thread_pool.h"
+#include "server/tls.h"
 #include "storage/sqlite/sqlite_storage.h"
 
-ABSL_FLAG(std::string, host, "0.0.0.0", "Address the gRPC server listens on.");
+ABSL_FLAG(std::string, host, "127.0.0.1",
+          "Address the gRPC server (and, unless --http_host, the HTTP server) "
+          "listens on: this machine only by default; 0.0.0.0 or :: for every "
+          "interface (use --auth_tokens then).");
 ABSL_FLAG(int, grpc_port, 50051,
           "gRPC port; 0 picks a free one (see --port_file).");
 ABSL_FLAG(std::string, db, "",
@@ -65,6 +70,21 @@ ABSL_FLAG(std::optional<int>, http_port, std::nullopt,
           "HTTP port. Default 8080, or 0 (a free port) when --grpc_port=0.");
 ABSL_FLAG(int64_t, max_body_bytes, 4 << 20,
           "Largest HTTP request body accepted; larger ones answer 413.");
+ABSL_FLAG(std::string, tls_cert, "",
+          "PEM certificate (chain) for TLS on the gRPC port and HTTPS on the "
+          "HTTP port; re-read when it changes. Needs --tls_key.");
+ABSL_FLAG(std::string, tls_key, "", "PEM private key of --tls_cert.");
+ABSL_FLAG(std::string, tls_client_ca, "",
+          "PEM CA bundle: mutual TLS on both ports; a client without a "
+          "certificate this CA signed fails the handshake.");
+ABSL_FLAG(std::string, auth_tokens, "",
+          "File of bearer tokens, one \"token,name,role\" a line (role: read, "
+          "worker or admin); re-read when it changes. Every call then needs "
+          "\"authorization: Bearer TOKEN\" with a role its method allows. "
+          "Health checks need none.");
+ABSL_FLAG(bool, metrics_public, false,
+          "With --auth_tokens: serve /metrics without a token (by default it "
+          "needs the read role).");
 ABSL_FLAG(int, http_timeout_seconds, 60,
           "An HTTP connection idle this long is closed, and a request's calls "
           "time out after it.");
@@ -133,6 +153,38 @@ int Run() {
   // that records into it (the storage's writer, last of all).
   metrics::Registry metrics;
   metrics::AddProcessMetrics(metrics);
+
+  const TlsFiles tls{absl::GetFlag(FLAGS_tls_cert),
+                     absl::GetFlag(FLAGS_tls_key),
+                     absl::GetFlag(FLAGS_tls_client_ca)};
+  if (absl::Status s = CheckTlsFiles(tls); !s.ok()) {
+    HPO_LOG(ERROR) << s.message();
+    return 2;
+  }
+  std::unique_ptr<auth::TokenFile> tokens;
+  if (const std::string path = absl::GetFlag(FLAGS_auth_tokens);
+      !path.empty()) {
+    auto opened = auth::TokenFile::Open(path, &metrics);
+    if (!opened.ok()) {
+      HPO_LOG(ERROR) << "--auth_tokens: " << opened.status().message();
+      return 2;
+    }
+    tokens = *std::move(opened);
+  }
+  const std::string host = absl::GetFlag(FLAGS_host);
+  const std::string http_host = absl::GetFlag(FLAGS_http_host).empty()
+                                    ? host
+                                    : absl::GetFlag(FLAGS_http_host);
+  const bool exposed = !IsLoopback(host) ||
+                       (absl::GetFlag(FLAGS_http) && !IsLoopback(http_host));
+  if (exposed && tokens == nullptr) {
+    HPO_LOG(WARNING) << "listening beyond this machine without --auth_tokens: "
+                        "anyone who reaches the port can create, stop and "
+                        "delete experiments";
+  } else if (exposed && !tls.enabled()) {
+    HPO_LOG(WARNING) << "bearer tokens cross the network in plain text: "
+                        "serve TLS with --tls_cert and --tls_key";
+  }
   auto storage = SqliteStorage::Open(db);
   if (!storage.ok()) {
     HPO_LOG(ERROR) << "cannot open the database: " << storage.status();
@@ -165,6 +217,7 @@ int Run() {
   Service::Options service_options;
   service_options.idle_unload =
       absl::Seconds(absl::GetFlag(FLAGS_idle_unload_seconds));
+  service_options.metrics = &metrics;
   // Drained (reset) before the service goes, below.
   auto pool = std::make_unique<ThreadPool>(threads);
   auto service = Service::Create(storage->get(), pool.get(), service_options);
@@ -174,7 +227,7 @@ int Run() {
     return 1;
   }
 
-  GrpcService grpc_service(service->get(), &metrics);
+  GrpcService grpc_service(service->get(), &metrics, tokens.get());
   metrics.AddCollector([service = service->get()](metrics::Exposition& out) {
     const Service::Census census = service->TakeCensus();
     std::vector<std::pair<metrics::Exposition::Labels, double>> experiments;
@@ -199,9 +252,9 @@ int Run() {
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   int port = 0;
-  const std::string address = absl::StrCat(absl::GetFlag(FLAGS_host), ":",
-                                           absl::GetFlag(FLAGS_grpc_port));
-  builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &port);
+  const std::string address =
+      absl::StrCat(host, ":", absl::GetFlag(FLAGS_grpc_port));
+  builder.AddListeningPort(address, GrpcServerCredentials(tls), &port);
   builder.RegisterService(&grpc_service);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || port == 0) {
@@ -214,8 +267,11 @@ int Run() {
   server->GetHealthCheckService()->SetServingStatus(
       hpo::v1::HpoService::service_full_name(), true);
   server->GetHealthCheckService()->SetServingStatus(true);
-  HPO_LOG(INFO) << "gRPC listening on " << absl::GetFlag(FLAGS_host) << ":"
-                << port;
+  HPO_LOG(INFO) << "gRPC listening on " << host << ":" << port
+                << (tls.enabled()
+                        ? (tls.client_ca.empty() ? " (TLS)" : " (mutual TLS)")
+                        : "")
+                << (tokens != nullptr ? ", bearer tokens required" : "");
 
   // The HTTP listener calls the gRPC server in-process, so it starts after it
   // and stops before it.
@@ -229,6 +285,8 @@ int Run() {
     // ends start-up above.
     gateway_options.ready = [&storage] { return *storage != nullptr; };
     gateway_options.metrics = [&metrics] { return metrics.Exposition(); };
+    gateway_options.tokens = tokens.get();
+    gateway_options.metrics_public = absl::GetFlag(FLAGS_metrics_public);
     auto created = rest::Gateway::Create(
         server->InProcessChannel(grpc::ChannelArguments()), gateway_options);
     if (!created.ok()) {
@@ -237,9 +295,8 @@ int Run() {
     }
     gateway = *std::move(created);
     rest::HttpServerOptions http_options;
-    http_options.host = absl::GetFlag(FLAGS_http_host).empty()
-                            ? absl::GetFlag(FLAGS_host)
-                            : absl::GetFlag(FLAGS_http_host);
+    http_options.host = http_host;
+    http_options.tls = {tls.cert, tls.key, tls.client_ca};
     http_options.port =
         absl::GetFlag(FLAGS_http_port)
             .value_or(absl::GetFlag(FLAGS_grpc_port) == 0 ? 0 : 8080);
@@ -264,7 +321,8 @@ int Run() {
                   << http->port() << " (" << gateway->routes().routes().size()
                   << " REST routes)";
     // kruize-demos looks for this line.
-    std::cout << "Access REST Service at http://" << shown << ":"
+    std::cout << "Access REST Service at "
+              << (tls.enabled() ? "https://" : "http://") << shown << ":"
               << http->port() << std::endl;
   }
   if (const std::string port_file = absl::GetFlag(FLAGS_port_file);
@@ -280,6 +338,7 @@ int Run() {
   absl::Notification stopping;
   std::thread ticker([&] {
     while (!stopping.WaitForNotificationWithTimeout(absl::Milliseconds(500))) {
+      if (tokens != nullptr) tokens->Refresh();
       if ((*service)->Tick() > 0) {
 #ifdef __GLIBC__
         // Experiments that left memory leave their pages inside malloc's

@@ -4,14 +4,18 @@
 #include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/random/random.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "google/protobuf/util/time_util.h"
+#include "pruners/registry.h"
+#include "samplers/registry.h"
 #include "server/experiment_spec.h"
 #include "server/import/spec_import.h"
 #include "server/log.h"
+#include "server/metrics/metrics.h"
 
 namespace hpo {
 namespace {
@@ -77,10 +81,83 @@ std::vector<Mutation> ToMutations(const Experiment& experiment,
   return mutations;
 }
 
+// Records what experiments tell it in a metrics registry. The series of
+// every registered algorithm and early-stopping rule are made here, once, and
+// looked up in maps that never change after: recording takes no lock and
+// allocates nothing. (A name not registered, which no sampler or rule gives
+// today, still counts, through the family's own lookup.)
+class MetricsObserver final : public ExperimentObserver {
+ public:
+  explicit MetricsObserver(metrics::Registry& registry)
+      : sampler_seconds_(registry.AddHistogram(
+            "hpo_sampler_seconds",
+            "Time each suggestion spent in the sampler, by the algorithm "
+            "that made it (for auto, the one it picked).",
+            {"algorithm"}, &metrics::LatencyBuckets())),
+        decisions_(registry.AddCounter(
+            "hpo_early_stopping_decisions_total",
+            "Early-stopping decisions on intermediate reports, by rule and "
+            "outcome (continue or stop).",
+            {"rule", "outcome"})),
+        leases_expired_(registry
+                            .AddCounter("hpo_leases_expired_total",
+                                        "Running trials whose lease ran out "
+                                        "without a sign of life, to be "
+                                        "handed out again.",
+                                        {})
+                            .With({})) {
+    for (const std::string& algorithm : SamplerNames()) {
+      by_algorithm_.emplace(algorithm, &sampler_seconds_.With({algorithm}));
+    }
+    for (const std::string& rule : PrunerNames()) {
+      by_rule_.emplace(rule, Outcomes{&decisions_.With({rule, "continue"}),
+                                      &decisions_.With({rule, "stop"})});
+    }
+  }
+
+  void SamplerCalled(absl::string_view algorithm, double seconds) override {
+    auto it = by_algorithm_.find(algorithm);
+    metrics::Histogram& histogram =
+        it != by_algorithm_.end()
+            ? *it->second
+            : sampler_seconds_.With({std::string(algorithm)});
+    histogram.Observe(seconds);
+  }
+
+  void EarlyStoppingDecided(absl::string_view rule, bool stop) override {
+    auto it = by_rule_.find(rule);
+    if (it != by_rule_.end()) {
+      (stop ? it->second.stop : it->second.go_on)->Increment();
+    } else {
+      decisions_.With({std::string(rule), stop ? "stop" : "continue"})
+          .Increment();
+    }
+  }
+
+  void LeaseExpired() override { leases_expired_.Increment(); }
+
+ private:
+  struct Outcomes {
+    metrics::Counter* go_on;  // outcome "continue"
+    metrics::Counter* stop;
+  };
+
+  metrics::Family<metrics::Histogram>& sampler_seconds_;
+  metrics::Family<metrics::Counter>& decisions_;
+  metrics::Counter& leases_expired_;
+  absl::flat_hash_map<std::string, metrics::Histogram*> by_algorithm_;
+  absl::flat_hash_map<std::string, Outcomes> by_rule_;
+};
+
 }  // namespace
 
 Service::Service(Storage* storage, ThreadPool* pool, Options options)
-    : storage_(storage), pool_(pool), options_(options) {}
+    : storage_(storage),
+      pool_(pool),
+      options_(options),
+      observer_(options.metrics != nullptr
+                    ? std::make_unique<MetricsObserver>(*options.metrics)
+                    : nullptr) {}
 Service::~Service() = default;
 
 absl::StatusOr<std::unique_ptr<Service>> Service::Create(Storage* storage,
@@ -176,6 +253,7 @@ absl::Status Service::EnsureLoaded(const std::string& name, Slot& slot) {
   auto live = Experiment::Restore(*std::move(spec), *std::move(trials));
   if (!live.ok()) return live.status();
   slot.live = *std::move(live);
+  slot.live->set_observer(observer_.get());
   slot.stale.store(false);
   loaded_.fetch_add(1, std::memory_order_relaxed);
   return absl::OkStatus();
@@ -289,6 +367,7 @@ void Service::CreateExperiment(const v1::CreateExperimentRequest& request,
   auto created = Experiment::Create(std::move(e), now);
   if (!created.ok()) return done(created.status());
   std::unique_ptr<Experiment> experiment = *std::move(created);
+  experiment->set_observer(observer_.get());
   *response = experiment->View();
   const std::string name = experiment->name();
 

@@ -41,6 +41,9 @@
 #include "storage/storage.h"
 
 namespace hpo {
+namespace metrics {
+class Registry;
+}  // namespace metrics
 
 class Service {
  public:
@@ -48,6 +51,10 @@ class Service {
     // How long an experiment with no running trial stays in memory after its
     // last request.
     absl::Duration idle_unload = absl::Seconds(30);
+    // Where to register and record the experiments' metrics (time in the
+    // sampler, early-stopping decisions, expired leases); none if null. Must
+    // outlive the service.
+    metrics::Registry* metrics = nullptr;
   };
 
   // Told a request's outcome once everything it changed is durable. The
@@ -180,6 +187,9 @@ class Service {
   Storage* const storage_;
   ThreadPool* const pool_;
   const Options options_;
+  // Records what experiments tell it in options_.metrics; null without.
+  // Given to every experiment loaded or created.
+  const std::unique_ptr<ExperimentObserver> observer_;
   mutable absl::Mutex mu_;
   // Ordered by name, which is the order ListExperiments pages in.
   std::map<std::string, std::shared_ptr<Slot>> slots_ ABSL_GUARDED_BY(mu_);

@@ -9,10 +9,14 @@
 #include <memory>
 #include <string>
 
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "google/protobuf/text_format.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
+#include "server/metrics/metrics.h"
 #include "storage/sqlite/sqlite_storage.h"
 
 namespace hpo {
@@ -56,16 +60,35 @@ v1::CreateExperimentRequest Create(const std::string& name,
   return r;
 }
 
+// The value of the sample `series` (name and labels, as exposed) in a
+// Prometheus text page, or -1 if it has none.
+double SampleValue(const std::string& page, const std::string& series) {
+  for (absl::string_view line : absl::StrSplit(page, '\n')) {
+    if (!absl::ConsumePrefix(&line, series) || !absl::ConsumePrefix(&line, " "))
+      continue;
+    double value;
+    return absl::SimpleAtod(line, &value) ? value : -1;
+  }
+  return -1;
+}
+
 class ServiceTest : public ::testing::Test {
  protected:
-  void Open(absl::Duration idle_unload) {
+  // A service (restarted if one runs) over the test's database, recording
+  // metrics in a registry of its own if `with_metrics`.
+  void Open(absl::Duration idle_unload, bool with_metrics = false) {
     service_.reset();
     storage_.reset();
+    metrics_.reset();
     auto storage = SqliteStorage::Open(path_);
     ASSERT_TRUE(storage.ok()) << storage.status();
     storage_ = *std::move(storage);
     Service::Options options;
     options.idle_unload = idle_unload;
+    if (with_metrics) {
+      metrics_ = std::make_unique<metrics::Registry>();
+      options.metrics = metrics_.get();
+    }
     auto service = Service::Create(storage_.get(), &pool_, options);
     ASSERT_TRUE(service.ok()) << service.status();
     service_ = *std::move(service);
@@ -103,6 +126,8 @@ class ServiceTest : public ::testing::Test {
   // service goes.
   ThreadPool pool_{2};
   std::unique_ptr<SqliteStorage> storage_;
+  // Outlives the service that records in it.
+  std::unique_ptr<metrics::Registry> metrics_;
   std::unique_ptr<Service> service_;
 };
 
@@ -209,6 +234,85 @@ TEST_F(ServiceTest, DeletedExperimentsAreGoneLoadedOrNot) {
             absl::StatusCode::kNotFound);
   Open(absl::ZeroDuration());
   EXPECT_EQ(service_->stored(), 0);
+}
+
+TEST_F(ServiceTest, SamplerTimeEarlyStoppingAndExpiredLeasesAreMetrics) {
+  std::remove(path_.c_str());
+  Open(absl::Hours(1), /*with_metrics=*/true);
+  // Present at zero from the start, for every algorithm and rule.
+  std::string page = metrics_->Exposition();
+  EXPECT_EQ(SampleValue(page, R"(hpo_sampler_seconds_count{algorithm="tpe"})"),
+            0);
+  EXPECT_EQ(SampleValue(page, R"(hpo_early_stopping_decisions_total{)"
+                              R"(rule="median",outcome="stop"})"),
+            0);
+  EXPECT_EQ(SampleValue(page, "hpo_leases_expired_total"), 0);
+
+  v1::Experiment created;
+  ASSERT_TRUE(
+      Call(*service_, &Service::CreateExperiment, Create("timed"), &created)
+          .ok());
+  RunTrials("timed", 4, /*leave_running=*/false);
+
+  ASSERT_TRUE(Call(*service_, &Service::CreateExperiment,
+                   Create("pruned", R"pb(early_stopping {
+                                           name: "threshold"
+                                           settings { key: "upper" value: "1" }
+                                         })pb"),
+                   &created)
+                  .ok());
+  v1::GetTrialConfigRequest ask;
+  ask.set_experiment("pruned");
+  ask.set_worker_id("w");
+  v1::Trial trial;
+  ASSERT_TRUE(Call(*service_, &Service::GetTrialConfig, ask, &trial).ok());
+  v1::ReportIntermediateResponse answer;
+  for (const auto& [step, loss] : {std::pair<int, double>{1, 0.5}, {2, 5}}) {
+    v1::ReportIntermediateRequest report;
+    report.set_experiment("pruned");
+    report.set_trial(trial.number());
+    report.set_worker_id("w");
+    report.set_step(step);
+    (*report.mutable_metrics())["loss"] = loss;
+    ASSERT_TRUE(
+        Call(*service_, &Service::ReportIntermediate, report, &answer).ok());
+  }
+  EXPECT_TRUE(answer.should_stop());
+
+  ASSERT_TRUE(Call(*service_, &Service::CreateExperiment,
+                   Create("short", "trial_lease { nanos: 1000000 }"), &created)
+                  .ok());
+  RunTrials("short", 1, /*leave_running=*/true);
+  absl::SleepFor(absl::Milliseconds(5));
+  service_->Tick();
+  EXPECT_EQ(Get("short").status().waiting(), 1);
+
+  page = metrics_->Exposition();
+  // timed's 4, pruned's 1 and short's 1, all random search.
+  EXPECT_EQ(
+      SampleValue(page, R"(hpo_sampler_seconds_count{algorithm="random"})"), 6)
+      << page;
+  EXPECT_EQ(SampleValue(page, R"(hpo_sampler_seconds_bucket{)"
+                              R"(algorithm="random",le="+Inf"})"),
+            6);
+  EXPECT_GE(SampleValue(page, R"(hpo_sampler_seconds_sum{algorithm="random"})"),
+            0);
+  EXPECT_EQ(SampleValue(page, R"(hpo_sampler_seconds_count{algorithm="tpe"})"),
+            0);
+  EXPECT_EQ(SampleValue(page, R"(hpo_early_stopping_decisions_total{)"
+                              R"(rule="threshold",outcome="continue"})"),
+            1);
+  EXPECT_EQ(SampleValue(page, R"(hpo_early_stopping_decisions_total{)"
+                              R"(rule="threshold",outcome="stop"})"),
+            1);
+  EXPECT_EQ(SampleValue(page, "hpo_leases_expired_total"), 1);
+
+  // An experiment loaded from storage records too.
+  Open(absl::Hours(1), /*with_metrics=*/true);
+  RunTrials("timed", 1, /*leave_running=*/false);
+  EXPECT_EQ(SampleValue(metrics_->Exposition(),
+                        R"(hpo_sampler_seconds_count{algorithm="random"})"),
+            1);
 }
 
 }  // namespace

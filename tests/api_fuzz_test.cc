@@ -16,6 +16,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdint>
+#include <fstream>
 #include <functional>
 #include <limits>
 #include <map>
@@ -26,6 +27,8 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
@@ -933,6 +936,283 @@ TEST_F(ApiFuzzTest, ConcurrentClientsRaceOnTheSameExperiments) {
   // And the server is still there.
   v1::ListExperimentsRequest list;
   EXPECT_TRUE(Call("ListExperiments", list).ok());
+}
+
+}  // namespace
+}  // namespace hpo
+
+namespace hpo {
+namespace {
+
+// The same server with --auth_tokens: whatever a request holds, one without a
+// valid token, or with a token whose role is too weak for its method, is
+// refused before it reaches a handler, and changes nothing.
+class ApiFuzzAuthTest : public ApiFuzzTest {
+ protected:
+  static constexpr char kRead[] = "fuzz-read-7d1c";
+  static constexpr char kWorker[] = "fuzz-worker-93ab";
+  static constexpr char kAdmin[] = "fuzz-admin-40fe";
+
+  void SetUp() override {
+    tokens_path_ = testing::TempPath("tokens.csv");
+    std::ofstream(tokens_path_) << "# token,name,role\n"
+                                << kRead << ",dashboard,read\n"
+                                << kWorker << ",workers,worker\n"
+                                << kAdmin << ",ops,admin\n";
+    ASSERT_TRUE(server_.Start({"--auth_tokens=" + tokens_path_}));
+    Connect();
+  }
+
+  // Calls `method` with "authorization: `authorization`" (none if empty).
+  grpc::Status CallAs(const std::string& authorization,
+                      const std::string& method, const Message& request,
+                      std::unique_ptr<Message>* response = nullptr) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() +
+                     std::chrono::seconds(60));
+    if (!authorization.empty()) ctx.AddMetadata("authorization", authorization);
+    const auto& rpc = Rpcs().at(method);
+    std::unique_ptr<Message> out(rpc.response->New());
+    grpc::Status s = rpc.call(*stub_, &ctx, request, out.get());
+    if (response != nullptr) *response = std::move(out);
+    return s;
+  }
+
+  // Everything the server holds, read with the admin token: what refused
+  // calls must leave as it was.
+  std::string Everything() {
+    std::string text;
+    v1::ListExperimentsRequest list;
+    std::unique_ptr<Message> out;
+    grpc::Status s =
+        CallAs(absl::StrCat("Bearer ", kAdmin), "ListExperiments", list, &out);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    if (!s.ok()) return "";
+    for (const v1::Experiment& e :
+         static_cast<const v1::ListExperimentsResponse&>(*out).experiments()) {
+      v1::Experiment kept = e;
+      kept.clear_update_time();
+      absl::StrAppend(&text, kept.ShortDebugString(), "\n");
+      v1::ListTrialsRequest trials;
+      trials.set_experiment(e.name());
+      trials.set_page_size(1000);
+      std::unique_ptr<Message> page;
+      s = CallAs(absl::StrCat("Bearer ", kAdmin), "ListTrials", trials, &page);
+      EXPECT_TRUE(s.ok()) << s.error_message();
+      if (s.ok()) absl::StrAppend(&text, page->ShortDebugString(), "\n");
+    }
+    return text;
+  }
+
+  std::string tokens_path_;
+};
+
+constexpr char ApiFuzzAuthTest::kRead[];
+constexpr char ApiFuzzAuthTest::kWorker[];
+constexpr char ApiFuzzAuthTest::kAdmin[];
+
+v1::Role RoleOf(const std::string& method) {
+  return google::protobuf::DescriptorPool::generated_pool()
+      ->FindServiceByName(v1::HpoService::service_full_name())
+      ->FindMethodByName(method)
+      ->options()
+      .GetExtension(v1::required_role);
+}
+
+TEST_F(ApiFuzzAuthTest, NoRequestWithoutAValidTokenReachesAHandler) {
+  Rng rng(20261208);
+  const std::string admin = absl::StrCat("Bearer ", kAdmin);
+  for (const char* name : {"p0", "p1"}) {
+    v1::CreateExperimentRequest req;
+    *req.mutable_experiment() = GoodExperiment(name, rng);
+    ASSERT_TRUE(CallAs(admin, "CreateExperiment", req).ok()) << name;
+  }
+  // A running trial and a finished one, for the fuzzed calls to aim at.
+  for (int i = 0; i < 2; ++i) {
+    v1::GetTrialConfigRequest get;
+    get.set_experiment("p0");
+    get.set_worker_id(absl::StrCat("w", i));
+    std::unique_ptr<Message> trial;
+    ASSERT_TRUE(CallAs(admin, "GetTrialConfig", get, &trial).ok());
+    if (i == 0) {
+      v1::ReportResultRequest report;
+      report.set_experiment("p0");
+      report.set_trial(static_cast<const v1::Trial&>(*trial).number());
+      (*report.mutable_metrics())["loss"] = 1.5;
+      ASSERT_TRUE(CallAs(admin, "ReportResult", report).ok());
+    }
+  }
+  const std::string before = Everything();
+  ASSERT_NE(before, "");
+
+  // What a caller without a valid token can send: nothing, another scheme,
+  // a listed token cut short or grown by a character or in another case, a
+  // token with its scheme missing, and garbage.
+  const std::vector<std::string> invalid = {
+      "",
+      "Bearer",
+      "Bearer ",
+      absl::StrCat("Basic ", kAdmin),
+      kAdmin,
+      absl::StrCat("Bearer ", std::string(kAdmin).substr(0, 10)),
+      absl::StrCat("Bearer ", kAdmin, "x"),
+      absl::StrCat("Bearer x", kAdmin),
+      absl::StrCat("Bearer ", absl::AsciiStrToUpper(kAdmin)),
+      absl::StrCat("Bearer ", kAdmin, ",", kWorker),
+      absl::StrCat("Bearer ", std::string(5000, 'a'))};
+  const std::vector<std::pair<std::string, v1::Role>> valid = {
+      {kRead, v1::ROLE_READ},
+      {kWorker, v1::ROLE_WORKER},
+      {kAdmin, v1::ROLE_ADMIN}};
+  std::vector<std::string> methods;
+  for (const auto& [name, rpc] : Rpcs()) methods.push_back(name);
+  const std::vector<std::string> targets = {"p0", "p1", "f0", ""};
+
+  std::map<grpc::StatusCode, int> by_code;
+  int failures = 0;
+  constexpr int kRequests = 3000;
+  for (int k = 0; k < kRequests && failures < 5; ++k) {
+    const std::string& method = Pick(methods, rng);
+    std::unique_ptr<Message> request(Rpcs().at(method).request->New());
+    Fill(*request, rng);
+    // Aim most requests at real experiments and trials, where a handler
+    // that ran would change something.
+    const Descriptor* d = request->GetDescriptor();
+    for (const char* field : {"experiment", "name"}) {
+      const FieldDescriptor* f = d->FindFieldByName(field);
+      if (f != nullptr && f->cpp_type() == FieldDescriptor::CPPTYPE_STRING &&
+          Chance(rng, 0.8)) {
+        request->GetReflection()->SetString(request.get(), f,
+                                            Pick(targets, rng));
+      }
+    }
+    if (const FieldDescriptor* f = d->FindFieldByName("trial");
+        f != nullptr && f->cpp_type() == FieldDescriptor::CPPTYPE_INT32 &&
+        Chance(rng, 0.8)) {
+      request->GetReflection()->SetInt32(request.get(), f,
+                                         static_cast<int32_t>(rng() % 2));
+    }
+    // A valid token whose role is too weak for the method, or no valid
+    // token at all.
+    std::string authorization;
+    grpc::StatusCode expected = grpc::StatusCode::UNAUTHENTICATED;
+    const v1::Role needed = RoleOf(method);
+    if (needed > v1::ROLE_READ && Chance(rng, 0.4)) {
+      std::vector<std::string> weaker;
+      for (const auto& [token, role] : valid) {
+        if (role < needed) weaker.push_back(token);
+      }
+      authorization = absl::StrCat(Chance(rng, 0.5) ? "Bearer " : "bearer ",
+                                   Pick(weaker, rng));
+      expected = grpc::StatusCode::PERMISSION_DENIED;
+    } else {
+      authorization = Pick(invalid, rng);
+    }
+    const grpc::Status s = CallAs(authorization, method, *request);
+    ++by_code[s.error_code()];
+    const bool echoed =
+        authorization.size() > 7 &&
+        s.error_message().find(authorization.substr(7)) != std::string::npos;
+    if (s.error_code() != expected || s.error_message().empty() || echoed) {
+      ++failures;
+      ADD_FAILURE() << method << " with \"" << authorization.substr(0, 60)
+                    << "\": code " << s.error_code() << " \""
+                    << s.error_message() << "\", expected " << expected;
+    }
+  }
+  EXPECT_GT(by_code[grpc::StatusCode::UNAUTHENTICATED], 1000);
+  EXPECT_GT(by_code[grpc::StatusCode::PERMISSION_DENIED], 300);
+
+  // The REST routes alike: the gateway passes the header on, and /metrics
+  // asks for the read role itself.
+  const int port = testing::HttpPortFromLog(server_.Log());
+  ASSERT_GT(port, 0) << server_.Log();
+  HttpClient http(port);
+  const auto routes = Routes();
+  std::map<int, int> by_status;
+  for (int k = 0; k < 1000 && failures < 5; ++k) {
+    const auto& [verb, path_template, input] = Pick(routes, rng);
+    std::string path = path_template;
+    for (const char* variable : {"{name}", "{experiment}", "{trial}"}) {
+      path = absl::StrReplaceAll(
+          path, {{variable, variable[1] == 't' ? "0" : Pick(targets, rng)}});
+    }
+    std::string body;
+    if (input != nullptr && verb != "GET" && verb != "DELETE") {
+      std::unique_ptr<Message> request(
+          google::protobuf::MessageFactory::generated_factory()
+              ->GetPrototype(input)
+              ->New());
+      Fill(*request, rng);
+      google::protobuf::util::MessageToJsonString(*request, &body);
+    } else if (path == "/experiment_trials" && verb == "POST") {
+      body = R"({"experiment_name": "p0", "operation": "EXP_DELETE"})";
+    }
+    // Bytes gRPC's metadata cannot carry, but an HTTP header can.
+    const std::string authorization =
+        Chance(rng, 0.05) ? std::string("Bearer \xff\xfe") : Pick(invalid, rng);
+    std::vector<std::pair<std::string, std::string>> headers;
+    if (!authorization.empty())
+      headers.emplace_back("Authorization", authorization);
+    const bool is_public =
+        path == "/healthz" || path == "/health" || path == "/openapi.json";
+    const HttpResult answer =
+        http.Request(verb, path, body, "application/json", headers);
+    ++by_status[answer.status];
+    const bool refused =
+        answer.status == 401 &&
+        absl::StrContains(answer.Header("www-authenticate"), "Bearer");
+    if (is_public ? answer.status != 200 : !refused) {
+      ++failures;
+      ADD_FAILURE() << verb << " " << path << " with \""
+                    << authorization.substr(0, 60) << "\" -> " << answer.status
+                    << " " << answer.body.substr(0, 300);
+    }
+  }
+  EXPECT_GT(by_status[401], 500);
+  {
+    // /metrics: 401 without a token, 200 with the read one.
+    EXPECT_EQ(http.Get("/metrics").status, 401);
+    const HttpResult metrics =
+        http.Request("GET", "/metrics", "", "",
+                     {{"Authorization", absl::StrCat("Bearer ", kRead)}});
+    EXPECT_EQ(metrics.status, 200) << metrics.body.substr(0, 300);
+    EXPECT_TRUE(absl::StrContains(
+        metrics.body, "hpo_auth_failures_total{reason=\"forbidden\"}"));
+  }
+
+  {
+    // Through the gateway a token's role is the service's check: the header
+    // reaches it.
+    const auto as = [](const char* token) {
+      return std::vector<std::pair<std::string, std::string>>{
+          {"Authorization", absl::StrCat("Bearer ", token)}};
+    };
+    EXPECT_EQ(
+        http.Request("GET", "/v1/experiments/p0", "", "", as(kRead)).status,
+        200);
+    const HttpResult denied =
+        http.Request("DELETE", "/v1/experiments/p1", "", "", as(kWorker));
+    EXPECT_EQ(denied.status, 403) << denied.body;
+    EXPECT_TRUE(absl::StrContains(denied.body, "needs admin")) << denied.body;
+    const HttpResult kruize =
+        http.Request("POST", "/experiment_trials",
+                     R"({"experiment_name": "p1", "operation": "EXP_DELETE"})",
+                     "application/json", as(kRead));
+    EXPECT_EQ(kruize.status, 403) << kruize.body;
+  }
+
+  // Not one refused call changed anything.
+  EXPECT_EQ(Everything(), before);
+  // And the valid tokens work for what their roles allow.
+  v1::GetTrialConfigRequest get;
+  get.set_experiment("p1");
+  get.set_worker_id("late");
+  EXPECT_TRUE(
+      CallAs(absl::StrCat("Bearer ", kWorker), "GetTrialConfig", get).ok());
+  v1::ListExperimentsRequest list;
+  EXPECT_TRUE(
+      CallAs(absl::StrCat("Bearer ", kRead), "ListExperiments", list).ok());
 }
 
 }  // namespace

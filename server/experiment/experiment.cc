@@ -1,6 +1,7 @@
 #include "server/experiment/experiment.h"
 
 #include <algorithm>
+#include <chrono>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -391,6 +392,7 @@ void Experiment::ExpireLeases(absl::Time now, Changes* changes) {
                   << "\" lost its lease; it will be handed out again";
     HandBack(t);  // removes it from leases_
     changes->trials.push_back(*t);
+    if (observer_ != nullptr) observer_->LeaseExpired();
   }
 }
 
@@ -469,7 +471,20 @@ absl::Status Experiment::GetTrialConfig(
       ParamsFromUser(space_, trial->parameters(), true, nullptr, "").ok();
   Suggestion suggestion;
   if (!complete) {
+    std::chrono::steady_clock::time_point started;
+    if (observer_ != nullptr) started = std::chrono::steady_clock::now();
     auto suggested = Suggest(number, rng);
+    if (observer_ != nullptr) {
+      const std::chrono::duration<double> took =
+          std::chrono::steady_clock::now() - started;
+      // The pick of an algorithm that picks among others (auto), when it
+      // made one; the experiment's algorithm otherwise.
+      const std::string& algorithm =
+          suggested.ok() && !suggested->algorithm.empty()
+              ? suggested->algorithm
+              : spec_.algorithm().name();
+      observer_->SamplerCalled(algorithm, took.count());
+    }
     if (absl::IsOutOfRange(suggested.status())) {
       exhausted_ = true;
       exhausted_reason_ = absl::StrCat("the search space is exhausted: ",
@@ -667,6 +682,10 @@ absl::Status Experiment::ReportIntermediate(
     response->set_reason(decision.reason);
     response->set_bracket(std::max(-1, pruner_->Bracket(trial->number())));
     if (decision.stop) trial->set_prune_reason(decision.reason);
+    if (observer_ != nullptr) {
+      observer_->EarlyStoppingDecided(spec_.early_stopping().name(),
+                                      decision.stop);
+    }
   }
   changes->trials.push_back(*trial);
   return absl::OkStatus();

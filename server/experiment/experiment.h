@@ -29,6 +29,7 @@
 #include "hpo/v1/hpo.pb.h"
 #include "pruners/pruner.h"
 #include "samplers/sampler.h"
+#include "server/experiment/observer.h"
 
 namespace hpo {
 
@@ -61,6 +62,12 @@ class Experiment {
 
   Experiment(const Experiment&) = delete;
   Experiment& operator=(const Experiment&) = delete;
+
+  // Told of sampler calls, early-stopping decisions and expired leases from
+  // now on; null (the default) tells no one. Not owned: it must outlive the
+  // experiment. Timing the sampler for it is the one clock read inside (a
+  // monotonic one, made only with an observer); it decides nothing.
+  void set_observer(ExperimentObserver* observer) { observer_ = observer; }
 
   const std::string& name() const { return spec_.name(); }
   // The experiment as stored: the spec, its state and status message, without
@@ -152,6 +159,7 @@ class Experiment {
   absl::Status sampler_status_;
   // Null when the experiment has no early stopping.
   std::unique_ptr<Pruner> pruner_;
+  ExperimentObserver* observer_ = nullptr;
   // In number order; history_.trials is parallel to it.
   std::vector<v1::Trial> trials_;
   History history_;

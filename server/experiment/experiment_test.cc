@@ -1,5 +1,6 @@
 #include "server/experiment/experiment.h"
 
+#include <map>
 #include <memory>
 #include <string>
 #include <utility>
@@ -59,6 +60,33 @@ v1::ReportResultRequest Result(int trial, double loss,
   v1::ReportResultRequest r;
   r.set_experiment("e");
   r.set_trial(trial);
+  r.set_worker_id(worker);
+  (*r.mutable_metrics())["loss"] = loss;
+  return r;
+}
+
+// Remembers what an experiment told it.
+class FakeObserver : public ExperimentObserver {
+ public:
+  void SamplerCalled(absl::string_view algorithm, double seconds) override {
+    sampled.emplace_back(std::string(algorithm), seconds);
+  }
+  void EarlyStoppingDecided(absl::string_view rule, bool stop) override {
+    ++decisions[{std::string(rule), stop ? "stop" : "continue"}];
+  }
+  void LeaseExpired() override { ++leases_expired; }
+
+  std::vector<std::pair<std::string, double>> sampled;
+  std::map<std::pair<std::string, std::string>, int> decisions;
+  int leases_expired = 0;
+};
+
+v1::ReportIntermediateRequest Intermediate(int trial, int64_t step, double loss,
+                                           const std::string& worker) {
+  v1::ReportIntermediateRequest r;
+  r.set_experiment("e");
+  r.set_trial(trial);
+  r.set_step(step);
   r.set_worker_id(worker);
   (*r.mutable_metrics())["loss"] = loss;
   return r;
@@ -264,6 +292,108 @@ TEST(ExperimentTest, RestoreRebuildsCountsLeasesAndSuggestionsFromTheRecord) {
   ASSERT_TRUE(e->GetTrialConfig(Ask("x"), kStart, &changes, &a).ok());
   ASSERT_TRUE(r.GetTrialConfig(Ask("x"), kStart, &changes, &b).ok());
   EXPECT_TRUE(MessageDifferencer::Equals(a, b));
+}
+
+TEST(ExperimentObserverTest, EachSuggestionIsOneSamplerCallOfItsAlgorithm) {
+  auto e = Make("trial_lease { seconds: 60 }");
+  FakeObserver observer;
+  e->set_observer(&observer);
+  Changes changes;
+  v1::Trial t;
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE(
+        e->GetTrialConfig(Ask(absl::StrCat("w", i)), kStart, &changes, &t)
+            .ok());
+  }
+  ASSERT_EQ(observer.sampled.size(), 5u);
+  for (const auto& [algorithm, seconds] : observer.sampled) {
+    EXPECT_EQ(algorithm, "random");
+    EXPECT_GE(seconds, 0);
+  }
+  // A worker asking again gets its trial back, and a trial whose lease ran
+  // out goes out again with its parameters: neither asks the sampler.
+  ASSERT_TRUE(e->GetTrialConfig(Ask("w0"), kStart, &changes, &t).ok());
+  ASSERT_TRUE(
+      e->GetTrialConfig(Ask("w9"), kStart + absl::Seconds(60), &changes, &t)
+          .ok());
+  EXPECT_EQ(t.number(), 0);
+  EXPECT_EQ(observer.sampled.size(), 5u);
+}
+
+TEST(ExperimentObserverTest, AutoIsTimedUnderTheAlgorithmItPicked) {
+  v1::Experiment spec = Spec();
+  spec.mutable_algorithm()->set_name("auto");
+  auto created = Experiment::Create(spec, kStart);
+  ASSERT_TRUE(created.ok()) << created.status();
+  Experiment& e = **created;
+  FakeObserver observer;
+  e.set_observer(&observer);
+  for (int i = 0; i < 3; ++i) {
+    Changes changes;
+    v1::Trial t;
+    ASSERT_TRUE(e.GetTrialConfig(Ask("w"), kStart, &changes, &t).ok());
+    ASSERT_EQ(observer.sampled.size(), static_cast<size_t>(i + 1));
+    EXPECT_EQ(observer.sampled.back().first, t.algorithm());
+    EXPECT_EQ(observer.sampled.back().first, e.Record().status().algorithm());
+    EXPECT_NE(observer.sampled.back().first, "auto");
+    ASSERT_TRUE(
+        e.ReportResult(Result(t.number(), i, "w"), kStart, &changes, &t).ok());
+  }
+}
+
+TEST(ExperimentObserverTest, EveryEarlyStoppingDecisionIsCountedByOutcome) {
+  auto e = Make(R"pb(early_stopping {
+                       name: "threshold"
+                       settings { key: "upper" value: "1" }
+                     })pb");
+  FakeObserver observer;
+  e->set_observer(&observer);
+  Changes changes;
+  v1::Trial t0, t1;
+  ASSERT_TRUE(e->GetTrialConfig(Ask("a"), kStart, &changes, &t0).ok());
+  ASSERT_TRUE(e->GetTrialConfig(Ask("b"), kStart, &changes, &t1).ok());
+  v1::ReportIntermediateResponse answer;
+  ASSERT_TRUE(e->ReportIntermediate(Intermediate(0, 1, 0.5, "a"), kStart,
+                                    &changes, &answer)
+                  .ok());
+  EXPECT_FALSE(answer.should_stop());
+  ASSERT_TRUE(e->ReportIntermediate(Intermediate(1, 1, 5, "b"), kStart,
+                                    &changes, &answer)
+                  .ok());
+  EXPECT_TRUE(answer.should_stop());
+  using Decisions = std::map<std::pair<std::string, std::string>, int>;
+  const Decisions want = {{{"threshold", "continue"}, 1},
+                          {{"threshold", "stop"}, 1}};
+  EXPECT_EQ(observer.decisions, want);
+  // A report the rule never saw (refused before it) decides nothing.
+  EXPECT_FALSE(e->ReportIntermediate(Intermediate(0, 0, 0.5, "a"), kStart,
+                                     &changes, &answer)
+                   .ok());
+  EXPECT_EQ(observer.decisions, want);
+}
+
+TEST(ExperimentObserverTest, ExpiredLeasesAreCountedOnTheClock) {
+  auto e = Make("trial_lease { seconds: 60 }");
+  FakeObserver observer;
+  e->set_observer(&observer);
+  Changes changes;
+  v1::Trial t;
+  ASSERT_TRUE(e->GetTrialConfig(Ask("w1"), kStart, &changes, &t).ok());
+  ASSERT_TRUE(
+      e->GetTrialConfig(Ask("w2"), kStart + absl::Seconds(30), &changes, &t)
+          .ok());
+  e->Advance(kStart + absl::Seconds(59), &changes);
+  EXPECT_EQ(observer.leases_expired, 0);
+  e->Advance(kStart + absl::Seconds(60), &changes);
+  EXPECT_EQ(observer.leases_expired, 1);
+  e->Advance(kStart + absl::Seconds(60), &changes);  // once only
+  EXPECT_EQ(observer.leases_expired, 1);
+  // A lease handed back by its worker or ended by a report does not count.
+  ASSERT_TRUE(e->ReportResult(Result(1, 0.5, "w2"), kStart + absl::Seconds(61),
+                              &changes, &t)
+                  .ok());
+  e->Advance(kStart + absl::Hours(1), &changes);
+  EXPECT_EQ(observer.leases_expired, 1);
 }
 
 TEST(ExperimentTest, FailedOperationsChangeNothing) {

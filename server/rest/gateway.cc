@@ -106,18 +106,32 @@ void Gateway::Handle(HttpRequest request, Responder respond) {
     if (IsRead(request, respond)) Ready(std::move(respond));
     return;
   }
-  if (path == "/metrics" && options_.metrics) {
+  if (path == "/openapi.json") {
+    if (IsRead(request, respond)) {
+      respond(Json(200, std::string(kOpenApiJson, kOpenApiJsonSize)));
+    }
+    return;
+  }
+  const bool metrics = path == "/metrics" && options_.metrics;
+  // Past the public paths, a request without a valid token is refused before
+  // it is routed or parsed: it learns nothing of the API but the 401. Whether
+  // its token's role suffices is the service's check, per method.
+  const bool is_public =
+      (metrics && options_.metrics_public) || KruizeApi::IsPublic(path);
+  if (options_.tokens != nullptr && !is_public) {
+    const auth::Verdict verdict =
+        options_.tokens->Check(request.authorization, v1::ROLE_READ);
+    if (!verdict.status.ok()) {
+      respond(ErrorResponse(verdict.status));
+      return;
+    }
+  }
+  if (metrics) {
     if (IsRead(request, respond)) {
       HttpResponse r;
       r.content_type = "text/plain; version=0.0.4; charset=utf-8";
       r.body = options_.metrics();
       respond(std::move(r));
-    }
-    return;
-  }
-  if (path == "/openapi.json") {
-    if (IsRead(request, respond)) {
-      respond(Json(200, std::string(kOpenApiJson, kOpenApiJsonSize)));
     }
     return;
   }
@@ -162,29 +176,31 @@ void Gateway::Transcode(const Route& route,
     respond(ErrorResponse(s));
     return;
   }
-  rpc_.CallAsync(route.grpc_path, message->SerializeAsString(),
-                 [&route, respond = std::move(respond)](grpc::Status status,
-                                                        std::string bytes) {
-                   if (!status.ok()) {
-                     const int code = static_cast<int>(status.error_code());
-                     respond(ErrorResponse(HttpStatusFromGrpcCode(code), code,
-                                           status.error_message()));
-                     return;
-                   }
-                   std::unique_ptr<Message> response =
-                       NewMessage(route.method->output_type());
-                   if (!response->ParseFromString(bytes)) {
-                     respond(ErrorResponse(
-                         500, 13, "cannot parse the service's response"));
-                     return;
-                   }
-                   auto json = ResponseToJson(route, *response);
-                   if (!json.ok()) {
-                     respond(ErrorResponse(json.status()));
-                     return;
-                   }
-                   respond(Json(200, *std::move(json)));
-                 });
+  rpc_.CallAsync(
+      route.grpc_path, message->SerializeAsString(),
+      [&route, respond = std::move(respond)](grpc::Status status,
+                                             std::string bytes) {
+        if (!status.ok()) {
+          const int code = static_cast<int>(status.error_code());
+          respond(ErrorResponse(HttpStatusFromGrpcCode(code), code,
+                                status.error_message()));
+          return;
+        }
+        std::unique_ptr<Message> response =
+            NewMessage(route.method->output_type());
+        if (!response->ParseFromString(bytes)) {
+          respond(
+              ErrorResponse(500, 13, "cannot parse the service's response"));
+          return;
+        }
+        auto json = ResponseToJson(route, *response);
+        if (!json.ok()) {
+          respond(ErrorResponse(json.status()));
+          return;
+        }
+        respond(Json(200, *std::move(json)));
+      },
+      request.authorization);
 }
 
 void Gateway::Ready(Responder respond) {

@@ -18,6 +18,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "grpcpp/channel.h"
+#include "server/auth/token_file.h"
 #include "server/rest/http_server.h"
 #include "server/rest/kruize_api.h"
 #include "server/rest/route_table.h"
@@ -36,6 +37,13 @@ struct GatewayOptions {
   int kruize_threads = 4;
   // GET /metrics: the Prometheus text exposition. Unset: no /metrics.
   std::function<std::string()> metrics;
+  // With tokens, every path but the public ones (/healthz, /readyz,
+  // /openapi.json, Kruize's /health, and /metrics if `metrics_public`) needs
+  // a valid token in the Authorization header, or answers 401. The header is
+  // passed on to each call, and the service checks that the token's role
+  // allows the method (403 if not); /metrics needs the read role.
+  const auth::TokenFile* tokens = nullptr;
+  bool metrics_public = false;
 };
 
 class Gateway {

@@ -212,7 +212,10 @@ namespace {
 // The state of one Kruize request: the calls it makes, in order.
 class Operation {
  public:
-  explicit Operation(const RpcClient* rpc) : rpc_(rpc) {}
+  // `authorization` is the request's Authorization header, passed on to each
+  // call.
+  Operation(const RpcClient* rpc, std::string authorization)
+      : rpc_(rpc), authorization_(std::move(authorization)) {}
 
   HttpResponse GenerateNew(const Struct& body, const std::string& text);
   HttpResponse GenerateSubsequent(const Struct& body);
@@ -226,15 +229,21 @@ class Operation {
   std::optional<HttpResponse> Find(const std::string& name,
                                    v1::Experiment* experiment);
   HttpResponse NextTrial(const std::string& name);
+  grpc::Status Call(const std::string& grpc_path,
+                    const google::protobuf::Message& request,
+                    google::protobuf::Message* response) const {
+    return rpc_->Call(grpc_path, request, response, authorization_);
+  }
 
   const RpcClient* rpc_;
+  const std::string authorization_;
 };
 
 std::optional<HttpResponse> Operation::Find(const std::string& name,
                                             v1::Experiment* experiment) {
   v1::GetExperimentRequest request;
   request.set_name(name);
-  grpc::Status s = rpc_->Call(Method("GetExperiment"), request, experiment);
+  grpc::Status s = Call(Method("GetExperiment"), request, experiment);
   if (s.ok()) return std::nullopt;
   // A name hpo cannot hold (INVALID_ARGUMENT) names no experiment either.
   if (s.error_code() == grpc::StatusCode::NOT_FOUND ||
@@ -249,7 +258,7 @@ HttpResponse Operation::NextTrial(const std::string& name) {
   request.set_experiment(name);
   request.set_worker_id(NewWorkerId());
   v1::Trial trial;
-  grpc::Status s = rpc_->Call(Method("GetTrialConfig"), request, &trial);
+  grpc::Status s = Call(Method("GetTrialConfig"), request, &trial);
   if (s.ok()) return Text(200, absl::StrCat(trial.number()));
   if (s.error_code() == grpc::StatusCode::NOT_FOUND) {
     return Text(404, kExperimentNotFound);
@@ -323,7 +332,7 @@ HttpResponse Operation::GenerateNew(const Struct& body,
   }
   e->mutable_trial_lease()->set_seconds(kKruizeLeaseSeconds);
   v1::Experiment created;
-  grpc::Status s = rpc_->Call(Method("CreateExperiment"), create, &created);
+  grpc::Status s = Call(Method("CreateExperiment"), create, &created);
   if (s.error_code() == grpc::StatusCode::ALREADY_EXISTS) {
     return Text(400, kExperimentExists);
   }
@@ -386,7 +395,7 @@ HttpResponse Operation::Result(const Struct& body) {
   get.set_experiment(name);
   get.set_trial(number);
   v1::Trial trial;
-  grpc::Status s = rpc_->Call(Method("GetTrialConfig"), get, &trial);
+  grpc::Status s = Call(Method("GetTrialConfig"), get, &trial);
   if (s.error_code() == grpc::StatusCode::NOT_FOUND) {
     return Text(400, kTrialExceeded);
   }
@@ -407,7 +416,7 @@ HttpResponse Operation::Result(const Struct& body) {
     report.set_failure_reason(absl::StrCat("Kruize trial_result: ", outcome));
   }
   v1::Trial reported;
-  s = rpc_->Call(Method("ReportResult"), report, &reported);
+  s = Call(Method("ReportResult"), report, &reported);
   if (!s.ok()) {
     // Repeating the same report is a harmless retry (OK above); a different
     // one for a finished trial is Kruize's "already completed".
@@ -422,7 +431,7 @@ HttpResponse Operation::Result(const Struct& body) {
     stop.set_reason(
         absl::StrCat("Kruize trial ", number, " reported trial_result error"));
     v1::Experiment stopped;
-    s = rpc_->Call(Method("StopExperiment"), stop, &stopped);
+    s = Call(Method("StopExperiment"), stop, &stopped);
     // Already ended (its last trial) is fine: nothing more will be handed out.
     if (!s.ok() && s.error_code() != grpc::StatusCode::FAILED_PRECONDITION) {
       return FromStatus(s);
@@ -441,7 +450,7 @@ HttpResponse Operation::Delete(const Struct& body) {
   v1::DeleteExperimentRequest request;
   request.set_name(Get(body, "experiment_name").string_value());
   google::protobuf::Empty empty;
-  grpc::Status s = rpc_->Call(Method("DeleteExperiment"), request, &empty);
+  grpc::Status s = Call(Method("DeleteExperiment"), request, &empty);
   if (s.error_code() == grpc::StatusCode::NOT_FOUND ||
       s.error_code() == grpc::StatusCode::INVALID_ARGUMENT) {
     return Text(404, kExperimentNotFound);
@@ -463,7 +472,7 @@ HttpResponse Operation::Stop(const Struct& body) {
   v1::StopExperimentRequest request;
   request.set_name(name);
   request.set_reason("stopped by Kruize EXP_STOP");
-  grpc::Status s = rpc_->Call(Method("StopExperiment"), request, &e);
+  grpc::Status s = Call(Method("StopExperiment"), request, &e);
   if (!s.ok()) return FromStatus(s);
   return Text(200, kExperimentStopped);
 }
@@ -492,7 +501,7 @@ HttpResponse Operation::TrialConfig(const HttpRequest& request) {
   get.set_experiment(*name);
   get.set_trial(number);
   v1::Trial trial;
-  grpc::Status s = rpc_->Call(Method("GetTrialConfig"), get, &trial);
+  grpc::Status s = Call(Method("GetTrialConfig"), get, &trial);
   if (s.error_code() == grpc::StatusCode::NOT_FOUND) {
     return Text(400, kTrialExceeded);
   }
@@ -528,7 +537,7 @@ HttpResponse KruizeApi::Serve(const HttpRequest& request) {
     return Text(200, "OK");
   }
   if (request.path != "/experiment_trials") return Text(404, kNotFound);
-  Operation op(rpc_);
+  Operation op(rpc_, request.authorization);
   if (get) return op.TrialConfig(request);
   if (request.method != "POST") {
     HttpResponse r = Text(405, "Method not allowed");

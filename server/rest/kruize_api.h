@@ -37,6 +37,8 @@ class KruizeApi {
 
   // True for the paths Kruize's API owns.
   static bool Owns(absl::string_view path);
+  // Whether `path` is Kruize's health check, which needs no token.
+  static bool IsPublic(absl::string_view path) { return path == "/health"; }
 
   // Answers on the pool: its operations make several blocking calls.
   void Handle(HttpRequest request, Responder respond);

@@ -36,9 +36,12 @@ RpcClient::RpcClient(std::shared_ptr<grpc::Channel> channel,
     : channel_(channel), stub_(channel), timeout_(timeout) {}
 
 void RpcClient::CallAsync(const std::string& grpc_path, std::string request,
-                          Done done) const {
+                          Done done, const std::string& authorization) const {
   auto* call = new PendingCall;
   call->context.set_deadline(absl::ToChronoTime(absl::Now() + timeout_));
+  if (!authorization.empty()) {
+    call->context.AddMetadata("authorization", authorization);
+  }
   grpc::Slice slice(std::move(request));
   call->request = grpc::ByteBuffer(&slice, 1);
   stub_.UnaryCall(&call->context, grpc_path, grpc::StubOptions(),
@@ -53,16 +56,19 @@ void RpcClient::CallAsync(const std::string& grpc_path, std::string request,
 
 grpc::Status RpcClient::Call(const std::string& grpc_path,
                              const google::protobuf::Message& request,
-                             google::protobuf::Message* response) const {
+                             google::protobuf::Message* response,
+                             const std::string& authorization) const {
   absl::Notification finished;
   grpc::Status result;
   std::string bytes;
-  CallAsync(grpc_path, request.SerializeAsString(),
-            [&](grpc::Status status, std::string answer) {
-              result = std::move(status);
-              bytes = std::move(answer);
-              finished.Notify();
-            });
+  CallAsync(
+      grpc_path, request.SerializeAsString(),
+      [&](grpc::Status status, std::string answer) {
+        result = std::move(status);
+        bytes = std::move(answer);
+        finished.Notify();
+      },
+      authorization);
   finished.WaitForNotification();
   if (result.ok() && !response->ParseFromString(bytes)) {
     return grpc::Status(grpc::StatusCode::INTERNAL,

@@ -27,14 +27,17 @@ class RpcClient {
 
   // Starts a call of `grpc_path` ("/hpo.v1.HpoService/GetExperiment") with
   // the serialized request; `done` runs on a gRPC thread with the status and
-  // the serialized response.
-  void CallAsync(const std::string& grpc_path, std::string request,
-                 Done done) const;
+  // the serialized response. A non-empty `authorization` (an HTTP request's
+  // Authorization header) is sent as the call's "authorization" metadata, so
+  // the service checks a REST caller's token exactly as a gRPC caller's.
+  void CallAsync(const std::string& grpc_path, std::string request, Done done,
+                 const std::string& authorization = "") const;
 
   // Calls and waits. `response` is parsed from the answer when OK.
   grpc::Status Call(const std::string& grpc_path,
                     const google::protobuf::Message& request,
-                    google::protobuf::Message* response) const;
+                    google::protobuf::Message* response,
+                    const std::string& authorization = "") const;
 
  private:
   std::shared_ptr<grpc::Channel> channel_;

@@ -266,6 +266,10 @@ HttpResponse ErrorResponse(int http_status, int grpc_code,
   r.body =
       absl::StrCat("{\"code\": ", grpc_code,
                    ", \"message\": ", JsonQuote(message), ", \"details\": []}");
+  // RFC 6750: a 401 names the scheme the client should use.
+  if (http_status == 401) {
+    r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"hpo\"");
+  }
   return r;
 }
 

@@ -13,6 +13,7 @@ import (
 	_ "google.golang.org/genproto/googleapis/api/annotations"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	descriptorpb "google.golang.org/protobuf/types/descriptorpb"
 	durationpb "google.golang.org/protobuf/types/known/durationpb"
 	emptypb "google.golang.org/protobuf/types/known/emptypb"
 	structpb "google.golang.org/protobuf/types/known/structpb"
@@ -28,6 +29,64 @@ const (
 	// Verify that runtime/protoimpl is sufficiently up-to-date.
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
+
+// Who may call a method when the server checks bearer tokens (hpo-server
+// --auth_tokens): the role a caller's token must hold. Each role includes the
+// ones before it. A method's role is its `required_role` option below.
+type Role int32
+
+const (
+	Role_ROLE_UNSPECIFIED Role = 0
+	// Reads experiments, trials and results.
+	Role_ROLE_READ Role = 1
+	// Reads, and runs trials: asks for them, reports them, adds and queues them.
+	Role_ROLE_WORKER Role = 2
+	// Everything: creates, stops, resumes and deletes experiments.
+	Role_ROLE_ADMIN Role = 3
+)
+
+// Enum value maps for Role.
+var (
+	Role_name = map[int32]string{
+		0: "ROLE_UNSPECIFIED",
+		1: "ROLE_READ",
+		2: "ROLE_WORKER",
+		3: "ROLE_ADMIN",
+	}
+	Role_value = map[string]int32{
+		"ROLE_UNSPECIFIED": 0,
+		"ROLE_READ":        1,
+		"ROLE_WORKER":      2,
+		"ROLE_ADMIN":       3,
+	}
+)
+
+func (x Role) Enum() *Role {
+	p := new(Role)
+	*p = x
+	return p
+}
+
+func (x Role) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (Role) Descriptor() protoreflect.EnumDescriptor {
+	return file_hpo_v1_hpo_proto_enumTypes[0].Descriptor()
+}
+
+func (Role) Type() protoreflect.EnumType {
+	return &file_hpo_v1_hpo_proto_enumTypes[0]
+}
+
+func (x Role) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use Role.Descriptor instead.
+func (Role) EnumDescriptor() ([]byte, []int) {
+	return file_hpo_v1_hpo_proto_rawDescGZIP(), []int{0}
+}
 
 // The prior a numeric parameter is drawn from.
 type Distribution int32
@@ -74,11 +133,11 @@ func (x Distribution) String() string {
 }
 
 func (Distribution) Descriptor() protoreflect.EnumDescriptor {
-	return file_hpo_v1_hpo_proto_enumTypes[0].Descriptor()
+	return file_hpo_v1_hpo_proto_enumTypes[1].Descriptor()
 }
 
 func (Distribution) Type() protoreflect.EnumType {
-	return &file_hpo_v1_hpo_proto_enumTypes[0]
+	return &file_hpo_v1_hpo_proto_enumTypes[1]
 }
 
 func (x Distribution) Number() protoreflect.EnumNumber {
@@ -87,7 +146,7 @@ func (x Distribution) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Distribution.Descriptor instead.
 func (Distribution) EnumDescriptor() ([]byte, []int) {
-	return file_hpo_v1_hpo_proto_rawDescGZIP(), []int{0}
+	return file_hpo_v1_hpo_proto_rawDescGZIP(), []int{1}
 }
 
 type Objective_Goal int32
@@ -123,11 +182,11 @@ func (x Objective_Goal) String() string {
 }
 
 func (Objective_Goal) Descriptor() protoreflect.EnumDescriptor {
-	return file_hpo_v1_hpo_proto_enumTypes[1].Descriptor()
+	return file_hpo_v1_hpo_proto_enumTypes[2].Descriptor()
 }
 
 func (Objective_Goal) Type() protoreflect.EnumType {
-	return &file_hpo_v1_hpo_proto_enumTypes[1]
+	return &file_hpo_v1_hpo_proto_enumTypes[2]
 }
 
 func (x Objective_Goal) Number() protoreflect.EnumNumber {
@@ -191,11 +250,11 @@ func (x Experiment_State) String() string {
 }
 
 func (Experiment_State) Descriptor() protoreflect.EnumDescriptor {
-	return file_hpo_v1_hpo_proto_enumTypes[2].Descriptor()
+	return file_hpo_v1_hpo_proto_enumTypes[3].Descriptor()
 }
 
 func (Experiment_State) Type() protoreflect.EnumType {
-	return &file_hpo_v1_hpo_proto_enumTypes[2]
+	return &file_hpo_v1_hpo_proto_enumTypes[3]
 }
 
 func (x Experiment_State) Number() protoreflect.EnumNumber {
@@ -252,11 +311,11 @@ func (x Trial_State) String() string {
 }
 
 func (Trial_State) Descriptor() protoreflect.EnumDescriptor {
-	return file_hpo_v1_hpo_proto_enumTypes[3].Descriptor()
+	return file_hpo_v1_hpo_proto_enumTypes[4].Descriptor()
 }
 
 func (Trial_State) Type() protoreflect.EnumType {
-	return &file_hpo_v1_hpo_proto_enumTypes[3]
+	return &file_hpo_v1_hpo_proto_enumTypes[4]
 }
 
 func (x Trial_State) Number() protoreflect.EnumNumber {
@@ -308,11 +367,11 @@ func (x Trial_Origin) String() string {
 }
 
 func (Trial_Origin) Descriptor() protoreflect.EnumDescriptor {
-	return file_hpo_v1_hpo_proto_enumTypes[4].Descriptor()
+	return file_hpo_v1_hpo_proto_enumTypes[5].Descriptor()
 }
 
 func (Trial_Origin) Type() protoreflect.EnumType {
-	return &file_hpo_v1_hpo_proto_enumTypes[4]
+	return &file_hpo_v1_hpo_proto_enumTypes[5]
 }
 
 func (x Trial_Origin) Number() protoreflect.EnumNumber {
@@ -2676,11 +2735,30 @@ func (x *Experiment_Status) GetAlgorithmReason() string {
 	return ""
 }
 
+var file_hpo_v1_hpo_proto_extTypes = []protoimpl.ExtensionInfo{
+	{
+		ExtendedType:  (*descriptorpb.MethodOptions)(nil),
+		ExtensionType: (*Role)(nil),
+		Field:         50051,
+		Name:          "hpo.v1.required_role",
+		Tag:           "varint,50051,opt,name=required_role,enum=hpo.v1.Role",
+		Filename:      "hpo/v1/hpo.proto",
+	},
+}
+
+// Extension fields to descriptorpb.MethodOptions.
+var (
+	// The role a caller needs to call this method.
+	//
+	// optional hpo.v1.Role required_role = 50051;
+	E_RequiredRole = &file_hpo_v1_hpo_proto_extTypes[0]
+)
+
 var File_hpo_v1_hpo_proto protoreflect.FileDescriptor
 
 const file_hpo_v1_hpo_proto_rawDesc = "" +
 	"\n" +
-	"\x10hpo/v1/hpo.proto\x12\x06hpo.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xdf\x01\n" +
+	"\x10hpo/v1/hpo.proto\x12\x06hpo.v1\x1a\x1cgoogle/api/annotations.proto\x1a google/protobuf/descriptor.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xdf\x01\n" +
 	"\vDoubleRange\x12\x15\n" +
 	"\x03min\x18\x01 \x01(\x01H\x00R\x03min\x88\x01\x01\x12\x15\n" +
 	"\x03max\x18\x02 \x01(\x01H\x01R\x03max\x88\x01\x01\x12\x10\n" +
@@ -2949,7 +3027,13 @@ const file_hpo_v1_hpo_proto_rawDesc = "" +
 	"\x06states\x18\x04 \x03(\x0e2\x13.hpo.v1.Trial.StateR\x06states\"c\n" +
 	"\x12ListTrialsResponse\x12%\n" +
 	"\x06trials\x18\x01 \x03(\v2\r.hpo.v1.TrialR\x06trials\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken*f\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken*L\n" +
+	"\x04Role\x12\x14\n" +
+	"\x10ROLE_UNSPECIFIED\x10\x00\x12\r\n" +
+	"\tROLE_READ\x10\x01\x12\x0f\n" +
+	"\vROLE_WORKER\x10\x02\x12\x0e\n" +
+	"\n" +
+	"ROLE_ADMIN\x10\x03*f\n" +
 	"\fDistribution\x12\x1c\n" +
 	"\x18DISTRIBUTION_UNSPECIFIED\x10\x00\x12\v\n" +
 	"\aUNIFORM\x10\x01\x12\x0f\n" +
@@ -2957,25 +3041,26 @@ const file_hpo_v1_hpo_proto_rawDesc = "" +
 	"\n" +
 	"\x06NORMAL\x10\x03\x12\x0e\n" +
 	"\n" +
-	"LOG_NORMAL\x10\x042\x83\x0e\n" +
+	"LOG_NORMAL\x10\x042\xbf\x0e\n" +
 	"\n" +
-	"HpoService\x12c\n" +
-	"\x10CreateExperiment\x12\x1f.hpo.v1.CreateExperimentRequest\x1a\x12.hpo.v1.Experiment\"\x1a\x82\xd3\xe4\x93\x02\x14:\x01*\"\x0f/v1/experiments\x12a\n" +
-	"\rGetExperiment\x12\x1c.hpo.v1.GetExperimentRequest\x1a\x12.hpo.v1.Experiment\"\x1e\x82\xd3\xe4\x93\x02\x18\x12\x16/v1/experiments/{name}\x12k\n" +
-	"\x0fListExperiments\x12\x1e.hpo.v1.ListExperimentsRequest\x1a\x1f.hpo.v1.ListExperimentsResponse\"\x17\x82\xd3\xe4\x93\x02\x11\x12\x0f/v1/experiments\x12k\n" +
-	"\x10DeleteExperiment\x12\x1f.hpo.v1.DeleteExperimentRequest\x1a\x16.google.protobuf.Empty\"\x1e\x82\xd3\xe4\x93\x02\x18*\x16/v1/experiments/{name}\x12\xa5\x01\n" +
-	"\x0eGetTrialConfig\x12\x1d.hpo.v1.GetTrialConfigRequest\x1a\r.hpo.v1.Trial\"e\x82\xd3\xe4\x93\x02_:\x01*Z-\x12+/v1/experiments/{experiment}/trials/{trial}\"+/v1/experiments/{experiment}/trials:suggest\x12y\n" +
-	"\fReportResult\x12\x1b.hpo.v1.ReportResultRequest\x1a\r.hpo.v1.Trial\"=\x82\xd3\xe4\x93\x027:\x01*\"2/v1/experiments/{experiment}/trials/{trial}:report\x12\xa6\x01\n" +
-	"\x12ReportIntermediate\x12!.hpo.v1.ReportIntermediateRequest\x1a\".hpo.v1.ReportIntermediateResponse\"I\x82\xd3\xe4\x93\x02C:\x01*\">/v1/experiments/{experiment}/trials/{trial}:reportIntermediate\x12k\n" +
-	"\x0eStopExperiment\x12\x1d.hpo.v1.StopExperimentRequest\x1a\x12.hpo.v1.Experiment\"&\x82\xd3\xe4\x93\x02 :\x01*\"\x1b/v1/experiments/{name}:stop\x12q\n" +
-	"\x10ResumeExperiment\x12\x1f.hpo.v1.ResumeExperimentRequest\x1a\x12.hpo.v1.Experiment\"(\x82\xd3\xe4\x93\x02\":\x01*\"\x1d/v1/experiments/{name}:resume\x12v\n" +
-	"\tHeartbeat\x12\x18.hpo.v1.HeartbeatRequest\x1a\r.hpo.v1.Trial\"@\x82\xd3\xe4\x93\x02::\x01*\"5/v1/experiments/{experiment}/trials/{trial}:heartbeat\x12z\n" +
-	"\fReleaseTrial\x12\x1b.hpo.v1.ReleaseTrialRequest\x1a\r.hpo.v1.Trial\">\x82\xd3\xe4\x93\x028:\x01*\"3/v1/experiments/{experiment}/trials/{trial}:release\x12f\n" +
-	"\bAddTrial\x12\x17.hpo.v1.AddTrialRequest\x1a\r.hpo.v1.Trial\"2\x82\xd3\xe4\x93\x02,:\x01*\"'/v1/experiments/{experiment}/trials:add\x12r\n" +
-	"\fEnqueueTrial\x12\x1b.hpo.v1.EnqueueTrialRequest\x1a\r.hpo.v1.Trial\"6\x82\xd3\xe4\x93\x020:\x01*\"+/v1/experiments/{experiment}/trials:enqueue\x12e\n" +
-	"\aGetBest\x12\x16.hpo.v1.GetBestRequest\x1a\x17.hpo.v1.GetBestResponse\")\x82\xd3\xe4\x93\x02#\x12!/v1/experiments/{experiment}/best\x12p\n" +
+	"HpoService\x12g\n" +
+	"\x10CreateExperiment\x12\x1f.hpo.v1.CreateExperimentRequest\x1a\x12.hpo.v1.Experiment\"\x1e\x98\xb8\x18\x03\x82\xd3\xe4\x93\x02\x14:\x01*\"\x0f/v1/experiments\x12e\n" +
+	"\rGetExperiment\x12\x1c.hpo.v1.GetExperimentRequest\x1a\x12.hpo.v1.Experiment\"\"\x98\xb8\x18\x01\x82\xd3\xe4\x93\x02\x18\x12\x16/v1/experiments/{name}\x12o\n" +
+	"\x0fListExperiments\x12\x1e.hpo.v1.ListExperimentsRequest\x1a\x1f.hpo.v1.ListExperimentsResponse\"\x1b\x98\xb8\x18\x01\x82\xd3\xe4\x93\x02\x11\x12\x0f/v1/experiments\x12o\n" +
+	"\x10DeleteExperiment\x12\x1f.hpo.v1.DeleteExperimentRequest\x1a\x16.google.protobuf.Empty\"\"\x98\xb8\x18\x03\x82\xd3\xe4\x93\x02\x18*\x16/v1/experiments/{name}\x12\xa9\x01\n" +
+	"\x0eGetTrialConfig\x12\x1d.hpo.v1.GetTrialConfigRequest\x1a\r.hpo.v1.Trial\"i\x98\xb8\x18\x02\x82\xd3\xe4\x93\x02_:\x01*Z-\x12+/v1/experiments/{experiment}/trials/{trial}\"+/v1/experiments/{experiment}/trials:suggest\x12}\n" +
+	"\fReportResult\x12\x1b.hpo.v1.ReportResultRequest\x1a\r.hpo.v1.Trial\"A\x98\xb8\x18\x02\x82\xd3\xe4\x93\x027:\x01*\"2/v1/experiments/{experiment}/trials/{trial}:report\x12\xaa\x01\n" +
+	"\x12ReportIntermediate\x12!.hpo.v1.ReportIntermediateRequest\x1a\".hpo.v1.ReportIntermediateResponse\"M\x98\xb8\x18\x02\x82\xd3\xe4\x93\x02C:\x01*\">/v1/experiments/{experiment}/trials/{trial}:reportIntermediate\x12o\n" +
+	"\x0eStopExperiment\x12\x1d.hpo.v1.StopExperimentRequest\x1a\x12.hpo.v1.Experiment\"*\x98\xb8\x18\x03\x82\xd3\xe4\x93\x02 :\x01*\"\x1b/v1/experiments/{name}:stop\x12u\n" +
+	"\x10ResumeExperiment\x12\x1f.hpo.v1.ResumeExperimentRequest\x1a\x12.hpo.v1.Experiment\",\x98\xb8\x18\x03\x82\xd3\xe4\x93\x02\":\x01*\"\x1d/v1/experiments/{name}:resume\x12z\n" +
+	"\tHeartbeat\x12\x18.hpo.v1.HeartbeatRequest\x1a\r.hpo.v1.Trial\"D\x98\xb8\x18\x02\x82\xd3\xe4\x93\x02::\x01*\"5/v1/experiments/{experiment}/trials/{trial}:heartbeat\x12~\n" +
+	"\fReleaseTrial\x12\x1b.hpo.v1.ReleaseTrialRequest\x1a\r.hpo.v1.Trial\"B\x98\xb8\x18\x02\x82\xd3\xe4\x93\x028:\x01*\"3/v1/experiments/{experiment}/trials/{trial}:release\x12j\n" +
+	"\bAddTrial\x12\x17.hpo.v1.AddTrialRequest\x1a\r.hpo.v1.Trial\"6\x98\xb8\x18\x02\x82\xd3\xe4\x93\x02,:\x01*\"'/v1/experiments/{experiment}/trials:add\x12v\n" +
+	"\fEnqueueTrial\x12\x1b.hpo.v1.EnqueueTrialRequest\x1a\r.hpo.v1.Trial\":\x98\xb8\x18\x02\x82\xd3\xe4\x93\x020:\x01*\"+/v1/experiments/{experiment}/trials:enqueue\x12i\n" +
+	"\aGetBest\x12\x16.hpo.v1.GetBestRequest\x1a\x17.hpo.v1.GetBestResponse\"-\x98\xb8\x18\x01\x82\xd3\xe4\x93\x02#\x12!/v1/experiments/{experiment}/best\x12t\n" +
 	"\n" +
-	"ListTrials\x12\x19.hpo.v1.ListTrialsRequest\x1a\x1a.hpo.v1.ListTrialsResponse\"+\x82\xd3\xe4\x93\x02%\x12#/v1/experiments/{experiment}/trialsB4Z2github.com/hpo-dev/hpo/client_stubs/go/hpov1;hpov1b\x06proto3"
+	"ListTrials\x12\x19.hpo.v1.ListTrialsRequest\x1a\x1a.hpo.v1.ListTrialsResponse\"/\x98\xb8\x18\x01\x82\xd3\xe4\x93\x02%\x12#/v1/experiments/{experiment}/trials:S\n" +
+	"\rrequired_role\x12\x1e.google.protobuf.MethodOptions\x18\x83\x87\x03 \x01(\x0e2\f.hpo.v1.RoleR\frequiredRoleB4Z2github.com/hpo-dev/hpo/client_stubs/go/hpov1;hpov1b\x06proto3"
 
 var (
 	file_hpo_v1_hpo_proto_rawDescOnce sync.Once
@@ -2989,142 +3074,146 @@ func file_hpo_v1_hpo_proto_rawDescGZIP() []byte {
 	return file_hpo_v1_hpo_proto_rawDescData
 }
 
-var file_hpo_v1_hpo_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
+var file_hpo_v1_hpo_proto_enumTypes = make([]protoimpl.EnumInfo, 6)
 var file_hpo_v1_hpo_proto_msgTypes = make([]protoimpl.MessageInfo, 43)
 var file_hpo_v1_hpo_proto_goTypes = []any{
-	(Distribution)(0),                  // 0: hpo.v1.Distribution
-	(Objective_Goal)(0),                // 1: hpo.v1.Objective.Goal
-	(Experiment_State)(0),              // 2: hpo.v1.Experiment.State
-	(Trial_State)(0),                   // 3: hpo.v1.Trial.State
-	(Trial_Origin)(0),                  // 4: hpo.v1.Trial.Origin
-	(*DoubleRange)(nil),                // 5: hpo.v1.DoubleRange
-	(*IntRange)(nil),                   // 6: hpo.v1.IntRange
-	(*Categorical)(nil),                // 7: hpo.v1.Categorical
-	(*Discrete)(nil),                   // 8: hpo.v1.Discrete
-	(*Condition)(nil),                  // 9: hpo.v1.Condition
-	(*Parameter)(nil),                  // 10: hpo.v1.Parameter
-	(*Objective)(nil),                  // 11: hpo.v1.Objective
-	(*Algorithm)(nil),                  // 12: hpo.v1.Algorithm
-	(*EarlyStopping)(nil),              // 13: hpo.v1.EarlyStopping
-	(*Experiment)(nil),                 // 14: hpo.v1.Experiment
-	(*IntermediateValue)(nil),          // 15: hpo.v1.IntermediateValue
-	(*Trial)(nil),                      // 16: hpo.v1.Trial
-	(*ImportSpec)(nil),                 // 17: hpo.v1.ImportSpec
-	(*CreateExperimentRequest)(nil),    // 18: hpo.v1.CreateExperimentRequest
-	(*GetExperimentRequest)(nil),       // 19: hpo.v1.GetExperimentRequest
-	(*ListExperimentsRequest)(nil),     // 20: hpo.v1.ListExperimentsRequest
-	(*ListExperimentsResponse)(nil),    // 21: hpo.v1.ListExperimentsResponse
-	(*DeleteExperimentRequest)(nil),    // 22: hpo.v1.DeleteExperimentRequest
-	(*GetTrialConfigRequest)(nil),      // 23: hpo.v1.GetTrialConfigRequest
-	(*ReportResultRequest)(nil),        // 24: hpo.v1.ReportResultRequest
-	(*ReportIntermediateRequest)(nil),  // 25: hpo.v1.ReportIntermediateRequest
-	(*ReportIntermediateResponse)(nil), // 26: hpo.v1.ReportIntermediateResponse
-	(*StopExperimentRequest)(nil),      // 27: hpo.v1.StopExperimentRequest
-	(*ResumeExperimentRequest)(nil),    // 28: hpo.v1.ResumeExperimentRequest
-	(*HeartbeatRequest)(nil),           // 29: hpo.v1.HeartbeatRequest
-	(*ReleaseTrialRequest)(nil),        // 30: hpo.v1.ReleaseTrialRequest
-	(*AddTrialRequest)(nil),            // 31: hpo.v1.AddTrialRequest
-	(*EnqueueTrialRequest)(nil),        // 32: hpo.v1.EnqueueTrialRequest
-	(*GetBestRequest)(nil),             // 33: hpo.v1.GetBestRequest
-	(*GetBestResponse)(nil),            // 34: hpo.v1.GetBestResponse
-	(*ListTrialsRequest)(nil),          // 35: hpo.v1.ListTrialsRequest
-	(*ListTrialsResponse)(nil),         // 36: hpo.v1.ListTrialsResponse
-	nil,                                // 37: hpo.v1.Algorithm.SettingsEntry
-	nil,                                // 38: hpo.v1.EarlyStopping.SettingsEntry
-	(*Experiment_Status)(nil),          // 39: hpo.v1.Experiment.Status
-	nil,                                // 40: hpo.v1.IntermediateValue.MetricsEntry
-	nil,                                // 41: hpo.v1.Trial.ParametersEntry
-	nil,                                // 42: hpo.v1.Trial.MetricsEntry
-	nil,                                // 43: hpo.v1.ReportResultRequest.MetricsEntry
-	nil,                                // 44: hpo.v1.ReportIntermediateRequest.MetricsEntry
-	nil,                                // 45: hpo.v1.AddTrialRequest.ParametersEntry
-	nil,                                // 46: hpo.v1.AddTrialRequest.MetricsEntry
-	nil,                                // 47: hpo.v1.EnqueueTrialRequest.ParametersEntry
-	(*structpb.Value)(nil),             // 48: google.protobuf.Value
-	(*durationpb.Duration)(nil),        // 49: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil),      // 50: google.protobuf.Timestamp
-	(*emptypb.Empty)(nil),              // 51: google.protobuf.Empty
+	(Role)(0),                          // 0: hpo.v1.Role
+	(Distribution)(0),                  // 1: hpo.v1.Distribution
+	(Objective_Goal)(0),                // 2: hpo.v1.Objective.Goal
+	(Experiment_State)(0),              // 3: hpo.v1.Experiment.State
+	(Trial_State)(0),                   // 4: hpo.v1.Trial.State
+	(Trial_Origin)(0),                  // 5: hpo.v1.Trial.Origin
+	(*DoubleRange)(nil),                // 6: hpo.v1.DoubleRange
+	(*IntRange)(nil),                   // 7: hpo.v1.IntRange
+	(*Categorical)(nil),                // 8: hpo.v1.Categorical
+	(*Discrete)(nil),                   // 9: hpo.v1.Discrete
+	(*Condition)(nil),                  // 10: hpo.v1.Condition
+	(*Parameter)(nil),                  // 11: hpo.v1.Parameter
+	(*Objective)(nil),                  // 12: hpo.v1.Objective
+	(*Algorithm)(nil),                  // 13: hpo.v1.Algorithm
+	(*EarlyStopping)(nil),              // 14: hpo.v1.EarlyStopping
+	(*Experiment)(nil),                 // 15: hpo.v1.Experiment
+	(*IntermediateValue)(nil),          // 16: hpo.v1.IntermediateValue
+	(*Trial)(nil),                      // 17: hpo.v1.Trial
+	(*ImportSpec)(nil),                 // 18: hpo.v1.ImportSpec
+	(*CreateExperimentRequest)(nil),    // 19: hpo.v1.CreateExperimentRequest
+	(*GetExperimentRequest)(nil),       // 20: hpo.v1.GetExperimentRequest
+	(*ListExperimentsRequest)(nil),     // 21: hpo.v1.ListExperimentsRequest
+	(*ListExperimentsResponse)(nil),    // 22: hpo.v1.ListExperimentsResponse
+	(*DeleteExperimentRequest)(nil),    // 23: hpo.v1.DeleteExperimentRequest
+	(*GetTrialConfigRequest)(nil),      // 24: hpo.v1.GetTrialConfigRequest
+	(*ReportResultRequest)(nil),        // 25: hpo.v1.ReportResultRequest
+	(*ReportIntermediateRequest)(nil),  // 26: hpo.v1.ReportIntermediateRequest
+	(*ReportIntermediateResponse)(nil), // 27: hpo.v1.ReportIntermediateResponse
+	(*StopExperimentRequest)(nil),      // 28: hpo.v1.StopExperimentRequest
+	(*ResumeExperimentRequest)(nil),    // 29: hpo.v1.ResumeExperimentRequest
+	(*HeartbeatRequest)(nil),           // 30: hpo.v1.HeartbeatRequest
+	(*ReleaseTrialRequest)(nil),        // 31: hpo.v1.ReleaseTrialRequest
+	(*AddTrialRequest)(nil),            // 32: hpo.v1.AddTrialRequest
+	(*EnqueueTrialRequest)(nil),        // 33: hpo.v1.EnqueueTrialRequest
+	(*GetBestRequest)(nil),             // 34: hpo.v1.GetBestRequest
+	(*GetBestResponse)(nil),            // 35: hpo.v1.GetBestResponse
+	(*ListTrialsRequest)(nil),          // 36: hpo.v1.ListTrialsRequest
+	(*ListTrialsResponse)(nil),         // 37: hpo.v1.ListTrialsResponse
+	nil,                                // 38: hpo.v1.Algorithm.SettingsEntry
+	nil,                                // 39: hpo.v1.EarlyStopping.SettingsEntry
+	(*Experiment_Status)(nil),          // 40: hpo.v1.Experiment.Status
+	nil,                                // 41: hpo.v1.IntermediateValue.MetricsEntry
+	nil,                                // 42: hpo.v1.Trial.ParametersEntry
+	nil,                                // 43: hpo.v1.Trial.MetricsEntry
+	nil,                                // 44: hpo.v1.ReportResultRequest.MetricsEntry
+	nil,                                // 45: hpo.v1.ReportIntermediateRequest.MetricsEntry
+	nil,                                // 46: hpo.v1.AddTrialRequest.ParametersEntry
+	nil,                                // 47: hpo.v1.AddTrialRequest.MetricsEntry
+	nil,                                // 48: hpo.v1.EnqueueTrialRequest.ParametersEntry
+	(*structpb.Value)(nil),             // 49: google.protobuf.Value
+	(*durationpb.Duration)(nil),        // 50: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil),      // 51: google.protobuf.Timestamp
+	(*descriptorpb.MethodOptions)(nil), // 52: google.protobuf.MethodOptions
+	(*emptypb.Empty)(nil),              // 53: google.protobuf.Empty
 }
 var file_hpo_v1_hpo_proto_depIdxs = []int32{
-	0,  // 0: hpo.v1.DoubleRange.distribution:type_name -> hpo.v1.Distribution
-	0,  // 1: hpo.v1.IntRange.distribution:type_name -> hpo.v1.Distribution
-	48, // 2: hpo.v1.Condition.values:type_name -> google.protobuf.Value
-	5,  // 3: hpo.v1.Parameter.double_range:type_name -> hpo.v1.DoubleRange
-	6,  // 4: hpo.v1.Parameter.int_range:type_name -> hpo.v1.IntRange
-	7,  // 5: hpo.v1.Parameter.categorical:type_name -> hpo.v1.Categorical
-	8,  // 6: hpo.v1.Parameter.discrete:type_name -> hpo.v1.Discrete
-	9,  // 7: hpo.v1.Parameter.condition:type_name -> hpo.v1.Condition
-	1,  // 8: hpo.v1.Objective.goal:type_name -> hpo.v1.Objective.Goal
-	37, // 9: hpo.v1.Algorithm.settings:type_name -> hpo.v1.Algorithm.SettingsEntry
-	38, // 10: hpo.v1.EarlyStopping.settings:type_name -> hpo.v1.EarlyStopping.SettingsEntry
-	10, // 11: hpo.v1.Experiment.parameters:type_name -> hpo.v1.Parameter
-	11, // 12: hpo.v1.Experiment.objectives:type_name -> hpo.v1.Objective
-	12, // 13: hpo.v1.Experiment.algorithm:type_name -> hpo.v1.Algorithm
-	49, // 14: hpo.v1.Experiment.max_duration:type_name -> google.protobuf.Duration
-	49, // 15: hpo.v1.Experiment.trial_lease:type_name -> google.protobuf.Duration
-	13, // 16: hpo.v1.Experiment.early_stopping:type_name -> hpo.v1.EarlyStopping
-	2,  // 17: hpo.v1.Experiment.state:type_name -> hpo.v1.Experiment.State
-	39, // 18: hpo.v1.Experiment.status:type_name -> hpo.v1.Experiment.Status
-	50, // 19: hpo.v1.Experiment.create_time:type_name -> google.protobuf.Timestamp
-	50, // 20: hpo.v1.Experiment.update_time:type_name -> google.protobuf.Timestamp
-	40, // 21: hpo.v1.IntermediateValue.metrics:type_name -> hpo.v1.IntermediateValue.MetricsEntry
-	50, // 22: hpo.v1.IntermediateValue.time:type_name -> google.protobuf.Timestamp
-	3,  // 23: hpo.v1.Trial.state:type_name -> hpo.v1.Trial.State
-	41, // 24: hpo.v1.Trial.parameters:type_name -> hpo.v1.Trial.ParametersEntry
-	42, // 25: hpo.v1.Trial.metrics:type_name -> hpo.v1.Trial.MetricsEntry
-	50, // 26: hpo.v1.Trial.start_time:type_name -> google.protobuf.Timestamp
-	50, // 27: hpo.v1.Trial.end_time:type_name -> google.protobuf.Timestamp
-	50, // 28: hpo.v1.Trial.lease_expire_time:type_name -> google.protobuf.Timestamp
-	4,  // 29: hpo.v1.Trial.origin:type_name -> hpo.v1.Trial.Origin
-	15, // 30: hpo.v1.Trial.intermediate_values:type_name -> hpo.v1.IntermediateValue
-	14, // 31: hpo.v1.CreateExperimentRequest.experiment:type_name -> hpo.v1.Experiment
-	17, // 32: hpo.v1.CreateExperimentRequest.import_spec:type_name -> hpo.v1.ImportSpec
-	14, // 33: hpo.v1.ListExperimentsResponse.experiments:type_name -> hpo.v1.Experiment
-	43, // 34: hpo.v1.ReportResultRequest.metrics:type_name -> hpo.v1.ReportResultRequest.MetricsEntry
-	44, // 35: hpo.v1.ReportIntermediateRequest.metrics:type_name -> hpo.v1.ReportIntermediateRequest.MetricsEntry
-	45, // 36: hpo.v1.AddTrialRequest.parameters:type_name -> hpo.v1.AddTrialRequest.ParametersEntry
-	46, // 37: hpo.v1.AddTrialRequest.metrics:type_name -> hpo.v1.AddTrialRequest.MetricsEntry
-	47, // 38: hpo.v1.EnqueueTrialRequest.parameters:type_name -> hpo.v1.EnqueueTrialRequest.ParametersEntry
-	16, // 39: hpo.v1.GetBestResponse.trials:type_name -> hpo.v1.Trial
-	3,  // 40: hpo.v1.ListTrialsRequest.states:type_name -> hpo.v1.Trial.State
-	16, // 41: hpo.v1.ListTrialsResponse.trials:type_name -> hpo.v1.Trial
-	48, // 42: hpo.v1.Trial.ParametersEntry.value:type_name -> google.protobuf.Value
-	48, // 43: hpo.v1.AddTrialRequest.ParametersEntry.value:type_name -> google.protobuf.Value
-	48, // 44: hpo.v1.EnqueueTrialRequest.ParametersEntry.value:type_name -> google.protobuf.Value
-	18, // 45: hpo.v1.HpoService.CreateExperiment:input_type -> hpo.v1.CreateExperimentRequest
-	19, // 46: hpo.v1.HpoService.GetExperiment:input_type -> hpo.v1.GetExperimentRequest
-	20, // 47: hpo.v1.HpoService.ListExperiments:input_type -> hpo.v1.ListExperimentsRequest
-	22, // 48: hpo.v1.HpoService.DeleteExperiment:input_type -> hpo.v1.DeleteExperimentRequest
-	23, // 49: hpo.v1.HpoService.GetTrialConfig:input_type -> hpo.v1.GetTrialConfigRequest
-	24, // 50: hpo.v1.HpoService.ReportResult:input_type -> hpo.v1.ReportResultRequest
-	25, // 51: hpo.v1.HpoService.ReportIntermediate:input_type -> hpo.v1.ReportIntermediateRequest
-	27, // 52: hpo.v1.HpoService.StopExperiment:input_type -> hpo.v1.StopExperimentRequest
-	28, // 53: hpo.v1.HpoService.ResumeExperiment:input_type -> hpo.v1.ResumeExperimentRequest
-	29, // 54: hpo.v1.HpoService.Heartbeat:input_type -> hpo.v1.HeartbeatRequest
-	30, // 55: hpo.v1.HpoService.ReleaseTrial:input_type -> hpo.v1.ReleaseTrialRequest
-	31, // 56: hpo.v1.HpoService.AddTrial:input_type -> hpo.v1.AddTrialRequest
-	32, // 57: hpo.v1.HpoService.EnqueueTrial:input_type -> hpo.v1.EnqueueTrialRequest
-	33, // 58: hpo.v1.HpoService.GetBest:input_type -> hpo.v1.GetBestRequest
-	35, // 59: hpo.v1.HpoService.ListTrials:input_type -> hpo.v1.ListTrialsRequest
-	14, // 60: hpo.v1.HpoService.CreateExperiment:output_type -> hpo.v1.Experiment
-	14, // 61: hpo.v1.HpoService.GetExperiment:output_type -> hpo.v1.Experiment
-	21, // 62: hpo.v1.HpoService.ListExperiments:output_type -> hpo.v1.ListExperimentsResponse
-	51, // 63: hpo.v1.HpoService.DeleteExperiment:output_type -> google.protobuf.Empty
-	16, // 64: hpo.v1.HpoService.GetTrialConfig:output_type -> hpo.v1.Trial
-	16, // 65: hpo.v1.HpoService.ReportResult:output_type -> hpo.v1.Trial
-	26, // 66: hpo.v1.HpoService.ReportIntermediate:output_type -> hpo.v1.ReportIntermediateResponse
-	14, // 67: hpo.v1.HpoService.StopExperiment:output_type -> hpo.v1.Experiment
-	14, // 68: hpo.v1.HpoService.ResumeExperiment:output_type -> hpo.v1.Experiment
-	16, // 69: hpo.v1.HpoService.Heartbeat:output_type -> hpo.v1.Trial
-	16, // 70: hpo.v1.HpoService.ReleaseTrial:output_type -> hpo.v1.Trial
-	16, // 71: hpo.v1.HpoService.AddTrial:output_type -> hpo.v1.Trial
-	16, // 72: hpo.v1.HpoService.EnqueueTrial:output_type -> hpo.v1.Trial
-	34, // 73: hpo.v1.HpoService.GetBest:output_type -> hpo.v1.GetBestResponse
-	36, // 74: hpo.v1.HpoService.ListTrials:output_type -> hpo.v1.ListTrialsResponse
-	60, // [60:75] is the sub-list for method output_type
-	45, // [45:60] is the sub-list for method input_type
-	45, // [45:45] is the sub-list for extension type_name
-	45, // [45:45] is the sub-list for extension extendee
+	1,  // 0: hpo.v1.DoubleRange.distribution:type_name -> hpo.v1.Distribution
+	1,  // 1: hpo.v1.IntRange.distribution:type_name -> hpo.v1.Distribution
+	49, // 2: hpo.v1.Condition.values:type_name -> google.protobuf.Value
+	6,  // 3: hpo.v1.Parameter.double_range:type_name -> hpo.v1.DoubleRange
+	7,  // 4: hpo.v1.Parameter.int_range:type_name -> hpo.v1.IntRange
+	8,  // 5: hpo.v1.Parameter.categorical:type_name -> hpo.v1.Categorical
+	9,  // 6: hpo.v1.Parameter.discrete:type_name -> hpo.v1.Discrete
+	10, // 7: hpo.v1.Parameter.condition:type_name -> hpo.v1.Condition
+	2,  // 8: hpo.v1.Objective.goal:type_name -> hpo.v1.Objective.Goal
+	38, // 9: hpo.v1.Algorithm.settings:type_name -> hpo.v1.Algorithm.SettingsEntry
+	39, // 10: hpo.v1.EarlyStopping.settings:type_name -> hpo.v1.EarlyStopping.SettingsEntry
+	11, // 11: hpo.v1.Experiment.parameters:type_name -> hpo.v1.Parameter
+	12, // 12: hpo.v1.Experiment.objectives:type_name -> hpo.v1.Objective
+	13, // 13: hpo.v1.Experiment.algorithm:type_name -> hpo.v1.Algorithm
+	50, // 14: hpo.v1.Experiment.max_duration:type_name -> google.protobuf.Duration
+	50, // 15: hpo.v1.Experiment.trial_lease:type_name -> google.protobuf.Duration
+	14, // 16: hpo.v1.Experiment.early_stopping:type_name -> hpo.v1.EarlyStopping
+	3,  // 17: hpo.v1.Experiment.state:type_name -> hpo.v1.Experiment.State
+	40, // 18: hpo.v1.Experiment.status:type_name -> hpo.v1.Experiment.Status
+	51, // 19: hpo.v1.Experiment.create_time:type_name -> google.protobuf.Timestamp
+	51, // 20: hpo.v1.Experiment.update_time:type_name -> google.protobuf.Timestamp
+	41, // 21: hpo.v1.IntermediateValue.metrics:type_name -> hpo.v1.IntermediateValue.MetricsEntry
+	51, // 22: hpo.v1.IntermediateValue.time:type_name -> google.protobuf.Timestamp
+	4,  // 23: hpo.v1.Trial.state:type_name -> hpo.v1.Trial.State
+	42, // 24: hpo.v1.Trial.parameters:type_name -> hpo.v1.Trial.ParametersEntry
+	43, // 25: hpo.v1.Trial.metrics:type_name -> hpo.v1.Trial.MetricsEntry
+	51, // 26: hpo.v1.Trial.start_time:type_name -> google.protobuf.Timestamp
+	51, // 27: hpo.v1.Trial.end_time:type_name -> google.protobuf.Timestamp
+	51, // 28: hpo.v1.Trial.lease_expire_time:type_name -> google.protobuf.Timestamp
+	5,  // 29: hpo.v1.Trial.origin:type_name -> hpo.v1.Trial.Origin
+	16, // 30: hpo.v1.Trial.intermediate_values:type_name -> hpo.v1.IntermediateValue
+	15, // 31: hpo.v1.CreateExperimentRequest.experiment:type_name -> hpo.v1.Experiment
+	18, // 32: hpo.v1.CreateExperimentRequest.import_spec:type_name -> hpo.v1.ImportSpec
+	15, // 33: hpo.v1.ListExperimentsResponse.experiments:type_name -> hpo.v1.Experiment
+	44, // 34: hpo.v1.ReportResultRequest.metrics:type_name -> hpo.v1.ReportResultRequest.MetricsEntry
+	45, // 35: hpo.v1.ReportIntermediateRequest.metrics:type_name -> hpo.v1.ReportIntermediateRequest.MetricsEntry
+	46, // 36: hpo.v1.AddTrialRequest.parameters:type_name -> hpo.v1.AddTrialRequest.ParametersEntry
+	47, // 37: hpo.v1.AddTrialRequest.metrics:type_name -> hpo.v1.AddTrialRequest.MetricsEntry
+	48, // 38: hpo.v1.EnqueueTrialRequest.parameters:type_name -> hpo.v1.EnqueueTrialRequest.ParametersEntry
+	17, // 39: hpo.v1.GetBestResponse.trials:type_name -> hpo.v1.Trial
+	4,  // 40: hpo.v1.ListTrialsRequest.states:type_name -> hpo.v1.Trial.State
+	17, // 41: hpo.v1.ListTrialsResponse.trials:type_name -> hpo.v1.Trial
+	49, // 42: hpo.v1.Trial.ParametersEntry.value:type_name -> google.protobuf.Value
+	49, // 43: hpo.v1.AddTrialRequest.ParametersEntry.value:type_name -> google.protobuf.Value
+	49, // 44: hpo.v1.EnqueueTrialRequest.ParametersEntry.value:type_name -> google.protobuf.Value
+	52, // 45: hpo.v1.required_role:extendee -> google.protobuf.MethodOptions
+	0,  // 46: hpo.v1.required_role:type_name -> hpo.v1.Role
+	19, // 47: hpo.v1.HpoService.CreateExperiment:input_type -> hpo.v1.CreateExperimentRequest
+	20, // 48: hpo.v1.HpoService.GetExperiment:input_type -> hpo.v1.GetExperimentRequest
+	21, // 49: hpo.v1.HpoService.ListExperiments:input_type -> hpo.v1.ListExperimentsRequest
+	23, // 50: hpo.v1.HpoService.DeleteExperiment:input_type -> hpo.v1.DeleteExperimentRequest
+	24, // 51: hpo.v1.HpoService.GetTrialConfig:input_type -> hpo.v1.GetTrialConfigRequest
+	25, // 52: hpo.v1.HpoService.ReportResult:input_type -> hpo.v1.ReportResultRequest
+	26, // 53: hpo.v1.HpoService.ReportIntermediate:input_type -> hpo.v1.ReportIntermediateRequest
+	28, // 54: hpo.v1.HpoService.StopExperiment:input_type -> hpo.v1.StopExperimentRequest
+	29, // 55: hpo.v1.HpoService.ResumeExperiment:input_type -> hpo.v1.ResumeExperimentRequest
+	30, // 56: hpo.v1.HpoService.Heartbeat:input_type -> hpo.v1.HeartbeatRequest
+	31, // 57: hpo.v1.HpoService.ReleaseTrial:input_type -> hpo.v1.ReleaseTrialRequest
+	32, // 58: hpo.v1.HpoService.AddTrial:input_type -> hpo.v1.AddTrialRequest
+	33, // 59: hpo.v1.HpoService.EnqueueTrial:input_type -> hpo.v1.EnqueueTrialRequest
+	34, // 60: hpo.v1.HpoService.GetBest:input_type -> hpo.v1.GetBestRequest
+	36, // 61: hpo.v1.HpoService.ListTrials:input_type -> hpo.v1.ListTrialsRequest
+	15, // 62: hpo.v1.HpoService.CreateExperiment:output_type -> hpo.v1.Experiment
+	15, // 63: hpo.v1.HpoService.GetExperiment:output_type -> hpo.v1.Experiment
+	22, // 64: hpo.v1.HpoService.ListExperiments:output_type -> hpo.v1.ListExperimentsResponse
+	53, // 65: hpo.v1.HpoService.DeleteExperiment:output_type -> google.protobuf.Empty
+	17, // 66: hpo.v1.HpoService.GetTrialConfig:output_type -> hpo.v1.Trial
+	17, // 67: hpo.v1.HpoService.ReportResult:output_type -> hpo.v1.Trial
+	27, // 68: hpo.v1.HpoService.ReportIntermediate:output_type -> hpo.v1.ReportIntermediateResponse
+	15, // 69: hpo.v1.HpoService.StopExperiment:output_type -> hpo.v1.Experiment
+	15, // 70: hpo.v1.HpoService.ResumeExperiment:output_type -> hpo.v1.Experiment
+	17, // 71: hpo.v1.HpoService.Heartbeat:output_type -> hpo.v1.Trial
+	17, // 72: hpo.v1.HpoService.ReleaseTrial:output_type -> hpo.v1.Trial
+	17, // 73: hpo.v1.HpoService.AddTrial:output_type -> hpo.v1.Trial
+	17, // 74: hpo.v1.HpoService.EnqueueTrial:output_type -> hpo.v1.Trial
+	35, // 75: hpo.v1.HpoService.GetBest:output_type -> hpo.v1.GetBestResponse
+	37, // 76: hpo.v1.HpoService.ListTrials:output_type -> hpo.v1.ListTrialsResponse
+	62, // [62:77] is the sub-list for method output_type
+	47, // [47:62] is the sub-list for method input_type
+	46, // [46:47] is the sub-list for extension type_name
+	45, // [45:46] is the sub-list for extension extendee
 	0,  // [0:45] is the sub-list for field type_name
 }
 
@@ -3148,15 +3237,16 @@ func file_hpo_v1_hpo_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_hpo_v1_hpo_proto_rawDesc), len(file_hpo_v1_hpo_proto_rawDesc)),
-			NumEnums:      5,
+			NumEnums:      6,
 			NumMessages:   43,
-			NumExtensions: 0,
+			NumExtensions: 1,
 			NumServices:   1,
 		},
 		GoTypes:           file_hpo_v1_hpo_proto_goTypes,
 		DependencyIndexes: file_hpo_v1_hpo_proto_depIdxs,
 		EnumInfos:         file_hpo_v1_hpo_proto_enumTypes,
 		MessageInfos:      file_hpo_v1_hpo_proto_msgTypes,
+		ExtensionInfos:    file_hpo_v1_hpo_proto_extTypes,
 	}.Build()
 	File_hpo_v1_hpo_proto = out.File
 	file_hpo_v1_hpo_proto_goTypes = nil

@@ -84,6 +84,57 @@ def test_metrics_count_calls_and_pass_promtool(fresh_server):
     assert check.returncode == 0, check.stdout + check.stderr
 
 
+def test_sampler_time_early_stopping_and_expired_leases(fresh_server):
+    port = http_port(fresh_server)
+    _, text = scrape(port)
+    # Present at zero before any suggestion, for every algorithm and rule.
+    assert sample(text, "hpo_sampler_seconds_count", algorithm="tpe") == 0
+    assert sample(text, "hpo_early_stopping_decisions_total", rule="median",
+                  outcome="stop") == 0
+    assert sample(text, "hpo_leases_expired_total") == 0
+
+    run_trials(fresh_server, "sampled-random", 6)
+    with hpo_client.Client(fresh_server.address) as client:
+        exp = client.create_experiment("sampled-tpe", space={"x": uniform(0, 1)},
+                                       objective="loss", goal="minimize", algorithm="tpe")
+        for _ in range(4):
+            trial = exp.suggest(worker_id="metrics-test")
+            trial.report(loss=trial.params["x"])
+
+        # The threshold rule stops a trial whose loss leaves [-inf, 1].
+        exp = client.create_experiment(
+            "early-stopped", space={"x": uniform(0, 1)}, objective="loss", goal="minimize",
+            algorithm="random", early_stopping="threshold",
+            early_stopping_settings={"upper": 1})
+        trial = exp.suggest(worker_id="a")
+        assert not trial.report_intermediate(1, loss=0.5)
+        assert trial.report_intermediate(2, loss=5.0)
+        trial.prune()
+        trial = exp.suggest(worker_id="b")
+        assert not trial.report_intermediate(1, loss=0.25)
+        trial.report(loss=0.25)
+
+        # A lease that runs out: the next request on the experiment (or the
+        # server's tick) hands the trial back.
+        exp = client.create_experiment("expired", space={"x": uniform(0, 1)},
+                                       objective="loss", algorithm="random", trial_lease=0.2)
+        exp.suggest(worker_id="gone")
+        time.sleep(0.4)
+        assert exp.refresh().status.waiting == 1
+
+    _, text = scrape(port)
+    # 6 of sampled-random, 2 of early-stopped and 1 of expired: all random search.
+    assert sample(text, "hpo_sampler_seconds_count", algorithm="random") == 9
+    assert sample(text, "hpo_sampler_seconds_bucket", algorithm="random", le="+Inf") == 9
+    assert sample(text, "hpo_sampler_seconds_count", algorithm="tpe") == 4
+    assert sample(text, "hpo_sampler_seconds_sum", algorithm="tpe") > 0
+    assert sample(text, "hpo_early_stopping_decisions_total", rule="threshold",
+                  outcome="continue") == 2
+    assert sample(text, "hpo_early_stopping_decisions_total", rule="threshold",
+                  outcome="stop") == 1
+    assert sample(text, "hpo_leases_expired_total") == 1
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -10,6 +10,7 @@
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "hpo/v1/hpo.pb.h"
 #include "server/rest/openapi/json_writer.h"
 #include "server/rest/route_table.h"
 
@@ -145,6 +146,14 @@ class Generator {
       item[absl::AsciiStrToLower(route.http_method)] = Operation(route);
     }
 
+    Json& bearer = doc["components"]["securitySchemes"]["bearer"];
+    bearer["type"] = Json::String("http");
+    bearer["scheme"] = Json::String("bearer");
+    bearer["description"] = Json::String(
+        "With hpo-server --auth_tokens: \"Authorization: Bearer TOKEN\" for "
+        "a token whose role (read, worker, admin; each includes the ones "
+        "before) includes the operation's x-hpo-required-role. 401 without a "
+        "valid token, 403 for a role too weak.");
     Json& schemas = doc["components"]["schemas"];
     Json status = Json::Object();
     status["type"] = Json::String("object");
@@ -180,6 +189,21 @@ class Generator {
     op["operationId"] = Json::String(
         absl::StrCat(service_->name(), "_", method->name(),
                      route.binding > 0 ? absl::StrCat(route.binding + 1) : ""));
+    // The role the method's (hpo.v1.required_role) option names: "read",
+    // "worker" or "admin". A server without --auth_tokens asks for no token,
+    // hence the empty alternative.
+    const google::protobuf::EnumValueDescriptor* role =
+        v1::Role_descriptor()->FindValueByNumber(
+            method->options().GetExtension(v1::required_role));
+    if (role != nullptr && role->number() != v1::ROLE_UNSPECIFIED) {
+      const std::string name = absl::AsciiStrToLower(role->name());
+      op["x-hpo-required-role"] =
+          Json::String(std::string(absl::StripPrefix(name, "role_")));
+      Json& security = op["security"];
+      security = Json::Array();
+      security.Push(Json::Object())["bearer"] = Json::Array();
+      security.Push(Json::Object());
+    }
 
     const Descriptor* input = method->input_type();
     std::set<const FieldDescriptor*> bound;

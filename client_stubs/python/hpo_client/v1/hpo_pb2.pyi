@@ -1,6 +1,7 @@
 import datetime
 
 from google.api import annotations_pb2 as _annotations_pb2
+from google.protobuf import descriptor_pb2 as _descriptor_pb2
 from google.protobuf import duration_pb2 as _duration_pb2
 from google.protobuf import empty_pb2 as _empty_pb2
 from google.protobuf import struct_pb2 as _struct_pb2
@@ -14,6 +15,13 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class Role(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    ROLE_UNSPECIFIED: _ClassVar[Role]
+    ROLE_READ: _ClassVar[Role]
+    ROLE_WORKER: _ClassVar[Role]
+    ROLE_ADMIN: _ClassVar[Role]
+
 class Distribution(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     DISTRIBUTION_UNSPECIFIED: _ClassVar[Distribution]
@@ -21,11 +29,17 @@ class Distribution(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     LOG_UNIFORM: _ClassVar[Distribution]
     NORMAL: _ClassVar[Distribution]
     LOG_NORMAL: _ClassVar[Distribution]
+ROLE_UNSPECIFIED: Role
+ROLE_READ: Role
+ROLE_WORKER: Role
+ROLE_ADMIN: Role
 DISTRIBUTION_UNSPECIFIED: Distribution
 UNIFORM: Distribution
 LOG_UNIFORM: Distribution
 NORMAL: Distribution
 LOG_NORMAL: Distribution
+REQUIRED_ROLE_FIELD_NUMBER: _ClassVar[int]
+required_role: _descriptor.FieldDescriptor
 
 class DoubleRange(_message.Message):
     __slots__ = ("min", "max", "log", "step", "distribution", "mu", "sigma", "q")
