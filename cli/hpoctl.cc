@@ -42,6 +42,8 @@
 #include "grpcpp/client_context.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
+#include "grpcpp/support/channel_arguments.h"
+#include "grpcpp/support/client_interceptor.h"
 #include "hpo/v1/hpo.grpc.pb.h"
 #include "yaml-cpp/depthguard.h"
 #include "yaml-cpp/yaml.h"
@@ -69,7 +71,15 @@ constexpr char kUsage[] =
     "  --objective NAME:minimize|maximize  (repeat for several)\n"
     "  --max-trials N, --parallel N, --max-failed-trials N,\n"
     "  --max-duration SECONDS, --algorithm NAME\n"
-    "The server defaults to $HPO_SERVER, else localhost:50051.\n";
+    "The server defaults to $HPO_SERVER, else localhost:50051.\n"
+    "Security (before or after the command; each defaults to its variable):\n"
+    "  --token TOKEN      bearer token, sent on every call  ($HPO_TOKEN)\n"
+    "  --tls_ca FILE      PEM CA of the server's certificate; turns TLS on\n"
+    "                     ($HPO_TLS_CA)\n"
+    "  --tls_cert FILE, --tls_key FILE\n"
+    "                     client certificate and key, for a server with\n"
+    "                     --tls_client_ca  ($HPO_TLS_CERT, $HPO_TLS_KEY)\n"
+    "Without TLS a token crosses the network in clear text.\n";
 
 constexpr char kKatibPattern[] =
     R"(([\w|-]+)\s*=\s*([+-]?\d*(\.\d+)?([Ee][+-]?\d+)?))";
@@ -78,6 +88,12 @@ std::atomic<int> g_signal{0};
 
 // The server's address, for error messages.
 std::string g_server;
+
+// The connection's security, for error messages: whether a token is sent (and
+// the token, only to blank it out of messages), and whether TLS is on.
+std::string g_token;
+bool g_tls = false;
+bool g_client_cert = false;
 
 void OnSignal(int sig) { g_signal.store(sig); }
 
@@ -143,22 +159,68 @@ int Fail(const std::string& message) {
 }
 
 // One line, whatever gRPC put in the message: a script reading stderr gets
-// one error per failure.
+// one error per failure. The token never shows, should a server echo it.
 std::string OneLine(std::string s) {
   std::replace(s.begin(), s.end(), '\n', ' ');
+  if (!g_token.empty()) {
+    for (auto at = s.find(g_token); at != std::string::npos;
+         at = s.find(g_token, at)) {
+      s.replace(at, g_token.size(), "<token>");
+    }
+  }
   return s;
 }
 
-int FailRpc(const std::string& what, const grpc::Status& status) {
-  // gRPC fails fast (no wait_for_ready), so an unreachable server is one
-  // UNAVAILABLE: say which address was tried and what to change.
-  if (status.error_code() == grpc::StatusCode::UNAVAILABLE) {
-    return Fail(what + ": cannot reach the hpo server at " + g_server + " (" +
-                OneLine(status.error_message()) +
-                "); set --server HOST:PORT or $HPO_SERVER");
+bool HandshakeFailed(const grpc::Status& status) {
+  std::string m = status.error_message();
+  std::transform(m.begin(), m.end(), m.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
+  return status.error_code() == grpc::StatusCode::UNAVAILABLE &&
+         m.find("handshake failed") != std::string::npos;
+}
+
+// A connection the server closes at once is what a TLS server does to a
+// plaintext client, and a mutual-TLS one to a client without a certificate.
+std::string ClosedHint(const std::string& message) {
+  if (message.find("Socket closed") == std::string::npos) return "";
+  if (!g_tls) return "; if the server speaks TLS, set --tls_ca or $HPO_TLS_CA";
+  if (!g_client_cert) {
+    return "; if the server wants a client certificate, set --tls_cert and "
+           "--tls_key";
   }
-  return Fail(what + ": " + OneLine(status.error_message()) + " (code " +
-              std::to_string(status.error_code()) + ")");
+  return "";
+}
+
+int FailRpc(const std::string& what, const grpc::Status& status) {
+  const std::string message = OneLine(status.error_message());
+  switch (status.error_code()) {
+    case grpc::StatusCode::UNAVAILABLE:
+      if (HandshakeFailed(status)) {
+        return Fail(what + ": TLS handshake with the hpo server at " +
+                    g_server + " failed (" + message +
+                    "); check --tls_ca (the CA of the server's certificate), "
+                    "--tls_cert and --tls_key (if the server wants a client "
+                    "certificate), and that the server speaks TLS");
+      }
+      // gRPC fails fast (no wait_for_ready), so an unreachable server is one
+      // UNAVAILABLE: say which address was tried and what to change.
+      return Fail(what + ": cannot reach the hpo server at " + g_server + " (" +
+                  message + "); set --server HOST:PORT or $HPO_SERVER" +
+                  ClosedHint(message));
+    case grpc::StatusCode::UNAUTHENTICATED:
+      return Fail(what + ": " + message +
+                  (g_token.empty()
+                       ? " (no token was sent: set --token or $HPO_TOKEN)"
+                       : " (the server did not accept the token from --token "
+                         "or $HPO_TOKEN)"));
+    case grpc::StatusCode::PERMISSION_DENIED:
+      return Fail(what + ": " + message +
+                  " (the token's role does not allow this; roles: read < "
+                  "worker < admin)");
+    default:
+      return Fail(what + ": " + message + " (code " +
+                  std::to_string(status.error_code()) + ")");
+  }
 }
 
 // An error creating the experiment from a spec file: the server's message
@@ -554,11 +616,151 @@ std::string CsvField(const std::string& s) {
 
 // ---------------------------------------------------------------- client
 
+// Adds "authorization: Bearer TOKEN" to every call. Metadata rather than call
+// credentials, which gRPC sends only over TLS: a server on the same machine may
+// take tokens over plaintext.
+class TokenInterceptor : public grpc::experimental::Interceptor {
+ public:
+  explicit TokenInterceptor(std::string header) : header_(std::move(header)) {}
+  void Intercept(
+      grpc::experimental::InterceptorBatchMethods* methods) override {
+    if (methods->QueryInterceptionHookPoint(
+            grpc::experimental::InterceptionHookPoints::
+                PRE_SEND_INITIAL_METADATA)) {
+      methods->GetSendInitialMetadata()->emplace("authorization", header_);
+    }
+    methods->Proceed();
+  }
+
+ private:
+  const std::string header_;
+};
+
+class TokenInterceptorFactory
+    : public grpc::experimental::ClientInterceptorFactoryInterface {
+ public:
+  explicit TokenInterceptorFactory(const std::string& token)
+      : header_("Bearer " + token) {}
+  grpc::experimental::Interceptor* CreateClientInterceptor(
+      grpc::experimental::ClientRpcInfo* /*info*/) override {
+    return new TokenInterceptor(header_);
+  }
+
+ private:
+  const std::string header_;
+};
+
+// The connection's settings: --token, --tls_ca, --tls_cert, --tls_key (before
+// or after the command), else $HPO_TOKEN, $HPO_TLS_CA, $HPO_TLS_CERT,
+// $HPO_TLS_KEY. `from` says which, for error messages.
+struct Security {
+  struct Setting {
+    std::string value;
+    std::string from;  // the flag or the variable that set it
+    std::string flag;  // the flag, "--tls_key"
+    std::string env;   // the variable, "$HPO_TLS_KEY"
+  };
+  Setting token, ca, cert, key;
+
+  static Setting Env(const char* flag, const char* var) {
+    const char* v = std::getenv(var);
+    const std::string env = std::string("$") + var;
+    return {v ? v : "", env, flag, env};
+  }
+  static Security FromEnv() {
+    return {Env("--token", "HPO_TOKEN"), Env("--tls_ca", "HPO_TLS_CA"),
+            Env("--tls_cert", "HPO_TLS_CERT"), Env("--tls_key", "HPO_TLS_KEY")};
+  }
+  // Takes `name` (token, tls_ca, tls_cert, tls_key; tls-ca etc. too) if it is
+  // one of these; false otherwise.
+  bool Set(std::string name, const std::string& value) {
+    std::replace(name.begin(), name.end(), '-', '_');
+    Setting* s = name == "token"      ? &token
+                 : name == "tls_ca"   ? &ca
+                 : name == "tls_cert" ? &cert
+                 : name == "tls_key"  ? &key
+                                      : nullptr;
+    if (s == nullptr) return false;
+    s->value = value;
+    s->from = s->flag;
+    return true;
+  }
+};
+
+// The PEM file a setting names, or an error naming the setting and the file.
+bool ReadPem(const Security::Setting& s, std::string* out, std::string* error) {
+  if (!ReadFile(s.value, out)) {
+    *error =
+        s.from + " " + s.value + ": cannot read it: " + std::strerror(errno);
+    return false;
+  }
+  if (out->find("-----BEGIN ") == std::string::npos) {
+    *error = s.from + " " + s.value + ": not a PEM file (no -----BEGIN line)";
+    return false;
+  }
+  return true;
+}
+
+// The channel to address with the settings: TLS when a CA or a client
+// certificate is given (without a CA the system's CAs check the server), the
+// token on every call. Sets g_token and g_tls for error messages.
+std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address,
+                                           const Security& sec,
+                                           std::string* error) {
+  std::string token = sec.token.value;
+  // A token read from a file keeps its newline.
+  token.erase(0, token.find_first_not_of(" \t\r\n"));
+  token.erase(token.find_last_not_of(" \t\r\n") + 1);
+  for (unsigned char c : token) {
+    if (c <= ' ' || c > '~') {
+      *error = "the token (" + sec.token.from +
+               ") holds whitespace or characters outside printable ASCII";
+      return nullptr;
+    }
+  }
+  if (sec.cert.value.empty() != sec.key.value.empty()) {
+    const auto& given = sec.cert.value.empty() ? sec.key : sec.cert;
+    const auto& missing = sec.cert.value.empty() ? sec.cert : sec.key;
+    *error = given.from + " is set but " +
+             (missing.from == missing.flag
+                  ? missing.flag + " is not"
+                  : "neither " + missing.flag + " nor " + missing.env + " is") +
+             ": a client certificate needs both the certificate and its "
+             "private key";
+    return nullptr;
+  }
+  std::shared_ptr<grpc::ChannelCredentials> creds;
+  if (!sec.ca.value.empty() || !sec.cert.value.empty()) {
+    grpc::SslCredentialsOptions ssl;
+    if (!sec.ca.value.empty() && !ReadPem(sec.ca, &ssl.pem_root_certs, error)) {
+      return nullptr;
+    }
+    if (!sec.cert.value.empty() &&
+        (!ReadPem(sec.cert, &ssl.pem_cert_chain, error) ||
+         !ReadPem(sec.key, &ssl.pem_private_key, error))) {
+      return nullptr;
+    }
+    creds = grpc::SslCredentials(ssl);
+    g_tls = true;
+    g_client_cert = !sec.cert.value.empty();
+  } else {
+    creds = grpc::InsecureChannelCredentials();
+  }
+  g_token = token;
+  std::vector<
+      std::unique_ptr<grpc::experimental::ClientInterceptorFactoryInterface>>
+      interceptors;
+  if (!token.empty()) {
+    interceptors.push_back(std::make_unique<TokenInterceptorFactory>(token));
+  }
+  return grpc::experimental::CreateCustomChannelWithInterceptors(
+      address, creds, grpc::ChannelArguments(), std::move(interceptors));
+}
+
 class Client {
  public:
-  explicit Client(const std::string& address)
-      : stub_(v1::HpoService::NewStub(grpc::CreateChannel(
-            address, grpc::InsecureChannelCredentials()))) {}
+  explicit Client(std::shared_ptr<grpc::Channel> channel)
+      : stub_(v1::HpoService::NewStub(std::move(channel))) {}
 
   v1::HpoService::Stub* stub() { return stub_.get(); }
 
@@ -1843,6 +2045,19 @@ int CmdRun(Client& client, const std::string& cmd, const Args& args) {
       if (!s.ok()) return FailRpc(cmd, s);
       std::cerr << "[hpoctl] " << (cmd == "run" ? "resuming" : "joining")
                 << " experiment " << existing << "\n";
+    } else if (s.error_code() == grpc::StatusCode::PERMISSION_DENIED) {
+      // A worker's token may not create experiments: join the experiment if
+      // it is there (another worker or an admin created it).
+      std::string existing = name;
+      if (existing.empty()) existing = req.experiment().name();
+      if (existing.empty()) existing = req.import_spec().name();
+      if (existing.empty() ||
+          !client.GetExperiment(existing, &experiment).ok()) {
+        return FailRpc(cmd + ": creating the experiment", s);
+      }
+      std::cerr << "[hpoctl] " << (cmd == "run" ? "resuming" : "joining")
+                << " experiment " << existing
+                << " (this token may not create experiments)\n";
     } else if (!s.ok()) {
       return FailSpec(cmd, spec, s);
     } else {
@@ -1962,21 +2177,33 @@ int CmdRun(Client& client, const std::string& cmd, const Args& args) {
 int Main(int argc, char** argv) {
   std::string server =
       std::getenv("HPO_SERVER") ? std::getenv("HPO_SERVER") : "localhost:50051";
+  Security security = Security::FromEnv();
   int i = 1;
   while (i < argc && argv[i][0] == '-') {
     std::string a = argv[i];
-    if (a == "--server" && i + 1 < argc) {
-      server = argv[i + 1];
-      i += 2;
-    } else if (a.rfind("--server=", 0) == 0) {
-      server = a.substr(9);
-      ++i;
-    } else if (a == "-h" || a == "--help") {
+    if (a == "-h" || a == "--help") {
       std::cout << kUsage;
       return 0;
+    }
+    if (a.rfind("--", 0) != 0) break;
+    std::string name = a.substr(2), value;
+    auto eq = name.find('=');
+    int used = 1;
+    if (eq != std::string::npos) {
+      value = name.substr(eq + 1);
+      name = name.substr(0, eq);
+    } else if (i + 1 < argc) {
+      value = argv[i + 1];
+      used = 2;
     } else {
       break;
     }
+    if (name == "server") {
+      server = value;
+    } else if (!security.Set(name, value)) {
+      break;
+    }
+    i += used;
   }
   if (i >= argc) {
     std::cerr << kUsage;
@@ -1985,13 +2212,21 @@ int Main(int argc, char** argv) {
   std::string cmd = argv[i];
   Args args = ParseArgs(argc, argv, i + 1);
   if (args.Has("server")) server = args.Get("server");
+  for (const char* name : {"token", "tls_ca", "tls_cert", "tls_key", "tls-ca",
+                           "tls-cert", "tls-key"}) {
+    if (args.Has(name)) security.Set(name, args.Get(name));
+  }
   g_server = server;
+  std::string error;
+  std::shared_ptr<grpc::Channel> channel =
+      MakeChannel(server, security, &error);
+  if (channel == nullptr) return Fail(error);
   signal(SIGPIPE, SIG_IGN);
   struct sigaction sa = {};
   sa.sa_handler = OnSignal;
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
-  Client client(server);
+  Client client(std::move(channel));
   if (cmd == "create") return CmdCreate(client, args);
   if (cmd == "run" || cmd == "worker") return CmdRun(client, cmd, args);
   for (const char* c : {"get", "list", "stop", "resume", "delete", "trials",

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Tests the clients against the real server binary: the generated stubs are up to date,
-# the Python client (pytest, with a real Ray Tune run and the README's grpcurl commands),
-# the Go client (go test), and the examples as smoke tests. Installs nothing
-# (scripts/install-deps.sh does); builds the server if needed. Ends with the line
+# the Python client (pytest, with a real Ray Tune run, the README's grpcurl commands and the
+# security tests: TLS, tokens, hpoctl), the Go client (go test), and the examples as smoke
+# tests. Installs nothing (scripts/install-deps.sh does); builds the server and hpoctl if
+# needed. Ends with the line
 #   clients: N passed, N failed
 # and exits non-zero if anything failed or nothing ran.
 set -uo pipefail
@@ -36,16 +37,18 @@ finish() {
   exit 0
 }
 
-# --- the server ----------------------------------------------------------------------------
+# --- the server (and hpoctl, which the security tests run) ---------------------------------
 if [[ -z ${HPO_SERVER_BIN:-} ]]; then
-  echo "== bazel build //server:hpo-server"
-  if ! bazel build //server:hpo-server; then
+  echo "== bazel build //server:hpo-server //cli:hpoctl"
+  if ! bazel build //server:hpo-server //cli:hpoctl; then
     count "build hpo-server" 0 1
     finish
   fi
   HPO_SERVER_BIN=$ROOT/bazel-bin/server/hpo-server
 fi
 export HPO_SERVER_BIN
+HPOCTL_BIN=${HPOCTL_BIN:-$ROOT/bazel-bin/cli/hpoctl}
+export HPOCTL_BIN
 if [[ ! -x $HPO_SERVER_BIN ]]; then
   echo "no server binary at $HPO_SERVER_BIN"
   count "hpo-server binary" 0 1
@@ -89,7 +92,7 @@ stop_server() { # stops the last server started
 echo "== scripts/generate-stubs.sh --check"
 if scripts/generate-stubs.sh --check; then count "stubs up to date" 1 0; else count "stubs up to date" 0 1; fi
 
-# --- Python: pytest (client, Ray Tune, grpcurl, packaging) ----------------------------------
+# --- Python: pytest (client, Ray Tune, grpcurl, security, packaging) ------------------------
 echo "== pytest client_stubs/python/tests"
 "$PYTHON" -m pytest -q -p no:cacheprovider --junitxml="$WORK/pytest.xml" \
   client_stubs/python/tests

@@ -27,7 +27,8 @@ type pool struct {
 
 func dial(addr string, n int, opts ...grpc.DialOption) (*pool, error) {
 	p := &pool{}
-	opts = append(opts, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	// Plaintext unless opts say otherwise (a server's Dial options): later options win.
+	opts = append([]grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}, opts...)
 	for range max(n, 1) {
 		// grpc.NewClient never shares a transport between ClientConns, so each is a
 		// TCP connection of its own (made lazily, during the warm-up).

@@ -39,7 +39,7 @@ func fill(ctx context.Context, srv *Server, o FillOptions) (FillResult, error) {
 	for i := range names {
 		names[i] = newName("fill")
 	}
-	p, err := dial(srv.Addr, o.Conns)
+	p, err := dial(srv.Addr, o.Conns, srv.Dial...)
 	if err != nil {
 		return res, err
 	}
@@ -77,7 +77,7 @@ func fill(ctx context.Context, srv *Server, o FillOptions) (FillResult, error) {
 	}
 
 	t0 = time.Now()
-	if err := touch(ctx, srv.Addr, names, o); err != nil {
+	if err := touch(ctx, srv, names, o); err != nil {
 		return res, err
 	}
 	res.TouchSecs = time.Since(t0).Seconds()
@@ -169,7 +169,7 @@ func waitAnswering(ctx context.Context, srv *Server, name string) (time.Duration
 		Backoff:           backoff.Config{BaseDelay: 10 * time.Millisecond, Multiplier: 1, MaxDelay: 10 * time.Millisecond},
 		MinConnectTimeout: time.Second,
 	})
-	p, err := dial(srv.Addr, 1, retry)
+	p, err := dial(srv.Addr, 1, append(srv.Dial, retry)...)
 	if err != nil {
 		return 0, err
 	}
@@ -194,8 +194,8 @@ func waitAnswering(ctx context.Context, srv *Server, name string) (time.Duration
 }
 
 // touch reads every experiment once, concurrently, and checks it holds its trials.
-func touch(ctx context.Context, addr string, names []string, o FillOptions) error {
-	p, err := dial(addr, o.Conns)
+func touch(ctx context.Context, srv *Server, names []string, o FillOptions) error {
+	p, err := dial(srv.Addr, o.Conns, srv.Dial...)
 	if err != nil {
 		return err
 	}

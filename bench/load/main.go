@@ -27,6 +27,10 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"google.golang.org/grpc"
+
+	"github.com/hpo-dev/hpo/client_stubs/go/hpo"
 )
 
 // runID makes this run's experiment names unique (see newName).
@@ -34,6 +38,8 @@ var runID = fmt.Sprintf("%06x", rand.Uint32()>>8)
 
 type config struct {
 	server, db, addr, serverArgs, label      string
+	compareServerArgs                        string
+	token, tlsCA, tlsCert, tlsKey            string
 	compare, compareLabel                    string
 	grid, gridAfterFill, smoke               bool
 	workers, tpeWorkers, experiments, algos  string
@@ -51,7 +57,12 @@ func parseFlags() *config {
 	flag.StringVar(&c.db, "db", "", "with -server: the database to use (kept afterwards)")
 	flag.StringVar(&c.addr, "addr", "", "host:port of a running server instead of -server (no memory, CPU or restart figures)")
 	flag.StringVar(&c.serverArgs, "server_args", "", "extra flags for the server(s), space-separated")
+	flag.StringVar(&c.compareServerArgs, "compare_server_args", "", "extra flags for -compare only, after -server_args (e.g. TLS and tokens, to measure their cost)")
 	flag.StringVar(&c.label, "label", "A", "name of -server (or -addr) in the tables")
+	flag.StringVar(&c.token, "token", os.Getenv(hpo.EnvToken), "bearer token for every call, an admin's (default $HPO_TOKEN)")
+	flag.StringVar(&c.tlsCA, "tls_ca", os.Getenv(hpo.EnvTLSCA), "PEM CA of the server's certificate; turns TLS on (default $HPO_TLS_CA)")
+	flag.StringVar(&c.tlsCert, "tls_cert", os.Getenv(hpo.EnvTLSCert), "client certificate (PEM) for a server with --tls_client_ca (default $HPO_TLS_CERT)")
+	flag.StringVar(&c.tlsKey, "tls_key", os.Getenv(hpo.EnvTLSKey), "its private key (default $HPO_TLS_KEY)")
 	flag.StringVar(&c.compare, "compare", "", "a second server binary, measured alternately with -server, cell by cell")
 	flag.StringVar(&c.compareLabel, "compare_label", "B", "name of -compare in the tables")
 	flag.BoolVar(&c.grid, "grid", true, "measure the grid of cells")
@@ -160,6 +171,11 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	servers, err := c.servers()
+	for _, s := range servers {
+		if err == nil {
+			s.Dial, err = c.securityOptions(s)
+		}
+	}
 	if err == nil {
 		err = run(ctx, c, servers)
 	}
@@ -199,7 +215,7 @@ func (c *config) servers() ([]*Server, error) {
 		return nil, fmt.Errorf("-fill_mode %q: pairs or add", c.fillMode)
 	}
 	if c.addr != "" {
-		return []*Server{{Label: c.label, Addr: c.addr}}, nil
+		return []*Server{{Label: c.label, Addr: c.addr, Remote: true}}, nil
 	}
 	var servers []*Server
 	bins := []string{c.server, c.compare}
@@ -215,7 +231,11 @@ func (c *config) servers() ([]*Server, error) {
 		if err != nil {
 			return servers, err
 		}
-		s := &Server{Label: label, Bin: bin, Args: strings.Fields(c.serverArgs), Dir: dir, DB: c.db}
+		args := strings.Fields(c.serverArgs)
+		if i == 1 {
+			args = append(args, strings.Fields(c.compareServerArgs)...)
+		}
+		s := &Server{Label: label, Bin: bin, Args: args, Dir: dir, DB: c.db}
 		if s.DB == "" {
 			s.DB = filepath.Join(dir, "hpo.db")
 		}
@@ -225,6 +245,49 @@ func (c *config) servers() ([]*Server, error) {
 		return servers, errors.New("-label and -compare_label must differ")
 	}
 	return servers, nil
+}
+
+// securityOptions are the dial options of -tls_ca, -tls_cert, -tls_key and -token for
+// one server: all of them for -addr; for a server started here, TLS if its flags have
+// --tls_cert and the token if they have --auth_tokens, so that a plaintext server and
+// a secured one can be compared in one run (-compare_server_args). A server whose
+// flags ask for TLS or tokens without the matching client flags is refused now, rather
+// than with a handshake error or UNAUTHENTICATED later. With -server the driver
+// connects to 127.0.0.1: the server's certificate must name it.
+func (c *config) securityOptions(s *Server) ([]grpc.DialOption, error) {
+	has := func(flag string) bool {
+		if s.Remote {
+			return true
+		}
+		for _, f := range s.Args {
+			if name, _, _ := strings.Cut(strings.TrimLeft(f, "-"), "="); name == flag {
+				return true
+			}
+		}
+		return false
+	}
+	if !s.Remote {
+		switch {
+		case has("tls_cert") && c.tlsCA == "" && c.tlsCert == "":
+			return nil, fmt.Errorf("%s's flags have --tls_cert: give -tls_ca, the CA that signed it", s.Label)
+		case has("tls_client_ca") && c.tlsCert == "":
+			return nil, fmt.Errorf("%s's flags have --tls_client_ca: give -tls_cert and -tls_key, a client certificate it signed", s.Label)
+		case has("auth_tokens") && c.token == "":
+			return nil, fmt.Errorf("%s's flags have --auth_tokens: give -token, an admin's (the driver creates experiments)", s.Label)
+		}
+	}
+	var opts []grpc.DialOption
+	if has("tls_cert") && (c.tlsCA != "" || c.tlsCert != "" || c.tlsKey != "") {
+		tls, err := hpo.WithTLS(c.tlsCA, c.tlsCert, c.tlsKey)
+		if err != nil {
+			return nil, fmt.Errorf("-tls_ca, -tls_cert, -tls_key: %w", err)
+		}
+		opts = append(opts, tls)
+	}
+	if has("auth_tokens") && c.token != "" {
+		opts = append(opts, hpo.WithToken(c.token))
+	}
+	return opts, nil
 }
 
 func run(ctx context.Context, c *config, servers []*Server) error {

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"google.golang.org/grpc"
 )
 
 // Server is one hpo-server under test: a process this program started (Bin set), which
@@ -20,8 +22,11 @@ type Server struct {
 	Label string
 	Bin   string
 	Args  []string // extra flags, after the ones this program sets
-	DB    string
-	Dir   string // the server's scratch directory: port file, log, and the database unless -db
+	// How to connect: TLS and a token when Args (or -addr) call for them.
+	Dial   []grpc.DialOption
+	Remote bool // -addr: a server this program did not start
+	DB     string
+	Dir    string // the server's scratch directory: port file, log, and the database unless -db
 
 	Addr    string
 	started time.Time // when the running process was exec'd

@@ -173,7 +173,7 @@ func work(ctx context.Context, stub hpov1.HpoServiceClient, experiment, id strin
 // runCell measures one cell on one server: fresh experiments, history for TPE, then
 // the workers, spread round-robin over the experiments, for the warm-up and the window.
 func runCell(ctx context.Context, srv *Server, cell Cell, w Window, conns int, rep int) (Run, error) {
-	p, err := dial(srv.Addr, min(cell.Workers, conns))
+	p, err := dial(srv.Addr, min(cell.Workers, conns), srv.Dial...)
 	if err != nil {
 		return Run{}, err
 	}

@@ -41,7 +41,12 @@ func main() {
 	flag.Parse()
 
 	ctx := context.Background()
-	c, err := hpo.Dial(*server)
+	// $HPO_TOKEN and $HPO_TLS_CA (and a client certificate) for a secured server.
+	opts, err := hpo.DialOptionsFromEnv()
+	if err != nil {
+		log.Fatal(err)
+	}
+	c, err := hpo.Dial(*server, opts...)
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -1,8 +1,9 @@
 """Runs the pods of rendered manifests as local processes, the way the kubelet would run
 them, so a test can check their wiring: each container's command and args with its env
-(downward API and ConfigMap values filled in, $(VAR) expanded), the image mapped to
-locally built binaries, volumes as directories (paths under a mountPath rewritten to the
-directory), and probes sent to exactly the ports and paths the manifest names.
+(downward API, ConfigMap and Secret values filled in, $(VAR) expanded), the image mapped
+to locally built binaries, volumes as directories (paths under a mountPath rewritten to the
+directory; a Secret's laid out as the kubelet does, and updated in place when the Secret
+changes), and probes sent to exactly the ports, paths and schemes the manifest names.
 
 All pods share the loopback of the network namespace the tests run in (k8s/test.sh gives
 them one of their own, with /etc/hosts naming each Service), as if every pod and Service
@@ -11,18 +12,22 @@ had the address 127.0.0.1.
 
 from __future__ import annotations
 
+import base64
+import http.client
 import json
 import os
 import re
 import secrets
+import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import time
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Dict, List, Optional
+from typing import Callable, Dict, List, Optional, Tuple
 
 import grpc
 import yaml
@@ -92,14 +97,50 @@ def health_check(port: int, service: str = "", timeout: float = 1.0) -> str:
         status, str(status))
 
 
-def http_get(port: int, path: str, timeout: float = 2.0) -> int:
+def http_get(port: int, path: str, timeout: float = 2.0, scheme: str = "HTTP") -> int:
+    """The kubelet's httpGet probe: the status, or 0 when there is no HTTP answer. With
+    scheme HTTPS it speaks TLS and, like the kubelet, does not verify the certificate."""
+    context = None
+    if scheme == "HTTPS":
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    url = f"{scheme.lower()}://127.0.0.1:{port}{path}"
     try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=timeout) as r:
+        with urllib.request.urlopen(url, timeout=timeout, context=context) as r:
             return r.status
     except urllib.error.HTTPError as e:
         return e.code
-    except OSError:
+    except (OSError, http.client.HTTPException):  # also plain HTTP to a TLS port
         return 0
+
+
+def project(directory: Path, files: Dict[str, Tuple[bytes, int]]) -> None:
+    """Writes a secret volume's files the way the kubelet's atomic writer does:
+    into a new timestamped directory, then one rename of the `..data` link to it, with
+    each file a link through `..data`. An update is a new directory and another rename,
+    so a reader sees the old files or the new ones, never a mix; a subPath mount (a
+    bind mount of one file) would keep the old file forever."""
+    stamp = directory / f"..{time.strftime('%Y_%m_%d_%H_%M_%S')}.{secrets.token_hex(4)}"
+    stamp.mkdir()
+    for name, (content, mode) in files.items():
+        file = stamp / name
+        file.parent.mkdir(parents=True, exist_ok=True)
+        file.write_bytes(content)
+        file.chmod(mode)
+    data = directory / "..data"
+    old = os.readlink(data) if data.is_symlink() else None
+    (directory / "..data_tmp").symlink_to(stamp.name)
+    os.rename(directory / "..data_tmp", data)
+    visible = {name.split("/")[0] for name in files}
+    for name in visible:
+        if not (directory / name).is_symlink():
+            (directory / name).symlink_to(Path("..data") / name)
+    for entry in directory.iterdir():
+        if not entry.name.startswith("..") and entry.name not in visible:
+            entry.unlink()
+    if old is not None:
+        shutil.rmtree(directory / old)
 
 
 class Cluster:
@@ -111,6 +152,7 @@ class Cluster:
         self.image = image
         self.objects: List[dict] = []
         self.volumes: Dict[str, Path] = {}
+        self.pods: List["Pod"] = []
 
     def apply(self, overlay: str) -> List[dict]:
         objects = render(overlay)
@@ -120,6 +162,25 @@ class Cluster:
     def config_map(self, name: str) -> dict:
         return find(self.objects, "ConfigMap", name)
 
+    def secret(self, name: str) -> Dict[str, bytes]:
+        """A Secret's data, decoded (stringData, as the API server merges it, wins).
+        A pod that needs a missing one would wait for it; here that fails."""
+        secret = find(self.objects, "Secret", name)
+        data = {k: base64.b64decode(v) for k, v in (secret.get("data") or {}).items()}
+        data.update({k: v.encode() for k, v in (secret.get("stringData") or {}).items()})
+        return data
+
+    def apply_secret(self, secret: dict) -> None:
+        """`kubectl apply` of a Secret: creates or replaces it, and the kubelet brings
+        the volumes of running pods that mount it up to date (there within a minute or
+        so; here at once)."""
+        name = secret["metadata"]["name"]
+        self.objects = [o for o in self.objects
+                        if not (o["kind"] == "Secret" and o["metadata"]["name"] == name)]
+        self.objects.append(secret)
+        for pod in self.pods:
+            pod.sync_secret(name)
+
     def claim(self, name: str) -> Path:
         find(self.objects, "PersistentVolumeClaim", name)
         path = self.volumes.setdefault(name, self.root / "pv" / name)
@@ -128,7 +189,9 @@ class Cluster:
 
     def pod(self, template: dict, name: str, annotations: Optional[Dict[str, str]] = None
             ) -> "Pod":
-        return Pod(self, template, name, annotations or {})
+        pod = Pod(self, template, name, annotations or {})
+        self.pods.append(pod)
+        return pod
 
 
 @dataclass
@@ -189,7 +252,9 @@ class Container:
             return health_check(self.port(probe["grpc"]["port"]),
                                 probe["grpc"].get("service", "")) == "SERVING"
         if "httpGet" in probe:
-            status = http_get(self.port(probe["httpGet"]["port"]), probe["httpGet"]["path"])
+            get = probe["httpGet"]
+            status = http_get(self.port(get["port"]), get["path"],
+                              scheme=get.get("scheme", "HTTP"))
             return 200 <= status < 400
         if "tcpSocket" in probe:
             with socket.socket() as s:
@@ -243,9 +308,32 @@ class Pod:
             for key, text in data.items():
                 (path / key).write_text(text)
             return path
+        if "secret" in volume:
+            self._project_secret(volume["secret"], path)
+            return path
         raise AssertionError(f"unsupported volume {volume}")
 
+    def _project_secret(self, source: dict, path: Path) -> None:
+        """A secret volume's files: every key, or just `items` (key -> path)."""
+        data = self.cluster.secret(source["secretName"])
+        mode = source.get("defaultMode", 0o644)
+        files: Dict[str, Tuple[bytes, int]] = {}
+        for item in source.get("items") or [{"key": k, "path": k} for k in data]:
+            assert item["key"] in data or source.get("optional"), (
+                f"Secret {source['secretName']} has no key {item['key']}")
+            if item["key"] in data:
+                files[item["path"]] = (data[item["key"]], item.get("mode", mode))
+        project(path, files)
+
+    def sync_secret(self, name: str) -> None:
+        """The kubelet's periodic sync of the pod's volumes of Secret `name`."""
+        for volume in self.spec.get("volumes", []):
+            if volume.get("secret", {}).get("secretName") == name:
+                self._project_secret(volume["secret"], self.volumes[volume["name"]])
+
     def _mounts(self, spec: dict) -> List[tuple]:
+        for m in spec.get("volumeMounts", []):
+            assert "subPath" not in m, f"unsupported subPath mount {m}"
         mounts = [(m["mountPath"].rstrip("/"), self.volumes[m["name"]])
                   for m in spec.get("volumeMounts", [])]
         return sorted(mounts, key=lambda m: -len(m[0]))  # the deepest mount wins
@@ -288,6 +376,10 @@ class Pod:
             elif "configMapKeyRef" in var.get("valueFrom", {}):
                 ref = var["valueFrom"]["configMapKeyRef"]
                 env[var["name"]] = self.cluster.config_map(ref["name"])["data"][ref["key"]]
+            elif "secretKeyRef" in var.get("valueFrom", {}):
+                # Read once, when the container starts, as the kubelet does.
+                ref = var["valueFrom"]["secretKeyRef"]
+                env[var["name"]] = self.cluster.secret(ref["name"])[ref["key"]].decode()
             else:
                 raise AssertionError(f"unsupported env {var}")
 

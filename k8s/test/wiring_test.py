@@ -6,18 +6,29 @@ inside a network namespace of its own, where each Service name resolves to 127.0
 
 from __future__ import annotations
 
+import base64
 import json
+import os
 import re
+import secrets
+import shlex
 import signal
+import socket
 import sqlite3
+import ssl
+import subprocess
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import Dict, List
+from typing import Dict, List, Optional
 
+import grpc
 import pytest
+import yaml
 
-from pods import Cluster, Image, Pod, binaries, find, health_check, http_get, pod_name
+from pods import (REPO, Cluster, Image, Pod, binaries, find, health_check, http_get,
+                  pod_name)
 
 
 @pytest.fixture
@@ -76,9 +87,13 @@ def shutdown_grace(container) -> int:
     return found[-1] if found else 5  # the server's default
 
 
-def start_service(cluster: Cluster, pods: List[Pod]) -> Pod:
-    """Pattern 1's Deployment as one pod, started and ready."""
-    objects = cluster.apply("k8s/overlays/service")
+def start_service(cluster: Cluster, pods: List[Pod], overlay: str = "k8s/overlays/service",
+                  secrets_dir: Optional[Path] = None) -> Pod:
+    """Pattern 1's Deployment as one pod, started and ready; with `secrets_dir`, the
+    Secrets are made there first (make_secrets)."""
+    objects = cluster.apply(overlay)
+    if secrets_dir is not None:
+        make_secrets(cluster, secrets_dir)
     deployment = find(objects, "Deployment", "hpo")
     pod = cluster.pod(deployment["spec"]["template"], pod_name("hpo-6d4cf56db6"))
     pods.append(pod)
@@ -272,3 +287,280 @@ def test_indexed_workers_reclaim_a_killed_pods_trial(cluster: Cluster,
     # The worker ids are the pods' names (downward API).
     owners = {re.sub(r"-\d+$", "", t["workerId"]) for t in final}
     assert owners <= {p.name for p in pods}, owners
+
+
+# The secure variant: k8s/overlays/secure (TLS, tokens) and secure-workers.
+
+SECURE = REPO / "k8s/overlays/secure"
+
+
+def make_secrets(cluster: Cluster, directory: Path) -> None:
+    """What k8s/README.md's "Secure setup" tells a user to do: run make-secrets.sh (a CA,
+    a server certificate for the Service's names, tokens) and the kubectl commands it
+    prints, which create the Secrets or update them in place. Running it again renews
+    the certificate (same CA) and puts tokens.csv and worker.token, edited or not, back
+    into the Secrets."""
+    service = find(cluster.objects, "Service", "hpo")["metadata"]
+    out = subprocess.run([str(SECURE / "make-secrets.sh"), str(directory), service["name"],
+                          service["namespace"]], capture_output=True, text=True, check=True)
+    for secret in kubectl_create_secrets(out.stdout):
+        cluster.apply_secret(secret)
+
+
+def kubectl_create_secrets(commands: str) -> List[dict]:
+    """The Secrets that `kubectl -n NS create secret generic NAME [--type=TYPE]
+    --from-file=[KEY=]PATH... --dry-run=client -o yaml | kubectl apply -f -` lines apply."""
+    made = []
+    for line in commands.replace("\\\n", " ").splitlines():
+        words = shlex.split(line)
+        words = words[:words.index("|")]
+        assert words[:2] == ["kubectl", "-n"], line
+        assert words[3:6] == ["create", "secret", "generic"], line
+        secret = {"apiVersion": "v1", "kind": "Secret", "type": "Opaque", "data": {},
+                  "metadata": {"name": words[6], "namespace": words[2]}}
+        for word in words[7:]:
+            if word.startswith("--type="):
+                secret["type"] = word.split("=", 1)[1]
+            elif word.startswith("--from-file="):
+                source = word.split("=", 1)[1]
+                key, path = source.split("=", 1) if "=" in source else (
+                    Path(source).name, source)
+                secret["data"][key] = base64.b64encode(Path(path).read_bytes()).decode()
+            else:
+                assert word in ("--dry-run=client", "-o", "yaml"), line
+        made.append(secret)
+    return made
+
+
+def tokens(directory: Path) -> Dict[str, str]:
+    """The tokens of make-secrets.sh's tokens.csv, by role."""
+    lines = (directory / "tokens.csv").read_text().splitlines()
+    rows = [l.split(",") for l in lines if l.strip() and not l.startswith("#")]
+    return {role: token for token, _, role in rows}
+
+
+def names(service: dict) -> List[str]:
+    """The names a Service has in the cluster's DNS."""
+    n, ns = service["metadata"]["name"], service["metadata"]["namespace"]
+    return [n, f"{n}.{ns}", f"{n}.{ns}.svc", f"{n}.{ns}.svc.cluster.local"]
+
+
+def https(url: str, ca: Path, token: Optional[str] = None) -> int:
+    """An HTTPS GET that verifies the server's certificate (name and CA), as a client
+    would; the status."""
+    context = ssl.create_default_context(cafile=str(ca))
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, headers=headers),
+                                    timeout=5, context=context) as r:
+            return r.status
+    except urllib.error.HTTPError as e:
+        return e.code
+
+
+def grpc_call(target: str, ca: Path, token: Optional[str],
+              method: str = "/hpo.v1.HpoService/ListExperiments") -> str:
+    """A gRPC call over TLS (verifying the server against ca), with the token if any;
+    its status code's name."""
+    credentials = grpc.ssl_channel_credentials(root_certificates=ca.read_bytes())
+    metadata = [("authorization", f"Bearer {token}")] if token else []
+    with grpc.secure_channel(target, credentials) as channel:
+        try:
+            channel.unary_unary(method)(b"", metadata=metadata, timeout=5)
+        except grpc.RpcError as e:
+            return e.code().name
+    return "OK"
+
+
+def served_certificate(port: int, alpn: Optional[str] = None) -> bytes:
+    """The certificate a TLS port presents (DER), unverified."""
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    if alpn:
+        context.set_alpn_protocols([alpn])
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as raw:
+        with context.wrap_socket(raw) as tls:
+            return tls.getpeercert(binary_form=True)
+
+
+def hpoctl(cluster: Cluster, env: Dict[str, str], *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([cluster.image.local("/usr/local/bin/hpoctl"), *args],
+                          env={"PATH": os.environ["PATH"], **env},
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_secure_examples_match_the_manifests(cluster: Cluster, tmp_path: Path) -> None:
+    """The Secrets the overlays mount are the ones secrets.example.yaml shows (with
+    placeholders only) and make-secrets.sh's commands make; cert-manager's Certificate
+    makes that Secret for the same names."""
+    objects = cluster.apply("k8s/overlays/secure") + cluster.apply(
+        "k8s/overlays/secure-workers")
+    referenced = {}
+    for kind, name in (("Deployment", "hpo"), ("Job", "hpo-workers")):
+        spec = find(objects, kind, name)["spec"]["template"]["spec"]
+        for volume in spec["volumes"]:
+            if "secret" in volume:
+                items = volume["secret"].get("items")
+                referenced.setdefault(volume["secret"]["secretName"], set()).update(
+                    [i["key"] for i in items] if items else [])
+        for c in spec["containers"]:
+            for var in c.get("env", []):
+                ref = var.get("valueFrom", {}).get("secretKeyRef")
+                if ref:
+                    referenced.setdefault(ref["name"], set()).add(ref["key"])
+            for m in c.get("volumeMounts", []):
+                assert "subPath" not in m, f"{m}: the kubelet never updates a subPath mount"
+
+    examples = {d["metadata"]["name"]: d for d in yaml.safe_load_all(
+        (SECURE / "secrets.example.yaml").read_text()) if d}
+    secrets_dir = tmp_path / "secrets"
+    service = find(objects, "Service", "hpo")
+    out = subprocess.run([str(SECURE / "make-secrets.sh"), str(secrets_dir)],
+                         capture_output=True, text=True, check=True).stdout
+    made = {s["metadata"]["name"]: s for s in kubectl_create_secrets(out)}
+    assert set(examples) == set(made) == set(referenced), (examples, made, referenced)
+    for name, example in examples.items():
+        assert example["metadata"]["namespace"] == service["metadata"]["namespace"]
+        assert example.get("type", "Opaque") == made[name]["type"], name
+        assert set(example["stringData"]) == set(made[name]["data"]), name
+        assert referenced[name] <= set(example["stringData"]), name
+        for key, value in example["stringData"].items():  # nothing real is committed
+            assert "REPLACE-ME" in value, (name, key)
+    assert {"tls.crt", "tls.key"} <= set(examples["hpo-tls"]["stringData"])
+    assert examples["hpo-tls"]["type"] == "kubernetes.io/tls"
+
+    # make-secrets.sh's certificate and cert-manager's carry the same names: the Service's
+    # and localhost, 127.0.0.1 (port-forward).
+    san = subprocess.run(["openssl", "x509", "-noout", "-ext", "subjectAltName", "-in",
+                          str(secrets_dir / "tls.crt")], capture_output=True, text=True,
+                         check=True).stdout
+    dns = set(re.findall(r"DNS:([^,\s]+)", san))
+    ips = set(re.findall(r"IP Address:([^,\s]+)", san))
+    certificate = [d for d in yaml.safe_load_all(
+        (SECURE / "certificate.example.yaml").read_text()) if d and
+        d["kind"] == "Certificate" and not d["spec"].get("isCA")]
+    assert len(certificate) == 1
+    certificate = certificate[0]["spec"]
+    assert certificate["secretName"] == "hpo-tls"
+    assert dns == set(certificate["dnsNames"]) == set(names(service)) | {"localhost"}
+    assert ips == set(certificate["ipAddresses"]) == {"127.0.0.1"}
+    subprocess.run(["openssl", "verify", "-CAfile", str(secrets_dir / "ca.crt"),
+                    str(secrets_dir / "tls.crt")], check=True, capture_output=True)
+
+
+def test_secure_service_tls_tokens_and_rotation(cluster: Cluster, pods: List[Pod],
+                                                tmp_path: Path) -> None:
+    secrets_dir = tmp_path / "secrets"
+    pod = start_service(cluster, pods, "k8s/overlays/secure", secrets_dir)  # probes pass
+    server = pod.container("hpo-server")
+    pid = server.process.pid
+    ca = secrets_dir / "ca.crt"
+    token = tokens(secrets_dir)
+    service = find(cluster.objects, "Service", "hpo")
+    ports = {p["name"]: p["port"] for p in service["spec"]["ports"]}
+    grpc_port, http = server.port("grpc"), server.port("http")
+    assert ports == {"grpc": grpc_port, "http": http}
+
+    # Why the probes are HTTPS GETs: the kubelet's gRPC probe (plaintext) fails on TLS,
+    # and plain HTTP gets no answer; the HTTPS ones pass without a token.
+    assert health_check(grpc_port) != "SERVING"
+    assert http_get(http, "/readyz") == 0
+    for kind in ("startupProbe", "readinessProbe", "livenessProbe"):
+        assert server.spec[kind]["httpGet"]["scheme"] == "HTTPS", kind
+        assert server.probe(kind), kind
+
+    # A client in the cluster verifies the certificate by every name of the Service,
+    # and through port-forward by localhost.
+    for name in names(service) + ["localhost"]:
+        assert https(f"https://{name}:{http}/readyz", ca) == 200, name
+
+    # The API needs a token: REST 401 without one, gRPC UNAUTHENTICATED; the worker
+    # token is let in over TLS (Python's gRPC, and hpoctl as the README tells clients).
+    assert https(f"https://hpo:{http}/v1/experiments", ca) == 401
+    assert https(f"https://hpo:{http}/v1/experiments", ca, token["read"]) == 200
+    assert grpc_call(f"hpo:{grpc_port}", ca, None) == "UNAUTHENTICATED"
+    assert grpc_call(f"hpo:{grpc_port}", ca, token["worker"]) == "OK"
+    env = {"HPO_SERVER": f"hpo:{grpc_port}", "HPO_TLS_CA": str(ca)}
+    out = hpoctl(cluster, {**env, "HPO_TOKEN": token["worker"]}, "list")
+    assert out.returncode == 0, out.stdout + out.stderr
+    out = hpoctl(cluster, env, "list")
+    assert out.returncode != 0 and "bearer token" in out.stderr, out.stdout + out.stderr
+
+    # Prometheus, where the pod's annotations say: HTTPS, and a read token for /metrics.
+    annotations = find(cluster.objects, "Deployment", "hpo")["spec"]["template"]["metadata"][
+        "annotations"]
+    assert annotations["prometheus.io/scheme"] == "https"
+    metrics = (f"https://hpo:{annotations['prometheus.io/port']}"
+               f"{annotations['prometheus.io/path']}")
+    assert https(metrics, ca) == 401
+    assert https(metrics, ca, token["read"]) == 200
+
+    # Rotation, no restart: a new worker token replaces the old one in tokens.csv and a
+    # new certificate (same CA) is made; make-secrets.sh's commands update both Secrets,
+    # the kubelet the mounted files, and the server re-reads them.
+    old_worker, old_certificate = token["worker"], served_certificate(http)
+    new_worker = secrets.token_hex(32)
+    csv = secrets_dir / "tokens.csv"
+    csv.write_text(csv.read_text().replace(old_worker, new_worker))
+    (secrets_dir / "worker.token").write_text(new_worker)
+    make_secrets(cluster, secrets_dir)
+    new_certificate = ssl.PEM_cert_to_DER_cert((secrets_dir / "tls.crt").read_text())
+    assert new_certificate != old_certificate
+    deadline = time.monotonic() + 15
+    while not (served_certificate(http) == new_certificate and
+               served_certificate(grpc_port, "h2") == new_certificate and
+               grpc_call(f"hpo:{grpc_port}", ca, new_worker) == "OK" and
+               grpc_call(f"hpo:{grpc_port}", ca, old_worker) == "UNAUTHENTICATED"):
+        assert time.monotonic() < deadline, "the new Secrets did not take effect:\n" + (
+            server.output()[-3000:])
+        time.sleep(0.2)
+    assert server.running() and server.process.pid == pid and server.restarts == 0
+    assert https(f"https://hpo:{http}/readyz", ca) == 200
+
+
+def test_secure_workers_join_with_a_worker_token(cluster: Cluster, pods: List[Pod],
+                                                 tmp_path: Path) -> None:
+    secrets_dir = tmp_path / "secrets"
+    start_service(cluster, pods, "k8s/overlays/secure", secrets_dir)
+    ca, token = secrets_dir / "ca.crt", tokens(secrets_dir)
+    objects = cluster.apply("k8s/overlays/secure-workers")
+    job = find(objects, "Job", "hpo-workers")
+    template = job["spec"]["template"]
+    experiment = next(v["configMap"]["name"] for v in template["spec"]["volumes"]
+                      if "configMap" in v)
+    spec = spec_of(cluster, experiment)
+    name, max_trials = spec["name"], spec["maxTrials"]
+
+    # A worker token may not create experiments: an admin creates it, as the README says.
+    spec_file = tmp_path / "experiment.yaml"
+    spec_file.write_text(cluster.config_map(experiment)["data"]["experiment.yaml"])
+    out = hpoctl(cluster, {"HPO_SERVER": "hpo:50051", "HPO_TLS_CA": str(ca),
+                           "HPO_TOKEN": token["admin"]}, "create", "-f", str(spec_file))
+    assert out.returncode == 0, out.stdout + out.stderr
+
+    workers = []
+    for index in range(job["spec"]["parallelism"]):
+        p = cluster.pod(template, pod_name("hpo-workers", index),
+                        {"batch.kubernetes.io/job-completion-index": str(index)})
+        pods.append(p)
+        p.start()
+        workers.append(p)
+    for index, p in enumerate(workers):
+        worker = p.containers[0]
+        assert worker.env["HPO_TOKEN"] == token["worker"]  # from hpo-worker-token
+        code = worker.wait(120)
+        assert code == 0, f"worker {index}: {code}\n{worker.output()}"
+        # It joined with the worker token, over TLS (no plaintext fallback in hpoctl).
+        assert "this token may not create experiments" in worker.output(), worker.output()
+
+    request = urllib.request.Request(
+        f"https://hpo:8080/v1/experiments/{name}/trials?pageSize=1000",
+        headers={"Authorization": f"Bearer {token['read']}"})
+    context = ssl.create_default_context(cafile=str(ca))
+    with urllib.request.urlopen(request, timeout=10, context=context) as r:
+        final = json.loads(r.read()).get("trials", [])
+    assert sorted(t["number"] for t in final) == list(range(max_trials))
+    assert all(t["state"] == "COMPLETED" for t in final), final
+    owners = {re.sub(r"-\d+$", "", t["workerId"]) for t in final}
+    assert owners <= {p.name for p in workers}, owners

@@ -155,6 +155,18 @@ void Gateway::Handle(HttpRequest request, Responder respond) {
     case RouteTable::Result::kFound:
       break;
   }
+  if (options_.tokens != nullptr) {
+    // The role too, before the body is parsed: a caller whose role cannot
+    // call the method learns nothing of what its body would get. (The
+    // service checks again, as for any call.)
+    const auth::Verdict verdict = options_.tokens->Check(
+        request.authorization,
+        route->method->options().GetExtension(v1::required_role));
+    if (!verdict.status.ok()) {
+      respond(ErrorResponse(verdict.status));
+      return;
+    }
+  }
   if (!route->body.empty() &&
       !absl::StripAsciiWhitespace(request.body).empty() &&
       !IsJsonContentType(request.content_type)) {

@@ -20,7 +20,13 @@
 // Calls that are safe to repeat (all but AddTrial and EnqueueTrial) are retried on
 // UNAVAILABLE until the context ends or the client's RetryTimeout passes. Suggest is one
 // of them: the server answers a worker that asks again while its trial runs with that
-// same trial, so a retry never makes a second trial.
+// same trial, so a retry never makes a second trial. Refusals (UNAUTHENTICATED,
+// PERMISSION_DENIED) and failed TLS handshakes are not retried.
+//
+// A server started with --auth_tokens wants a bearer token (WithToken), one with
+// --tls_cert speaks TLS (WithTLS), and with --tls_client_ca also wants a client
+// certificate (WithTLS's certFile and keyFile). DialOptionsFromEnv takes all of these
+// from $HPO_TOKEN, $HPO_TLS_CA, $HPO_TLS_CERT and $HPO_TLS_KEY.
 package hpo
 
 import (
@@ -53,12 +59,19 @@ type Client struct {
 	conn         *grpc.ClientConn
 }
 
-// Dial connects to the server at target ("host:port"), plaintext unless opts say
-// otherwise. The connection is made lazily, on the first call.
+// Dial connects to the server at target ("host:port"), plaintext unless opts set
+// transport credentials (WithTLS, DialOptionsFromEnv, grpc.WithTransportCredentials).
+// The connection is made lazily, on the first call.
+//
+//	c, err := hpo.Dial("localhost:50051")                          // plaintext
+//	c, err := hpo.Dial("localhost:50051", hpo.WithToken(token))    // plaintext + token
+//	tls, err := hpo.WithTLS("ca.pem", "client.pem", "client.key")  // mutual TLS
+//	c, err := hpo.Dial("hpo.example.org:50051", tls, hpo.WithToken(token))
+//	opts, err := hpo.DialOptionsFromEnv()                          // $HPO_TOKEN, $HPO_TLS_*
+//	c, err := hpo.Dial("hpo.example.org:50051", opts...)
 func Dial(target string, opts ...grpc.DialOption) (*Client, error) {
-	if len(opts) == 0 {
-		opts = []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}
-	}
+	// Plaintext by default; transport credentials in opts come later and win.
+	opts = append([]grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}, opts...)
 	conn, err := grpc.NewClient(target, opts...)
 	if err != nil {
 		return nil, err
@@ -82,12 +95,13 @@ func (c *Client) Close() error {
 }
 
 // call runs f, retrying UNAVAILABLE with backoff; it returns the number of attempts.
+// A failed TLS handshake is UNAVAILABLE too, but a setting to fix: not retried.
 func (c *Client) call(ctx context.Context, retry bool, f func(context.Context) error) (int, error) {
 	deadline := time.Now().Add(c.RetryTimeout)
 	backoff := 50 * time.Millisecond
 	for attempt := 1; ; attempt++ {
 		err := f(ctx)
-		if err == nil || !retry || status.Code(err) != codes.Unavailable {
+		if err == nil || !retry || status.Code(err) != codes.Unavailable || handshakeFailed(err) {
 			return attempt, err
 		}
 		pause := backoff/2 + time.Duration(rand.Int64N(int64(backoff/2)+1))

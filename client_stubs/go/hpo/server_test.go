@@ -49,6 +49,22 @@ func serverBinary() (string, error) {
 var helpText string
 
 func startServer(dir string, port int) (*testServer, error) {
+	return startServerArgs(dir, port)
+}
+
+// hasFlag reports whether the server binary has a flag (from its --helpfull text).
+func hasFlag(flag string) bool {
+	if helpText == "" {
+		if bin, err := serverBinary(); err == nil {
+			out, _ := exec.Command(bin, "--helpfull").CombinedOutput()
+			helpText = string(out)
+		}
+	}
+	return strings.Contains(helpText, "--"+flag+" ")
+}
+
+// startServerArgs starts a server with extra flags after the usual ones.
+func startServerArgs(dir string, port int, extra ...string) (*testServer, error) {
 	bin, err := serverBinary()
 	if err != nil {
 		return nil, err
@@ -69,6 +85,7 @@ func startServer(dir string, port int) (*testServer, error) {
 	if strings.Contains(helpText, "--http_port") {
 		args = append(args, "--http_port=0") // never the default 8080
 	}
+	args = append(args, extra...)
 	s := &testServer{dir: dir, log: &bytes.Buffer{}}
 	s.cmd = exec.Command(bin, args...)
 	s.cmd.Stdout = s.log

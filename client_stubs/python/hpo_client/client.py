@@ -32,7 +32,7 @@ from typing import (
 import grpc
 from google.protobuf import struct_pb2
 
-from . import errors
+from . import _security, errors
 from .errors import (
     AlreadyExistsError,
     FailedPreconditionError,
@@ -127,7 +127,23 @@ class Client:
     trial is one of them: every thread of the process asks under a worker id of its own
     (``client.worker_id``), and the server answers a worker that asks again while its
     trial runs with that same trial, so a retried request never makes a second trial.
-    AddTrial and EnqueueTrial are not retried.
+    AddTrial and EnqueueTrial are not retried, and neither is a refusal
+    (UNAUTHENTICATED, PERMISSION_DENIED) or a failed TLS handshake.
+
+    Security: a server started with ``--auth_tokens`` wants a bearer token on every
+    call, sent as ``authorization: Bearer TOKEN``; one with ``--tls_cert`` speaks TLS,
+    and with ``--tls_client_ca`` also wants a client certificate. Each setting defaults
+    to an environment variable, so the same code runs against any server:
+
+    >>> client = Client("hpo.example.org:50051", token="...", tls_ca="ca.pem")
+    >>> client = Client("hpo.example.org:50051")  # $HPO_TOKEN, $HPO_TLS_CA, ...
+
+    A CA (``tls_ca``), a client certificate or ``credentials`` turns TLS on; otherwise
+    the channel is plaintext, and a token on it travels in clear text, readable by
+    anyone who sees the traffic: use TLS beyond the local machine. On TLS the token is
+    sent as gRPC call credentials; on plaintext, where gRPC refuses call credentials,
+    as metadata that the client adds to every call (``stub`` included). ``client.tls``
+    says whether the channel is TLS (None for a ``channel`` given).
 
     Args:
         target: ``host:port`` of the server.
@@ -135,9 +151,25 @@ class Client:
             thread gets its own, stable for the life of the client.
         timeout: seconds each call may take (None: no limit).
         retry_timeout: for how long to keep retrying UNAVAILABLE (0: never retry).
-        channel: an existing ``grpc.Channel`` to use instead of opening one.
-        credentials: ``grpc.ChannelCredentials`` for a TLS channel; plaintext if None.
+        channel: an existing ``grpc.Channel`` to use instead of opening one (its own
+            security stays as it is; a token is added to its calls).
+        credentials: ``grpc.ChannelCredentials`` for a TLS channel, instead of
+            ``tls_ca``/``tls_cert``/``tls_key``; plaintext if None and those are unset.
         options: gRPC channel options.
+        token: the bearer token; default ``$HPO_TOKEN``; ``""`` sends none even if
+            ``$HPO_TOKEN`` is set. Surrounding whitespace (a file's newline) is dropped.
+        tls_ca: path of the PEM CA bundle that signed the server's certificate; turns
+            TLS on. Default ``$HPO_TLS_CA``; ``""`` for none.
+        tls_cert, tls_key: paths of the client's PEM certificate and private key, for
+            a server that wants client certificates (mutual TLS); both or neither.
+            Defaults ``$HPO_TLS_CERT``, ``$HPO_TLS_KEY``. Without ``tls_ca`` the server's
+            certificate is checked against the system's CAs.
+
+    Raises:
+        ValueError: a certificate without its key (or a key without its certificate),
+            a file that cannot be read or is not PEM (the message names the setting and
+            the file), a token that cannot be sent as a header, or TLS settings given
+            together with ``credentials`` or ``channel``.
     """
 
     def __init__(
@@ -150,16 +182,52 @@ class Client:
         channel: Optional[grpc.Channel] = None,
         credentials: Optional[grpc.ChannelCredentials] = None,
         options: Optional[Sequence[Tuple[str, Any]]] = None,
+        token: Optional[str] = None,
+        tls_ca: Optional[_security.PathLike] = None,
+        tls_cert: Optional[_security.PathLike] = None,
+        tls_key: Optional[_security.PathLike] = None,
     ) -> None:
         self.target = target
+        token_value = _security.token_value(
+            _security.Setting("token", _security.ENV_TOKEN, token)
+        )
+        ca = _security.Setting("tls_ca", _security.ENV_TLS_CA, tls_ca)
+        cert = _security.Setting("tls_cert", _security.ENV_TLS_CERT, tls_cert)
+        key = _security.Setting("tls_key", _security.ENV_TLS_KEY, tls_key)
+        explicit_tls = [s.source for s in (ca, cert, key) if s.explicit and s]
+        if explicit_tls and (credentials is not None or channel is not None):
+            given = "credentials=" if credentials is not None else "channel="
+            raise ValueError(f"give {given} or {', '.join(explicit_tls)}, not both")
+        # Whether the channel is TLS (None: the caller's channel, not known) and sends a
+        # client certificate (None: not known, the caller's channel or credentials).
+        self.tls: Optional[bool] = None
+        self._client_cert: Optional[bool] = None
         if channel is None:
+            if credentials is None:
+                # The environment's TLS settings apply only when no credentials are given.
+                credentials = _security.tls_credentials(ca, cert, key)
+                self._client_cert = bool(cert)
+            self.tls = credentials is not None
             if credentials is not None:
+                if token_value is not None:
+                    credentials = grpc.composite_channel_credentials(
+                        credentials, grpc.access_token_call_credentials(token_value)
+                    )
                 channel = grpc.secure_channel(target, credentials, options=options)
             else:
                 channel = grpc.insecure_channel(target, options=options)
+                if token_value is not None:
+                    channel = grpc.intercept_channel(
+                        channel, _security.TokenInterceptor(token_value)
+                    )
             self._owns_channel = True
         else:
+            if token_value is not None:
+                channel = grpc.intercept_channel(channel, _security.TokenInterceptor(token_value))
             self._owns_channel = False
+        self._has_token = token_value is not None
+        # Kept only to blank it out of error messages, should a server echo it.
+        self._token_text = token_value
         self._channel = channel
         self._stub = pb_grpc.HpoServiceStub(channel)
         self._timeout = timeout
@@ -212,11 +280,13 @@ class Client:
             try:
                 return rpc(request, timeout=self._timeout), attempt
             except grpc.RpcError as e:
-                err = errors.from_rpc_error(e, method)
+                err = self._error(e, method)
                 err.attempts = attempt  # type: ignore[attr-defined]
                 code = e.code() if hasattr(e, "code") else None
                 pause = backoff * (0.5 + random.random() / 2)
-                if retry and code == grpc.StatusCode.UNAVAILABLE and (
+                # A failed TLS handshake is a setting to fix, not a passing outage.
+                handshake = "handshake failed" in err.message.lower()
+                if retry and code == grpc.StatusCode.UNAVAILABLE and not handshake and (
                     time.monotonic() + pause < deadline
                 ):
                     log.debug("%s: UNAVAILABLE (%s); retrying in %.2fs", method, err, pause)
@@ -224,6 +294,45 @@ class Client:
                     backoff = min(backoff * 2, 2.0)
                     continue
                 raise err from None
+
+    def _error(self, e: grpc.RpcError, method: str) -> HpoError:
+        """The HpoError for a failed call, with a hint for refusals and TLS failures.
+        The token never appears in it, even if a server should echo it."""
+        err = errors.from_rpc_error(e, method)
+        message = err.message
+        if self._token_text:
+            message = message.replace(self._token_text, "<token>")
+        code = err.code
+        if code == grpc.StatusCode.UNAUTHENTICATED:
+            if self._has_token:
+                hint = "the server did not accept the token (token= or $HPO_TOKEN)"
+            else:
+                hint = "no token was sent: pass token= or set $HPO_TOKEN"
+            message = f"{message} ({hint})"
+        elif code == grpc.StatusCode.PERMISSION_DENIED:
+            message = (
+                f"{message} (the token's role does not allow {method}; roles: "
+                "read < worker < admin)"
+            )
+        elif code == grpc.StatusCode.UNAVAILABLE:
+            lower = message.lower()
+            if "handshake failed" in lower:
+                message += (
+                    " (TLS: check tls_ca/$HPO_TLS_CA against the server's certificate, "
+                    "tls_cert and tls_key if it wants a client certificate, and that the "
+                    "server speaks TLS)"
+                )
+            elif "socket closed" in lower and self.tls is False:
+                message += " (if the server speaks TLS, set tls_ca= or $HPO_TLS_CA)"
+            elif "socket closed" in lower and self.tls and self._client_cert is False:
+                message += (
+                    " (if the server wants a client certificate, set tls_cert= and "
+                    "tls_key=, or $HPO_TLS_CERT and $HPO_TLS_KEY)"
+                )
+        if message != err.message:
+            err.message = message
+            err.args = (message,)
+        return err
 
     # -- experiments ---------------------------------------------------------------------
 

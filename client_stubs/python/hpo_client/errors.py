@@ -104,7 +104,12 @@ class AlreadyExistsError(HpoError):
 
 
 class PermissionDeniedError(HpoError):
-    """PERMISSION_DENIED."""
+    """PERMISSION_DENIED: the token's role does not allow this call.
+
+    Roles (the server's ``--auth_tokens`` file): ``read`` reads experiments and trials;
+    ``worker`` also asks for trials and reports them (and adds and enqueues trials);
+    ``admin`` also creates, stops, resumes and deletes experiments. Not retried.
+    """
 
     code = grpc.StatusCode.PERMISSION_DENIED
 
@@ -166,7 +171,8 @@ class DataLossError(HpoError):
 
 
 class UnauthenticatedError(HpoError):
-    """UNAUTHENTICATED."""
+    """UNAUTHENTICATED: the server wants a bearer token and got none, or one it does
+    not know (``token=`` or ``$HPO_TOKEN``; the message says which). Not retried."""
 
     code = grpc.StatusCode.UNAUTHENTICATED
 

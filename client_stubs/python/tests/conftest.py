@@ -16,7 +16,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Iterator, List, Optional
+from typing import Iterator, List, Optional, Sequence
 
 import pytest
 
@@ -53,18 +53,33 @@ def server_flags() -> str:
 
 
 class Server:
-    """One hpo-server process; ``start()`` again after ``stop()`` reuses port and DB."""
+    """One hpo-server process; ``start()`` again after ``stop()`` reuses port and DB.
 
-    def __init__(self, workdir: Path, port: int = 0) -> None:
+    ``args`` are more flags, after the usual ones (e.g. ``--tls_cert=...``,
+    ``--auth_tokens=...``). Readiness is the port file, which the server writes once
+    both of its ports serve, TLS or not: no call is needed, so no token either.
+    """
+
+    def __init__(self, workdir: Path, port: int = 0, args: Sequence[str] = ()) -> None:
         self.workdir = workdir
         self.db = workdir / "hpo.db"
         self.port = port
+        self.args = list(args)
         self.proc: Optional[subprocess.Popen] = None
         self.log = workdir / "server.log"
 
     @property
     def address(self) -> str:
         return f"127.0.0.1:{self.port}"
+
+    @property
+    def http_url(self) -> str:
+        """The REST base URL the server printed (``http://`` or ``https://``), the last
+        one in the log: that of the running process."""
+        found = re.findall(r"^Access REST Service at (\S+)$", self.log.read_text(), re.M)
+        if not found:
+            raise RuntimeError(f"no REST URL in the server's log: {self.log.read_text()[-2000:]}")
+        return found[-1]
 
     def start(self, timeout: float = 20) -> "Server":
         port_file = self.workdir / "port"
@@ -80,6 +95,7 @@ class Server:
         ]
         if "--http_port" in server_flags():
             args.append("--http_port=0")  # never the default 8080, which may be taken
+        args += self.args
         self.proc = subprocess.Popen(
             args, stdout=open(self.log, "ab"), stderr=subprocess.STDOUT
         )
