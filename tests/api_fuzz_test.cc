@@ -1195,6 +1195,10 @@ TEST_F(ApiFuzzAuthTest, NoRequestWithoutAValidTokenReachesAHandler) {
         http.Request("DELETE", "/v1/experiments/p1", "", "", as(kWorker));
     EXPECT_EQ(denied.status, 403) << denied.body;
     EXPECT_TRUE(absl::StrContains(denied.body, "needs admin")) << denied.body;
+    // A role too weak is told so before its body is read.
+    const HttpResult malformed = http.Request(
+        "POST", "/v1/experiments", "{\"name\": ", "text/plain", as(kWorker));
+    EXPECT_EQ(malformed.status, 403) << malformed.body;
     const HttpResult kruize =
         http.Request("POST", "/experiment_trials",
                      R"({"experiment_name": "p1", "operation": "EXP_DELETE"})",
