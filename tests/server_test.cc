@@ -18,6 +18,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/text_format.h"
 #include "google/protobuf/util/json_util.h"
@@ -26,6 +27,7 @@
 #include "grpc/reflection/v1alpha/reflection.grpc.pb.h"
 #include "grpcpp/client_context.h"
 #include "gtest/gtest.h"
+#include "tests/http_client.h"
 #include "tests/server_process.h"
 
 namespace hpo {
@@ -690,6 +692,12 @@ TEST(LogFormatTest, JsonLogHasOneObjectPerRequest) {
     ASSERT_EQ(stub->ReportResult(&ctx, req, &t).error_code(),
               grpc::StatusCode::NOT_FOUND);
   }
+  {
+    const int http_port = testing::HttpPortFromLog(server.Log());
+    ASSERT_GT(http_port, 0) << server.Log();
+    testing::HttpClient http(http_port);
+    ASSERT_EQ(http.Get("/v1/experiments/missing-over-http").status, 404);
+  }
   // The line is written before the answer is sent.
   const std::string log = server.Log();
   ASSERT_FALSE(log.empty());
@@ -697,12 +705,17 @@ TEST(LogFormatTest, JsonLogHasOneObjectPerRequest) {
   const std::vector<google::protobuf::Struct> lines = JsonLogLines(log);
   const google::protobuf::Struct* get = nullptr;
   const google::protobuf::Struct* report = nullptr;
+  const google::protobuf::Struct* http_get = nullptr;
   for (const google::protobuf::Struct& line : lines) {
     const auto& f = line.fields();
     ASSERT_TRUE(f.count("time") && f.count("level") && f.count("message"))
         << line.DebugString();
+    if (f.count("http_method") > 0) http_get = &line;
     if (f.count("rpc") == 0) continue;
-    if (f.at("rpc").string_value() == "GetExperiment") get = &line;
+    // The first: the gRPC client's (the gateway's call comes later).
+    if (f.at("rpc").string_value() == "GetExperiment" && get == nullptr) {
+      get = &line;
+    }
     if (f.at("rpc").string_value() == "ReportResult") report = &line;
   }
   ASSERT_NE(get, nullptr) << log;
@@ -724,6 +737,46 @@ TEST(LogFormatTest, JsonLogHasOneObjectPerRequest) {
   EXPECT_EQ(r.at("experiment").string_value(), "missing-too");
   ASSERT_EQ(r.at("trial").kind_case(), google::protobuf::Value::kNumberValue);
   EXPECT_EQ(r.at("trial").number_value(), 3);
+  // The HTTP gateway's own line, beside the call it made.
+  ASSERT_NE(http_get, nullptr) << log;
+  const auto& h = http_get->fields();
+  EXPECT_EQ(h.at("http_method").string_value(), "GET");
+  EXPECT_EQ(h.at("path").string_value(), "/v1/experiments/missing-over-http");
+  EXPECT_EQ(h.at("http_status").number_value(), 404);
+  EXPECT_GE(h.at("duration_ms").number_value(), 0);
+  EXPECT_NE(h.at("peer").string_value().find("127.0.0.1"), std::string::npos);
+}
+
+TEST(LogFormatTest, JsonLogNamesTheCallerByItsTokenNeverTheToken) {
+  const std::string tokens = testing::TempPath("log-tokens.csv");
+  std::ofstream(tokens) << "secret-token-value-1234,ci-workers,worker\n";
+  ServerProcess server;
+  ASSERT_TRUE(server.Start(
+      {"--log_format=json", "--log_level=debug", "--auth_tokens=" + tokens}));
+  auto stub = server.NewStub();
+  for (const char* authorization :
+       {"Bearer secret-token-value-1234", "Bearer secret-token-value-9999"}) {
+    grpc::ClientContext ctx;
+    ctx.AddMetadata("authorization", authorization);
+    v1::GetExperimentRequest req;
+    req.set_name("nobody");
+    v1::Experiment e;
+    stub->GetExperiment(&ctx, req, &e);
+  }
+  const std::string log = server.Log();
+  EXPECT_EQ(log.find("secret-token-value"), std::string::npos) << log;
+  std::vector<std::string> seen;
+  for (const google::protobuf::Struct& line : JsonLogLines(log)) {
+    const auto& f = line.fields();
+    if (f.count("rpc") == 0) continue;
+    seen.push_back(
+        absl::StrCat(f.at("status").string_value(), " ",
+                     f.count("caller") ? f.at("caller").string_value() : "-",
+                     " ", f.count("auth") ? f.at("auth").string_value() : "-"));
+  }
+  EXPECT_EQ(seen, (std::vector<std::string>{"NOT_FOUND ci-workers -",
+                                            "UNAUTHENTICATED - unknown_token"}))
+      << log;
 }
 
 TEST(LogFormatTest, UnknownLogFormatExitsNamingTheFlag) {

@@ -89,10 +89,17 @@ void Gateway::Handle(HttpRequest request, Responder respond) {
   if (GetLogLevel() <= LogLevel::DEBUG) {
     // One line per request, like the gRPC side.
     respond = [respond = std::move(respond), start = absl::Now(),
-               line = absl::StrCat(request.method, " ", request.path, " from ",
-                                   request.peer)](HttpResponse r) {
-      HPO_LOG(DEBUG) << "http " << line << ": " << r.status << " in "
-                     << absl::FormatDuration(absl::Now() - start);
+               method = request.method, path = request.path,
+               peer = request.peer](HttpResponse r) {
+      const absl::Duration took = absl::Now() - start;
+      HPO_LOG(DEBUG)
+              .With("http_method", method)
+              .With("path", path)
+              .With("http_status", r.status)
+              .With("duration_ms", absl::ToDoubleMilliseconds(took))
+              .With("peer", peer)
+          << "http " << method << " " << path << " from " << peer << ": "
+          << r.status << " in " << absl::FormatDuration(took);
       respond(std::move(r));
     };
   }
