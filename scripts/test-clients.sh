@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Tests the clients against the real server binary: the generated stubs are up to date,
-# the Python client (pytest, with a real Ray Tune run, the README's grpcurl commands and the
-# security tests: TLS, tokens, hpoctl), the Go client (go test), and the examples as smoke
-# tests. Installs nothing (scripts/install-deps.sh does); builds the server and hpoctl if
-# needed. Ends with the line
+# the Python client (pytest, with a real Ray Tune run, real Optuna studies, the README's
+# grpcurl commands and the security tests: TLS, tokens, hpoctl), the Go client (go test),
+# and the examples as smoke tests. Installs nothing (scripts/install-deps.sh does); builds
+# the server and hpoctl if needed. Ends with the line
 #   clients: N passed, N failed
 # and exits non-zero if anything failed or nothing ran.
 set -uo pipefail
@@ -92,7 +92,7 @@ stop_server() { # stops the last server started
 echo "== scripts/generate-stubs.sh --check"
 if scripts/generate-stubs.sh --check; then count "stubs up to date" 1 0; else count "stubs up to date" 0 1; fi
 
-# --- Python: pytest (client, Ray Tune, grpcurl, security, packaging) ------------------------
+# --- Python: pytest (client, Ray Tune, Optuna, grpcurl, security, packaging) ----------------
 echo "== pytest client_stubs/python/tests"
 "$PYTHON" -m pytest -q -p no:cacheprovider --junitxml="$WORK/pytest.xml" \
   client_stubs/python/tests

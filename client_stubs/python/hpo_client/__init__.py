@@ -18,7 +18,8 @@
     print(exp.best().params)
 
 The generated messages and stub are in ``hpo_client.v1`` (``hpo_pb2``,
-``hpo_pb2_grpc``); the Ray Tune searcher is ``hpo_client.ray.HpoSearch``.
+``hpo_pb2_grpc``); the Ray Tune searcher is ``hpo_client.ray.HpoSearch``; the Optuna
+sampler and pruner are ``hpo_client.optuna.HpoSampler`` and ``HpoPruner``.
 """
 
 from .client import Client, Experiment, Trial, TrialPruned

@@ -26,8 +26,8 @@ def test_wheel_holds_the_stubs_and_imports_from_an_install(tmp_path: Path, addre
     )
     (wheel,) = (tmp_path / "dist").glob("hpo_client-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
-    for f in ("hpo_client/__init__.py", "hpo_client/ray.py", "hpo_client/py.typed",
-              "hpo_client/v1/hpo_pb2.py", "hpo_client/v1/hpo_pb2.pyi",
+    for f in ("hpo_client/__init__.py", "hpo_client/ray.py", "hpo_client/optuna.py",
+              "hpo_client/py.typed", "hpo_client/v1/hpo_pb2.py", "hpo_client/v1/hpo_pb2.pyi",
               "hpo_client/v1/hpo_pb2_grpc.py"):
         assert f in names
     metadata = zipfile.ZipFile(wheel).read("hpo_client-0.1.0.dist-info/METADATA").decode()
