@@ -1,5 +1,6 @@
 #include "cli/args.h"
 
+#include <algorithm>
 #include <cstdlib>
 
 namespace hpo::cli {
@@ -25,12 +26,14 @@ const char kUsage[] =
     "The server defaults to $HPO_SERVER, else localhost:50051.\n"
     "Security (before or after the command; each defaults to its variable):\n"
     "  --token TOKEN      bearer token, sent on every call  ($HPO_TOKEN)\n"
-    "  --tls_ca FILE      PEM CA of the server's certificate; turns TLS on\n"
+    "  --tls-ca FILE      PEM CA of the server's certificate; turns TLS on\n"
     "                     ($HPO_TLS_CA)\n"
-    "  --tls_cert FILE, --tls_key FILE\n"
+    "  --tls-cert FILE, --tls-key FILE\n"
     "                     client certificate and key, for a server with\n"
     "                     --tls_client_ca  ($HPO_TLS_CERT, $HPO_TLS_KEY)\n"
-    "Without TLS a token crosses the network in clear text.\n";
+    "Without TLS a token crosses the network in clear text.\n"
+    "Flags are kebab-case; snake_case spellings (--max_trials, --tls_ca) are\n"
+    "accepted too.\n";
 
 std::string Args::Get(const std::string& name, const std::string& def) const {
   auto it = flags.find(name);
@@ -42,6 +45,11 @@ std::vector<std::string> Args::GetAll(const std::string& name) const {
   return it == flags.end() ? std::vector<std::string>{} : it->second;
 }
 
+std::string FlagName(std::string name) {
+  std::replace(name.begin(), name.end(), '_', '-');
+  return name;
+}
+
 Args ParseArgs(int argc, const char* const* argv, int start) {
   Args args;
   for (int i = start; i < argc; ++i) {
@@ -50,11 +58,11 @@ Args ParseArgs(int argc, const char* const* argv, int start) {
       std::string name = a.substr(a[1] == '-' ? 2 : 1);
       auto eq = name.find('=');
       if (eq != std::string::npos) {
-        args.flags[name.substr(0, eq)].push_back(name.substr(eq + 1));
+        args.flags[FlagName(name.substr(0, eq))].push_back(name.substr(eq + 1));
       } else if (i + 1 < argc) {
-        args.flags[name].push_back(argv[++i]);
+        args.flags[FlagName(name)].push_back(argv[++i]);
       } else {
-        args.flags[name].push_back("");
+        args.flags[FlagName(name)].push_back("");
       }
     } else {
       args.positional.push_back(a);
@@ -83,8 +91,9 @@ CommandLine ParseCommandLine(int argc, const char* const* argv) {
     int used = 1;
     if (eq != std::string::npos) {
       value = name.substr(eq + 1);
-      name = name.substr(0, eq);
+      name = FlagName(name.substr(0, eq));
     } else if (i + 1 < argc) {
+      name = FlagName(name);
       value = argv[i + 1];
       used = 2;
     } else {
@@ -104,8 +113,7 @@ CommandLine ParseCommandLine(int argc, const char* const* argv) {
   line.command = argv[i];
   line.args = ParseArgs(argc, argv, i + 1);
   if (line.args.Has("server")) line.server = line.args.Get("server");
-  for (const char* name : {"token", "tls_ca", "tls_cert", "tls_key", "tls-ca",
-                           "tls-cert", "tls-key"}) {
+  for (const char* name : {"token", "tls-ca", "tls-cert", "tls-key"}) {
     if (line.args.Has(name)) line.security.Set(name, line.args.Get(name));
   }
   return line;

@@ -81,7 +81,7 @@ TEST_F(ArgsTest, ServerAndSecurityBeforeOrAfterTheCommand) {
   EXPECT_EQ(line.security.token.value, "t1");
   EXPECT_EQ(line.security.token.from, "--token");
   EXPECT_EQ(line.security.ca.value, "ca.pem");
-  EXPECT_EQ(line.security.ca.from, "--tls_ca");
+  EXPECT_EQ(line.security.ca.from, "--tls-ca");
   EXPECT_EQ(line.security.cert.value, "c.pem");
   EXPECT_EQ(line.security.key.value, "k.pem");
 }

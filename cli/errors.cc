@@ -21,11 +21,11 @@ std::string ClosedHint(const Connection& connection,
                        const std::string& message) {
   if (message.find("Socket closed") == std::string::npos) return "";
   if (!connection.tls) {
-    return "; if the server speaks TLS, set --tls_ca or $HPO_TLS_CA";
+    return "; if the server speaks TLS, set --tls-ca or $HPO_TLS_CA";
   }
   if (!connection.client_cert) {
-    return "; if the server wants a client certificate, set --tls_cert and "
-           "--tls_key";
+    return "; if the server wants a client certificate, set --tls-cert and "
+           "--tls-key";
   }
   return "";
 }
@@ -56,8 +56,8 @@ std::string RpcError(const Connection& connection, const std::string& what,
       if (HandshakeFailed(status)) {
         return what + ": TLS handshake with the hpo server at " +
                connection.server + " failed (" + message +
-               "); check --tls_ca (the CA of the server's certificate), "
-               "--tls_cert and --tls_key (if the server wants a client "
+               "); check --tls-ca (the CA of the server's certificate), "
+               "--tls-cert and --tls-key (if the server wants a client "
                "certificate), and that the server speaks TLS";
       }
       // gRPC fails fast (no wait_for_ready), so an unreachable server is one

@@ -35,12 +35,12 @@ TEST(RpcErrorTest, ClosedSocketHintsAtTls) {
   EXPECT_EQ(ListError(StatusCode::UNAVAILABLE, "Socket closed"),
             "list: cannot reach the hpo server at host:1 (Socket closed); set "
             "--server HOST:PORT or $HPO_SERVER; if the server speaks TLS, set "
-            "--tls_ca or $HPO_TLS_CA");
+            "--tls-ca or $HPO_TLS_CA");
   Connection tls = Plain();
   tls.tls = true;
   EXPECT_NE(ListError(StatusCode::UNAVAILABLE, "Socket closed", tls)
                 .find("; if the server wants a client certificate, set "
-                      "--tls_cert and --tls_key"),
+                      "--tls-cert and --tls-key"),
             std::string::npos);
   tls.client_cert = true;
   EXPECT_EQ(ListError(StatusCode::UNAVAILABLE, "Socket closed", tls)
@@ -54,8 +54,8 @@ TEST(RpcErrorTest, FailedHandshakeNamesTheTlsFlags) {
   EXPECT_EQ(RpcError(tls, "get",
                      Status(StatusCode::UNAVAILABLE, "SSL Handshake FAILED")),
             "get: TLS handshake with the hpo server at host:1 failed (SSL "
-            "Handshake FAILED); check --tls_ca (the CA of the server's "
-            "certificate), --tls_cert and --tls_key (if the server wants a "
+            "Handshake FAILED); check --tls-ca (the CA of the server's "
+            "certificate), --tls-cert and --tls-key (if the server wants a "
             "client certificate), and that the server speaks TLS");
 }
 

@@ -20,9 +20,9 @@ Security::Setting FromVariable(const char* flag, const char* var) {
 
 Security Security::FromEnv() {
   return {FromVariable("--token", "HPO_TOKEN"),
-          FromVariable("--tls_ca", "HPO_TLS_CA"),
-          FromVariable("--tls_cert", "HPO_TLS_CERT"),
-          FromVariable("--tls_key", "HPO_TLS_KEY")};
+          FromVariable("--tls-ca", "HPO_TLS_CA"),
+          FromVariable("--tls-cert", "HPO_TLS_CERT"),
+          FromVariable("--tls-key", "HPO_TLS_KEY")};
 }
 
 bool Security::Set(std::string name, const std::string& value) {

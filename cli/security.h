@@ -1,5 +1,5 @@
-// The connection's security settings: --token, --tls_ca, --tls_cert and
-// --tls_key (before or after the command), else $HPO_TOKEN, $HPO_TLS_CA,
+// The connection's security settings: --token, --tls-ca, --tls-cert and
+// --tls-key (before or after the command), else $HPO_TOKEN, $HPO_TLS_CA,
 // $HPO_TLS_CERT and $HPO_TLS_KEY. Each remembers which of the two set it, so
 // that an error names what the user wrote.
 
@@ -14,7 +14,7 @@ struct Security {
   struct Setting {
     std::string value;
     std::string from;  // the flag or the variable that set it
-    std::string flag;  // the flag, "--tls_key"
+    std::string flag;  // the flag, "--tls-key"
     std::string env;   // the variable, "$HPO_TLS_KEY"
   };
   Setting token, ca, cert, key;

@@ -36,11 +36,11 @@ TEST_F(SecurityTest, VariablesThenFlags) {
   Security s = Security::FromEnv();
   EXPECT_EQ(s.key.value, "env.key");
   EXPECT_EQ(s.key.from, "$HPO_TLS_KEY");
-  EXPECT_EQ(s.key.flag, "--tls_key");
+  EXPECT_EQ(s.key.flag, "--tls-key");
   EXPECT_EQ(s.token.value, "");
   EXPECT_TRUE(s.Set("tls-key", "flag.key"));
   EXPECT_EQ(s.key.value, "flag.key");
-  EXPECT_EQ(s.key.from, "--tls_key");
+  EXPECT_EQ(s.key.from, "--tls-key");
   EXPECT_FALSE(s.Set("server", "x"));
 }
 
@@ -62,14 +62,14 @@ TEST_F(SecurityTest, CertificateNeedsItsKey) {
   Security s = Security::FromEnv();
   s.Set("tls_cert", "c.pem");
   EXPECT_EQ(Refusal(s),
-            "--tls_cert is set but neither --tls_key nor $HPO_TLS_KEY is" +
+            "--tls-cert is set but neither --tls-key nor $HPO_TLS_KEY is" +
                 needs_both);
   // The flag given empty overrides the variable.
   ::setenv("HPO_TLS_KEY", "k.pem", 1);
   s = Security::FromEnv();
   s.Set("tls_key", "");
   s.Set("tls_cert", "c.pem");
-  EXPECT_EQ(Refusal(s), "--tls_cert is set but --tls_key is not" + needs_both);
+  EXPECT_EQ(Refusal(s), "--tls-cert is set but --tls-key is not" + needs_both);
 }
 
 TEST_F(SecurityTest, ReadPemNamesTheSettingAndTheFile) {
@@ -78,13 +78,13 @@ TEST_F(SecurityTest, ReadPemNamesTheSettingAndTheFile) {
   s.Set("tls_ca", "/no/such/ca.pem");
   EXPECT_FALSE(ReadPem(s.ca, &out, &error));
   EXPECT_EQ(error,
-            "--tls_ca /no/such/ca.pem: cannot read it: No such file or "
+            "--tls-ca /no/such/ca.pem: cannot read it: No such file or "
             "directory");
   const std::string text = TempFile("not.pem", "hello\n");
   s.Set("tls_ca", text);
   EXPECT_FALSE(ReadPem(s.ca, &out, &error));
   EXPECT_EQ(error,
-            "--tls_ca " + text + ": not a PEM file (no -----BEGIN line)");
+            "--tls-ca " + text + ": not a PEM file (no -----BEGIN line)");
   const std::string pem = TempFile(
       "ca.pem", "-----BEGIN CERTIFICATE-----\nx\n-----END CERTIFICATE-----\n");
   s.Set("tls_ca", pem);

@@ -682,4 +682,4 @@ def test_client_settings_errors_name_the_setting_and_file(tmp_path, monkeypatch,
     assert out.returncode == 1 and str(missing) in out.stderr, out.stderr
     out = hpoctl("--server", "localhost:1", "--tls_cert", str(pki.client_cert), "list",
                  cwd=tmp_path)
-    assert out.returncode == 1 and "--tls_key" in out.stderr, out.stderr
+    assert out.returncode == 1 and "--tls-key" in out.stderr, out.stderr
