@@ -49,6 +49,18 @@ TEST_F(ArgsTest, ParsesEveryFlagForm) {
   EXPECT_FALSE(args.Has("x"));
 }
 
+TEST_F(ArgsTest, SnakeCaseSpellingsAreAliases) {
+  const Argv a({"--tls_ca", "ca.pem", "run", "--max_trials", "5",
+                "--metrics-file=m.txt", "--trial_timeout=9"});
+  const CommandLine line = ParseCommandLine(a.argc(), a.argv());
+  EXPECT_EQ(line.command, "run");
+  EXPECT_EQ(line.security.ca.value, "ca.pem");
+  EXPECT_EQ(line.args.Get("max-trials"), "5");
+  EXPECT_EQ(line.args.Get("metrics-file"), "m.txt");
+  EXPECT_EQ(line.args.Get("trial-timeout"), "9");
+  EXPECT_FALSE(line.args.Has("max_trials"));
+}
+
 TEST_F(ArgsTest, MissingFlagsAndTrailingFlag) {
   Argv a({"list", "--verbose"});
   Args args = ParseArgs(a.argc(), a.argv(), 2);
