@@ -18,11 +18,11 @@ BUILD_PACKAGES=(
 # The tests: GoogleTest; python3 for the clients; Prometheus (promtool, and a real
 # scraper of /metrics); for k8s/, the image (mmdebstrap, umoci; skopeo reads it
 # back) and the wiring test's network namespace; the security tests' certificates
-# (openssl) and HTTPS requests (curl).
+# (openssl) and HTTPS requests (curl); Clang for the thread-safety analysis.
 TEST_PACKAGES=(
   libgtest-dev libgmock-dev python3 prometheus
   mmdebstrap umoci skopeo iproute2 util-linux
-  openssl curl
+  openssl curl clang
 )
 PACKAGES=("${BUILD_PACKAGES[@]}")
 server_only=0

@@ -20,16 +20,16 @@ void ThreadPool::Schedule(absl::AnyInvocable<void()> work) {
   queue_.push_back(std::move(work));
 }
 
+bool ThreadPool::HasWorkOrStopping() const {
+  return stopping_ || !queue_.empty();
+}
+
 void ThreadPool::Run() {
   while (true) {
     absl::AnyInvocable<void()> work;
     {
       absl::MutexLock lock(&mu_);
-      mu_.Await(absl::Condition(
-          +[](ThreadPool* pool) ABSL_NO_THREAD_SAFETY_ANALYSIS {
-            return pool->stopping_ || !pool->queue_.empty();
-          },
-          this));
+      mu_.Await(absl::Condition(this, &ThreadPool::HasWorkOrStopping));
       if (queue_.empty()) return;  // stopping, and nothing left to run
       work = std::move(queue_.front());
       queue_.pop_front();

@@ -28,6 +28,8 @@ class ThreadPool {
 
  private:
   void Run();
+  // What a worker thread waits for; called with mu_ held (absl::Condition).
+  bool HasWorkOrStopping() const ABSL_SHARED_LOCKS_REQUIRED(mu_);
 
   absl::Mutex mu_;
   std::deque<absl::AnyInvocable<void()>> queue_ ABSL_GUARDED_BY(mu_);

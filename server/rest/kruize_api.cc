@@ -120,7 +120,10 @@ struct Rule {
 std::optional<std::string> Check(const Struct& object,
                                  std::initializer_list<Rule> rules, bool open) {
   if (!open) {
-    for (const auto& [key, unused] : object.fields()) {
+    for (const auto& field : object.fields()) {
+      // A name, not a structured binding: lambdas capture those only from
+      // C++20.
+      const std::string& key = field.first;
       const bool known =
           std::any_of(rules.begin(), rules.end(),
                       [&](const Rule& r) { return key == r.name; });
