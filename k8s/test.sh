@@ -65,6 +65,36 @@ validate_file() { validate <"$1"; }
 check "k8s/overlays/secure/secrets.example.yaml is valid for Kubernetes $KUBERNETES_VERSION" \
   validate_file k8s/overlays/secure/secrets.example.yaml
 
+# Katib's katib-config entries (not applied: merged into Katib's own ConfigMap) run the
+# container k8s/katib's Deployment runs, for every algorithm Katib names.
+katib_config_matches() {
+  kustomize build k8s/katib | python3 -c '
+import sys, yaml
+docs = [d for d in yaml.safe_load_all(sys.stdin) if d]
+(dep,) = [d for d in docs if d["kind"] == "Deployment"]
+(c,) = dep["spec"]["template"]["spec"]["containers"]
+cfg = yaml.safe_load(open("k8s/katib/katib-config.yaml"))
+assert cfg["kind"] == "KatibConfig", cfg["kind"]
+args = [a for a in c["args"] if not a.startswith("--db=")]
+names = set()
+for s in cfg["runtime"]["suggestions"]:
+    assert s["image"] == c["image"], (s["image"], c["image"])
+    assert s["args"] == args, (s["algorithmName"], s["args"], args)
+    names.add(s["algorithmName"])
+katib = {"random", "grid", "tpe", "multivariate-tpe", "bayesianoptimization", "cmaes",
+         "sobol", "hyperband"}
+assert katib <= names, katib - names
+(es,) = cfg["runtime"]["earlyStoppings"]
+assert es["algorithmName"] == "medianstop" and es["image"] == c["image"]
+assert es["args"] == [a.replace("6789", "6788") for a in args], es["args"]
+probe = c["readinessProbe"]["grpc"]
+assert probe == {"port": 6789, "service": "manager.v1beta1.Suggestion"}, probe
+assert c["ports"] == [{"name": "api", "containerPort": 6789}], c["ports"]
+'
+}
+check "k8s/katib/katib-config.yaml runs k8s/katib's container for Katib's algorithms" \
+  katib_config_matches
+
 # The validator refuses what a cluster would: a port given as a string, a misspelled
 # field, a required field left out.
 refused() { # sed-expression

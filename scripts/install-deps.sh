@@ -75,6 +75,17 @@ then
   "$PYTHON" -m pip install -q --disable-pip-version-check --root-user-action=ignore \
     -r "$REQUIREMENTS" >&2
 fi
+# Katib's SDK, only for the API descriptor its wheel ships (third_party/katib/update.py,
+# the Katib tests' client): without its dependencies, which pin protobuf<5.
+KATIB_REQUIREMENTS=$ROOT/client_stubs/python/requirements-katib.txt
+katib_want=$(sed -nE 's/^kubeflow-katib==([^ #]+).*/\1/p' "$KATIB_REQUIREMENTS")
+katib_have=$("$PYTHON" -c 'from importlib.metadata import version; print(version("kubeflow-katib"))' \
+  2>/dev/null || true)
+if [[ $katib_have != "$katib_want" ]]; then
+  echo "installing Python packages from $KATIB_REQUIREMENTS (without dependencies)" >&2
+  "$PYTHON" -m pip install -q --disable-pip-version-check --root-user-action=ignore \
+    --no-deps -r "$KATIB_REQUIREMENTS" >&2
+fi
 if ! command -v go >/dev/null; then
   echo "install-deps: go is needed for the Go client and its tools" >&2
   exit 1

@@ -28,6 +28,7 @@
 #include "grpcpp/server_builder.h"
 #include "server/auth/token_file.h"
 #include "server/grpc_service.h"
+#include "server/katib/katib_server.h"
 #include "server/log.h"
 #include "server/metrics/metrics.h"
 #include "server/metrics/process_metrics.h"
@@ -85,6 +86,14 @@ ABSL_FLAG(std::string, auth_tokens, "",
 ABSL_FLAG(bool, metrics_public, false,
           "With --auth_tokens: serve /metrics without a token (by default it "
           "needs the read role).");
+ABSL_FLAG(std::optional<int>, katib_port, std::nullopt,
+          "Serve Katib's suggestion API (Suggestion, EarlyStopping, health "
+          "for manager.v1beta1.Suggestion) on this port, on --katib_host, in "
+          "plaintext without tokens as Katib's controller calls it: keep it "
+          "inside the cluster. 6789 in Katib's manifests; 0 picks a free "
+          "one. Unset: off.");
+ABSL_FLAG(std::string, katib_host, "",
+          "Address --katib_port listens on. Default: --host.");
 ABSL_FLAG(int, http_timeout_seconds, 60,
           "An HTTP connection idle this long is closed, and a request's calls "
           "time out after it.");
@@ -273,6 +282,16 @@ int Run() {
                         : "")
                 << (tokens != nullptr ? ", bearer tokens required" : "");
 
+  auto katib = katib::KatibServer::MaybeStart(
+      absl::GetFlag(FLAGS_katib_port),
+      absl::GetFlag(FLAGS_katib_host).empty() ? host
+                                              : absl::GetFlag(FLAGS_katib_host),
+      service->get());
+  if (!katib.ok()) {
+    HPO_LOG(ERROR) << katib.status().message();
+    return 1;
+  }
+
   // The HTTP listener calls the gRPC server in-process, so it starts after it
   // and stops before it.
   std::unique_ptr<rest::Gateway> gateway;
@@ -357,6 +376,7 @@ int Run() {
                 << (signal_number == SIGTERM ? "SIGTERM" : "SIGINT")
                 << "; shutting down";
   server->GetHealthCheckService()->SetServingStatus(false);
+  katib->reset();  // it calls the service, which the pool runs
   if (http != nullptr) {
     http->Stop(absl::GetFlag(FLAGS_shutdown_grace_seconds));
   }

@@ -564,3 +564,52 @@ def test_secure_workers_join_with_a_worker_token(cluster: Cluster, pods: List[Po
     assert all(t["state"] == "COMPLETED" for t in final), final
     owners = {re.sub(r"-\d+$", "", t["workerId"]) for t in final}
     assert owners <= {p.name for p in workers}, owners
+
+
+def test_katib_suggestion_pod_serves_katibs_api(cluster: Cluster, pods: List[Pod]) -> None:
+    """k8s/katib: the pod Katib makes from katib-config.yaml's entries passes Katib's
+    probes, and Katib's controller reaches GetSuggestions by the Service's name."""
+    from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
+
+    objects = cluster.apply("k8s/katib")
+    deployment = find(objects, "Deployment", "hpo-suggestion")
+    pod = cluster.pod(deployment["spec"]["template"], pod_name("hpo-suggestion-5f7d8c9b4d"))
+    pods.append(pod)
+    pod.start()
+    server = pod.container("suggestion")
+    server.wait_probe("readinessProbe")
+    server.wait_probe("livenessProbe")
+
+    # Katib's messages from the descriptor the server is built from.
+    files = descriptor_pb2.FileDescriptorSet.FromString(
+        (REPO / "third_party/katib/api.pb").read_bytes())
+    pool = descriptor_pool.DescriptorPool()
+    for f in files.file:
+        pool.Add(f)
+    message = lambda n: message_factory.GetMessageClass(
+        pool.FindMessageTypeByName(f"api.v1.beta1.{n}"))
+    request = message("GetSuggestionsRequest")(current_request_number=2, total_request_number=2)
+    request.experiment.name = "iris"
+    p = request.experiment.spec.parameter_specs.parameters.add(name="lr", parameter_type=1)
+    p.feasible_space.min, p.feasible_space.max = "0.01", "0.1"
+    request.experiment.spec.objective.type = 2  # MAXIMIZE
+    request.experiment.spec.objective.objective_metric_name = "accuracy"
+    request.experiment.spec.algorithm.algorithm_name = "tpe"
+
+    service = find(objects, "Service", "hpo-suggestion")
+    port = service["spec"]["ports"][0]["port"]
+    namespace = service["metadata"]["namespace"]
+    with grpc.insecure_channel(f"hpo-suggestion.{namespace}:{port}") as channel:
+        call = channel.unary_unary(
+            "/api.v1.beta1.Suggestion/GetSuggestions",
+            request_serializer=request.SerializeToString,
+            response_deserializer=message("GetSuggestionsReply").FromString)
+        reply = call(request, timeout=30)
+    assert len(reply.parameter_assignments) == 2
+    for a in reply.parameter_assignments:
+        assert 0.01 <= float(a.assignments[0].value) <= 0.1
+
+    # Its database is on the data volume, not the read-only root.
+    assert (pod.volumes["data"] / "hpo.db").exists(), list(pod.volumes["data"].iterdir())
+    server.kill(signal.SIGTERM)
+    assert server.wait(pod.spec.get("terminationGracePeriodSeconds", 30)) == 0, server.output()

@@ -16,6 +16,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "samplers/cmaes/cma.h"
+#include "samplers/draws.h"
 
 namespace hpo {
 namespace {
@@ -225,21 +226,56 @@ class CmaEsSampler : public Sampler {
   absl::StatusOr<Suggestion> Suggest(const SearchSpace& space,
                                      const History& history,
                                      Rng& rng) override {
+    std::optional<Replay> replay;
+    if (!dims_.empty() && CountUsable(history) >= options_.n_startup_trials) {
+      replay = Rebuild(history);
+    }
+    // A draw that repeats a running trial (possible where the space is
+    // discrete: rounding and margins map many samples to one point) is drawn
+    // again from the same distribution; after kRedraws repeats the space is
+    // all but taken, and the last draw is as good as any.
+    constexpr int kRedraws = 64;
+    Suggestion s = Draw(space, replay, rng);
+    for (int attempt = 1; attempt < kRedraws && RepeatsRunning(history, s);
+         ++attempt) {
+      s = Draw(space, replay, rng);
+    }
+    return s;
+  }
+
+ private:
+  struct Replay {
+    Cma cma;
+    Tag tag;
+  };
+
+  static bool RepeatsRunning(const History& history, const Suggestion& s) {
+    for (const TrialRecord& t : history.trials) {
+      if ((t.state == TrialState::kRunning ||
+           t.state == TrialState::kWaiting) &&
+          SameConfiguration(t.params, s.params)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  Suggestion Draw(const SearchSpace& space, std::optional<Replay>& replay,
+                  Rng& rng) const {
     Suggestion s;
     s.params.assign(space.size(), 0);
     std::optional<Eigen::VectorXd> x;
-    if (!dims_.empty() && CountUsable(history) >= options_.n_startup_trials) {
-      Replay replay = Rebuild(history);
-      x = replay.cma.Sample(rng);
+    if (replay.has_value()) {
+      x = replay->cma.Sample(rng);
+      Tag tag = replay->tag;
       if (margin_) {
         for (size_t j = 0; j < dims_.size(); ++j) {
           if (bins_[j].has_value()) {
-            replay.tag.offsets.push_back(
-                Encode(*bins_[j], (*x)[static_cast<int>(j)]));
+            tag.offsets.push_back(Encode(*bins_[j], (*x)[static_cast<int>(j)]));
           }
         }
       }
-      s.sampler_data = FormatTag(replay.tag);
+      s.sampler_data = FormatTag(tag);
     }
     // Everything CMA-ES does not model is drawn independently, after the
     // CMA-ES draws, in parameter order (inactive ones too, so a parameter's
@@ -256,12 +292,6 @@ class CmaEsSampler : public Sampler {
     space.MaskInactive(s.params);
     return s;
   }
-
- private:
-  struct Replay {
-    Cma cma;
-    Tag tag;
-  };
 
   Cma NewCma(int64_t restart, int64_t popsize) const {
     const int n = static_cast<int>(dims_.size());

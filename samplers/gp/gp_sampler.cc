@@ -369,7 +369,20 @@ absl::StatusOr<Suggestion> GpSampler::Suggest(const SearchSpace& space,
   }
   if (static_cast<int64_t>(observed.size()) <
       std::max<int64_t>(config_.n_startup, 2)) {
-    return Suggestion{PriorDraw(space, local), ""};
+    // A draw that repeats a running trial (likely in a small finite space,
+    // with parallel workers) is drawn again; after kStartupRedraws repeats the
+    // space is all but taken, and the last draw is as good as any.
+    constexpr int kStartupRedraws = 64;
+    std::vector<double> x = PriorDraw(space, local);
+    for (int attempt = 0; attempt < kStartupRedraws; ++attempt) {
+      const bool running = std::any_of(pending.begin(), pending.end(),
+                                       [&](const std::vector<double>& p) {
+                                         return SameConfiguration(p, x);
+                                       });
+      if (!running) break;
+      x = PriorDraw(space, local);
+    }
+    return Suggestion{std::move(x), ""};
   }
 
   // Standardize; an infinite value counts as the worst finite one.

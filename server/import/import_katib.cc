@@ -18,16 +18,13 @@
 #include "core/number_text.h"
 #include "google/protobuf/map.h"
 #include "hpo/v1/hpo.pb.h"
+#include "server/import/foreign_names.h"
 #include "server/import/importers.h"
 #include "server/import/yaml_field.h"
 
 namespace hpo {
 namespace import_internal {
 namespace {
-
-constexpr char kKnownAlgorithms[] =
-    "bayesianoptimization, cmaes, grid, hyperband, "
-    "multivariate-tpe, random, sobol, tpe";
 
 // The bounds of a numeric feasibleSpace; unset ones are left out.
 struct Bounds {
@@ -313,13 +310,38 @@ absl::Status ImportObjective(const Field& objective, v1::Experiment* e) {
   return absl::OkStatus();
 }
 
+// A setting the foreign table renames: into hpo's name and value, or dropped.
+absl::Status Rename(const ForeignSetting& renamed, const Field& value,
+                    google::protobuf::Map<std::string, std::string>* settings) {
+  const std::string text = value.IsSet() ? SettingText(value) : "";
+  std::string hpo_value = text;
+  if (!renamed.values.empty()) {
+    std::vector<absl::string_view> known;
+    bool found = false;
+    for (const auto& [theirs, ours] : renamed.values) {
+      known.push_back(theirs);
+      if (theirs == text) {
+        hpo_value = std::string(ours);
+        found = true;
+      }
+    }
+    if (!found) {
+      return value.Error(absl::StrCat(
+          renamed.name, ": \"", text,
+          "\" is not supported (known: ", absl::StrJoin(known, ", "), ")"));
+    }
+  }
+  if (!renamed.hpo.empty()) (*settings)[std::string(renamed.hpo)] = hpo_value;
+  return absl::OkStatus();
+}
+
 // algorithmSettings ([{name, value}]) into `settings`, except random_state,
 // which all of Katib's services read as their seed: it becomes the
 // experiment's seed.
 absl::Status ReadSettings(
     const Field& list,
     google::protobuf::Map<std::string, std::string>* settings,
-    v1::Experiment* e) {
+    v1::Experiment* e, const ForeignAlgorithm* algorithm = nullptr) {
   if (!list.IsSet()) return absl::OkStatus();
   if (!list.IsList()) {
     return list.Error(absl::StrCat("must be a list, got ", list.Describe()));
@@ -337,7 +359,18 @@ absl::Status ReadSettings(
     }
     const Field value = item.Get("value");
     if (*key == "random_state") {
-      if (absl::Status s = SetSeed(value, e); !s.ok()) return s;
+      // The path names the list's entry; the setting's name says which.
+      if (absl::Status s = SetSeed(value, e); !s.ok()) {
+        return absl::Status(s.code(),
+                            absl::StrCat(s.message(), " (random_state)"));
+      }
+    } else if (const ForeignSetting* renamed =
+                   algorithm == nullptr ? nullptr
+                                        : FindForeignSetting(*algorithm, *key);
+               renamed != nullptr) {
+      if (absl::Status s = Rename(*renamed, value, settings); !s.ok()) {
+        return s;
+      }
     } else {
       (*settings)[*key] = value.IsSet() ? SettingText(value) : "";
     }
@@ -385,9 +418,10 @@ absl::Status FillMaxResource(
       absl::StrCat("resource_name: no parameter named \"", name->second, "\""));
 }
 
-// Katib's hyperband samples at random and stops trials in brackets: in hpo,
-// random search with the "hyperband" early-stopping rule, which takes the
-// settings.
+// Katib's names map through KatibAlgorithms() (foreign_names.cc); any other
+// name is taken as hpo's own (auto, gp, anneal, ...), which CreateExperiment
+// checks. Katib's hyperband is random search with the "hyperband"
+// early-stopping rule, which takes the settings.
 absl::Status ImportAlgorithm(const Field& algorithm, v1::Experiment* e) {
   if (absl::Status s = algorithm.CheckMap(); !s.ok()) return s;
   const Field name_field = algorithm.Get("algorithmName");
@@ -395,34 +429,29 @@ absl::Status ImportAlgorithm(const Field& algorithm, v1::Experiment* e) {
   if (!name.ok()) return name.status();
   v1::Algorithm* a = e->mutable_algorithm();
   auto* settings = a->mutable_settings();
-  if (*name == "random" || *name == "grid" || *name == "tpe" ||
-      *name == "cmaes" || *name == "sobol") {
+  const ForeignAlgorithm* known =
+      FindForeignAlgorithm(KatibAlgorithms(), *name);
+  if (known == nullptr) {
     a->set_name(*name);
-  } else if (*name == "multivariate-tpe") {
-    a->set_name("tpe");
-    (*settings)["multivariate"] = "true";
-  } else if (*name == "bayesianoptimization") {
-    a->set_name("gp");
-  } else if (*name == "hyperband") {
-    a->set_name("random");
-    e->mutable_early_stopping()->set_name("hyperband");
-    settings = e->mutable_early_stopping()->mutable_settings();
-  } else if (*name == "enas" || *name == "darts") {
-    return name_field.Error(
-        absl::StrCat("unsupported algorithm ", name_field.Describe(),
-                     ": neural architecture search is not something hpo does"));
-  } else if (*name == "pbt") {
-    return name_field.Error(
-        absl::StrCat("unsupported algorithm ", name_field.Describe(),
-                     ": hpo has no population based training"));
+  } else if (!known->unsupported.empty()) {
+    return name_field.Error(absl::StrCat("unsupported algorithm ",
+                                         name_field.Describe(), ": ",
+                                         known->unsupported));
   } else {
-    return name_field.Error(absl::StrCat("unknown algorithm ",
-                                         name_field.Describe(),
-                                         " (known: ", kKnownAlgorithms, ")"));
+    a->set_name(std::string(known->algorithm));
+    for (const auto& [key, value] : known->settings) (*settings)[key] = value;
+    if (!known->early_stopping.empty()) {
+      e->mutable_early_stopping()->set_name(std::string(known->early_stopping));
+      settings = e->mutable_early_stopping()->mutable_settings();
+    }
   }
   const Field list = algorithm.Get("algorithmSettings");
-  if (absl::Status s = ReadSettings(list, settings, e); !s.ok()) return s;
-  if (*name != "hyperband") return absl::OkStatus();
+  if (absl::Status s = ReadSettings(list, settings, e, known); !s.ok()) {
+    return s;
+  }
+  if (known == nullptr || known->early_stopping != "hyperband") {
+    return absl::OkStatus();
+  }
   return FillMaxResource(list, settings, *e);
 }
 
@@ -437,13 +466,14 @@ absl::Status ImportEarlyStopping(const Field& early, v1::Experiment* e) {
   absl::StatusOr<std::string> name = name_field.String();
   if (!name.ok()) return name.status();
   v1::EarlyStopping* rule = e->mutable_early_stopping();
-  if (*name == "medianstop") {
-    rule->set_name("median");
-  } else {
-    return name_field.Error(absl::StrCat("unknown early stopping algorithm ",
-                                         name_field.Describe(),
-                                         " (known: medianstop)"));
+  const ForeignAlgorithm* known =
+      FindForeignAlgorithm(KatibEarlyStopping(), *name);
+  if (known == nullptr) {
+    return name_field.Error(absl::StrCat(
+        "unknown early stopping algorithm ", name_field.Describe(),
+        " (known: ", ForeignAlgorithmNames(KatibEarlyStopping()), ")"));
   }
+  rule->set_name(std::string(known->algorithm));
   return ReadSettings(early.Get("algorithmSettings"), rule->mutable_settings(),
                       e);
 }

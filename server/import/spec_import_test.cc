@@ -602,6 +602,10 @@ TEST(KatibTest, AlgorithmNames) {
       {"cmaes", "cmaes"},
       {"sobol", "sobol"},
       {"hyperband", "random"},
+      // hpo's own names pass through; CreateExperiment checks them.
+      {"auto", "auto"},
+      {"gp", "gp"},
+      {"anneal", "anneal"},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.katib);
@@ -614,6 +618,34 @@ TEST(KatibTest, AlgorithmNames) {
     ASSERT_TRUE(e.ok()) << e.status();
     EXPECT_EQ(e->algorithm().name(), c.hpo);
   }
+}
+
+// Katib's bayesianoptimization is scikit-optimize's: its settings in the
+// terms of hpo's GP.
+TEST(KatibTest, BayesianOptimizationSettings) {
+  const auto import = [](const std::string& settings) {
+    return Import("katib", absl::StrCat(R"({"parameters": [{"name": "x",
+           "parameterType": "double", "feasibleSpace": {"min": "0", "max": "1"}}],
+           "objective": {"type": "minimize", "objectiveMetricName": "loss"},
+           "algorithm": {"algorithmName": "bayesianoptimization",
+                         "algorithmSettings": [)",
+                                        settings, "]}}"));
+  };
+  absl::StatusOr<v1::Experiment> e = import(
+      R"({"name": "base_estimator", "value": "GP"},
+         {"name": "acq_func", "value": "LCB"},
+         {"name": "acq_optimizer", "value": "lbfgs"},
+         {"name": "n_initial_points", "value": "5"})");
+  ASSERT_TRUE(e.ok()) << e.status();
+  EXPECT_EQ(e->algorithm().name(), "gp");
+  EXPECT_EQ(e->algorithm().settings().size(), 2);
+  EXPECT_EQ(e->algorithm().settings().at("acquisition"), "ucb");
+  EXPECT_EQ(e->algorithm().settings().at("n_initial_points"), "5");
+  e = import(R"({"name": "base_estimator", "value": "RF"})");
+  ASSERT_FALSE(e.ok());
+  EXPECT_EQ(e.status().message(),
+            "import_spec.content: algorithm.algorithmSettings[0].value: "
+            "base_estimator: \"RF\" is not supported (known: GP)");
 }
 
 TEST(KatibTest, HyperbandIsRandomSearchWithTheHyperbandRule) {
@@ -1081,14 +1113,12 @@ spec:
          "algorithm": {"algorithmName": "pbt"}})",
      "import_spec.content: algorithm.algorithmName: unsupported algorithm "
      "\"pbt\": hpo has no population based training"},
-    {"Katib unknown algorithm", "katib",
+    {"Katib empty algorithm", "katib",
      R"({"parameters": [{"name": "a", "parameterType": "categorical",
          "feasibleSpace": {"list": ["x"]}}],
          "objective": {"type": "maximize", "objectiveMetricName": "m"},
-         "algorithm": {"algorithmName": "simulated-annealing"}})",
-     "import_spec.content: algorithm.algorithmName: unknown algorithm "
-     "\"simulated-annealing\" (known: bayesianoptimization, cmaes, grid, "
-     "hyperband, multivariate-tpe, random, sobol, tpe)"},
+         "algorithm": {"algorithmName": ""}})",
+     "import_spec.content: algorithm.algorithmName: is required"},
     {"Katib unknown early stopping", "katib",
      R"({"parameters": [{"name": "a", "parameterType": "categorical",
          "feasibleSpace": {"list": ["x"]}}],
